@@ -1,0 +1,94 @@
+/* model.h -- a GRU stack and a linear head, built once, read-only afterwards.
+ *
+ *   struct tc_model_spec spec;
+ *   tc_model_spec_init(&spec);              // input 1, nn.GRU variant, "gru"/"fc"
+ *   spec.n_layers = 2; spec.hidden[0] = spec.hidden[1] = 64; spec.outputs = 12;
+ *   char err[TC_ERR_LEN];
+ *   struct tc_model *m = tc_model_load(&spec, "model.safetensors", err);
+ *   ...                                      // tc_state_create(m, ...), tc_step(...)
+ *   tc_model_destroy(&m);
+ *
+ * Tensors are those of a PyTorch module with `self.gru = nn.GRU(...)` and
+ * `self.fc = nn.Linear(...)` (names configurable by prefix):
+ *   <gru>.weight_ih_l{k} [3H_k, I_k]   rows in gate order r, z, n
+ *   <gru>.weight_hh_l{k} [3H_k, H_k]
+ *   <gru>.bias_ih_l{k}, <gru>.bias_hh_l{k} [3H_k]
+ *   <fc>.weight [O, H_L], <fc>.bias [O]
+ * Loading repacks them once into the panel layout the kernels stream
+ * (see layer.h). A model holds no per-series state, so one model may be
+ * stepped by several states at once. */
+#ifndef TC_MODEL_H
+#define TC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TC_MAX_LAYERS 16
+#define TC_MAX_PREFIX 64
+#define TC_MAX_WIDTH 8192 /* largest hidden size or output count */
+#define TC_MAX_INPUT 256  /* largest input size (values per reading) */
+
+struct tc_model_spec {
+	int input_size;                 /* I: values per reading */
+	int reset_after;                /* 1: nn.GRU (r applied after W_hn h); 0: Cho et al. */
+	int n_layers;
+	int hidden[TC_MAX_LAYERS];      /* H_k: units of layer k */
+	int outputs;                    /* O: values the head writes per series */
+	char gru_prefix[TC_MAX_PREFIX]; /* tensor-name prefix of the GRU, "gru" */
+	char head_prefix[TC_MAX_PREFIX];/* tensor-name prefix of the head, "fc" */
+};
+
+/* Weights in PyTorch's layout (row-major, shapes as in the table above),
+ * borrowed for the duration of tc_model_create. */
+struct tc_gru_weights {
+	const float *weight_ih;
+	const float *weight_hh;
+	const float *bias_ih;
+	const float *bias_hh;
+};
+
+struct tc_model_weights {
+	struct tc_gru_weights layer[TC_MAX_LAYERS];
+	const float *head_weight;
+	const float *head_bias;
+};
+
+struct tc_model;
+
+/* Defaults: input_size 1, reset_after 1, no layers, prefixes "gru" and "fc". */
+void tc_model_spec_init(struct tc_model_spec *spec);
+
+/* Checks sizes against their bounds. Returns 0 or -1 with err filled. */
+int tc_model_spec_validate(const struct tc_model_spec *spec, char *err);
+
+/* Builds a model from weights in memory. NULL and err on failure; the result
+ * is the caller's, released with tc_model_destroy. */
+struct tc_model *tc_model_create(const struct tc_model_spec *spec,
+	const struct tc_model_weights *weights, char *err);
+
+/* Reads weights_path (safetensors) and builds the model, checking every
+ * tensor's presence, dtype and shape: "path: gru.weight_hh_l1: expected
+ * [192, 64], file has [192, 32]". NULL and err on failure. */
+struct tc_model *tc_model_load(const struct tc_model_spec *spec,
+	const char *weights_path, char *err);
+
+/* Frees *m and sets it to NULL; NULL or *m == NULL is a no-op. */
+void tc_model_destroy(struct tc_model **m);
+
+/* The spec the model was built from. Borrowed. */
+const struct tc_model_spec *tc_model_get_spec(const struct tc_model *m);
+
+/* Learnable parameters (weights and biases of every layer and the head). */
+uint64_t tc_model_param_count(const struct tc_model *m);
+
+/* Multiply-add FLOPs per series-step: sum_k 2*3*H_k*(I_k + H_k) + 2*H_L*O. */
+uint64_t tc_model_flops_per_step(const struct tc_model *m);
+
+/* Bytes of hidden state per series: 4 * sum_k H_k. */
+uint64_t tc_model_state_bytes(const struct tc_model *m);
+
+/* Nonzero when both specs have the same input size, layer sizes and outputs,
+ * so that states built for one fit the other. */
+int tc_model_spec_same_shape(const struct tc_model_spec *a, const struct tc_model_spec *b);
+
+#endif

@@ -1,0 +1,35 @@
+/* step.h -- advance a set of series one step through every layer and the head.
+ *
+ *   uint32_t slots[] = {0, 5, 9};
+ *   float in[3 * I], out[3 * O];
+ *   tc_step(model, state, slots, 3, in, out);
+ *
+ * The slots are split into blocks of TC_STEP_BLOCK series; OpenMP threads
+ * take blocks in a static schedule and carry each block through all layers
+ * and the head before the next, so its states stay in cache. No allocation,
+ * lock or system call happens inside a step. */
+#ifndef TC_STEP_H
+#define TC_STEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tc_model;
+struct tc_state;
+
+#define TC_STEP_BLOCK 16 /* series per block; a multiple of 4 */
+
+/* For each i < n, advances slot slots[i] (< capacity, each at most once)
+ * with input inputs[i*I .. i*I+I) and writes its head outputs to
+ * outputs[i*O .. i*O+O). Returns 0, or -1 with err when st does not fit m. */
+int tc_step(const struct tc_model *m, struct tc_state *st, const uint32_t *slots,
+	size_t n, const float *inputs, float *outputs, char *err);
+
+/* Name of the kernel tc_step uses on this CPU: "avx512", "avx2" or "c". */
+const char *tc_step_kernel_name(void);
+
+/* Forces the kernel by name (for tests and benches). Returns 0, or -1 when
+ * the name is unknown or this CPU cannot run it. Not thread-safe. */
+int tc_step_use_kernel(const char *name);
+
+#endif

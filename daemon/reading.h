@@ -1,0 +1,46 @@
+/* reading.h -- one text reading line: `<series> <v1>[,<v2>...] [<timestamp>]`.
+ *
+ * Series ids are 1..TC_ID_MAX bytes with no spaces or control characters;
+ * values are finite floats separated by commas, exactly as many as the
+ * model's input size; the timestamp is seconds (a finite number). Fields are
+ * separated by spaces or tabs. Every rejection has a reason (for counters)
+ * and a message (for logs). */
+#ifndef TC_READING_H
+#define TC_READING_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+#define TC_ID_MAX 255
+
+enum tc_reject {
+	TC_REJECT_MALFORMED,     /* not `<series> <values> [<timestamp>]`, a non-number */
+	TC_REJECT_NONFINITE,     /* NaN or Inf, or a number out of float range */
+	TC_REJECT_ID_TOO_LONG,   /* series id over TC_ID_MAX bytes */
+	TC_REJECT_WIDTH,         /* number of values differs from the input size */
+	TC_REJECT_NO_TIMESTAMP,  /* the event clock needs one */
+	TC_REJECT_LATE,          /* its bucket was already stepped */
+	TC_REJECT_SERIES_LIMIT,  /* a new series over the configured maximum */
+	TC_REJECT__COUNT,
+};
+
+struct tc_reading {
+	const char *id;              /* borrowed from the parsed line, not NUL-terminated */
+	size_t id_len;               /* bytes */
+	int n_values;
+	float values[TC_MAX_INPUT];
+	int has_time;
+	double time;                 /* seconds */
+};
+
+/* Parses len bytes of line (no newline needed; not NUL-terminated) into r,
+ * expecting n_values values. Returns 0, or -1 with *why and err ("value 2:
+ * not a number: \"abc\"") filled. r->id points into line. */
+int tc_reading_parse(struct tc_reading *r, const char *line, size_t len,
+	int n_values, enum tc_reject *why, char *err);
+
+/* "malformed", "non_finite", ... : the counter names used in summaries. */
+const char *tc_reject_to_string(enum tc_reject why);
+
+#endif

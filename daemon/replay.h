@@ -1,0 +1,35 @@
+/* replay.h -- `tickcast replay`: reading lines in, forecast lines out.
+ *
+ * Reads `<series> <v1>[,<v2>...] <timestamp>` lines, ticks them with the
+ * event clock of the config (the same tick code the daemon runs), and writes
+ * one line `<series> <bucket start, s> <y1> ... <yO>` (floats as %.9g) per
+ * series stepped per bucket, series in order of first appearance. Bad lines
+ * are reported on `log` with their line number and skipped. */
+#ifndef TC_REPLAY_H
+#define TC_REPLAY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "reading.h"
+
+struct tc_replay_stats {
+	uint64_t lines;                          /* lines read, blank ones included */
+	uint64_t accepted;                       /* readings that went into a bucket */
+	uint64_t rejected[TC_REJECT__COUNT];     /* by reason; late ones under LATE */
+	uint64_t ticks;                          /* buckets stepped */
+	uint64_t forecasts;                      /* lines written */
+	uint64_t series;                         /* distinct series seen */
+};
+
+/* Runs the replay of `in` through model m (built from cfg) to `out`,
+ * reporting bad lines on `log`. Returns 0, or -1 with err on a failure that
+ * stops the replay (I/O, out of memory); bad lines do not stop it. */
+int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
+	FILE *in, FILE *out, FILE *log, struct tc_replay_stats *stats, char *err);
+
+/* Writes the summary of stats to log, one line. */
+void tc_replay_print_summary(const struct tc_replay_stats *stats, FILE *log);
+
+#endif
