@@ -1,0 +1,41 @@
+/* kernel.h -- (internal) the block kernels and the choice among their builds.
+ *
+ * gru_kernel.c is compiled once per instruction set (plain C, AVX2, AVX-512)
+ * with TC_KERNEL_SUFFIX naming its functions; the plain C build is the
+ * reference the others are tested against. Each function works on one block
+ * of TC_STEP_BLOCK series whose rows are contiguous. */
+#ifndef TC_KERNEL_H
+#define TC_KERNEL_H
+
+#include "layer.h"
+
+/* Scratch floats one block needs for layers no wider than max_width columns
+ * (packed width) and max_hidden units. */
+#define TC_KERNEL_SCRATCH(max_width, max_hidden) \
+	(3 * TC_STEP_BLOCK * (size_t)(max_width) + TC_STEP_BLOCK * (size_t)(max_hidden))
+
+struct tc_kernel {
+	const char *name;
+	/* Advances h [block x hidden] given x [block x in] (row stride ldx). */
+	void (*gru)(const struct tc_gru_layer *layer, const float *x, int ldx,
+		float *h, float *scratch);
+	/* y [block x w.width] = h [block x w.rows] * W + b. */
+	void (*linear)(const struct tc_linear_layer *layer, const float *h, float *y);
+};
+
+#define TC_KERNEL_DECLARE(suffix) \
+	void tc_kernel_gru_##suffix(const struct tc_gru_layer *layer, const float *x, \
+		int ldx, float *h, float *scratch); \
+	void tc_kernel_linear_##suffix(const struct tc_linear_layer *layer, \
+		const float *h, float *y);
+
+TC_KERNEL_DECLARE(c)
+TC_KERNEL_DECLARE(avx2)
+TC_KERNEL_DECLARE(avx512)
+
+/* The best kernel this CPU runs, or the one forced by name (NULL when the
+ * name is unknown or the CPU lacks it). */
+const struct tc_kernel *tc_kernel_best(void);
+const struct tc_kernel *tc_kernel_by_name(const char *name);
+
+#endif

@@ -1,0 +1,55 @@
+/* layer.h -- (internal) the packed weight layout the kernels stream.
+ *
+ * A weight matrix applied as c = a * W + bias, with a: [series x rows] and
+ * c: [series x cols], is stored transposed relative to PyTorch and cut into
+ * panels of TC_PANEL output columns: panel p is a contiguous [rows x TC_PANEL]
+ * block, so the micro-kernel reads one 32-float row of it per input value and
+ * applies it to four series at once. Columns past `cols` are zero in both the
+ * weights and the bias, so kernels never test for a ragged edge. */
+#ifndef TC_LAYER_H
+#define TC_LAYER_H
+
+#define TC_PANEL 32   /* output columns per panel */
+#define TC_ALIGN 64   /* bytes; alignment of every packed array and state row block */
+
+struct tc_packed {
+	int rows;         /* inputs (the k dimension) */
+	int cols;         /* outputs actually used */
+	int width;        /* cols rounded up to TC_PANEL */
+	float *w;         /* width / TC_PANEL panels of [rows x TC_PANEL] */
+	float *bias;      /* [width], zero past cols */
+};
+
+/* One GRU layer. Gate columns are r | z | n, each `hidden` wide. With
+ * reset_after (nn.GRU) `h` holds all three recurrent gates and `hn` is
+ * unused; without it (Cho et al.) `h` holds r | z and `hn` the candidate's
+ * recurrent weights, applied to r * h. */
+struct tc_gru_layer {
+	int in;           /* I_k: input width */
+	int hidden;       /* H_k */
+	int reset_after;
+	struct tc_packed x;   /* W_ih: in -> 3H, bias b_ih */
+	struct tc_packed h;   /* W_hh: H -> 3H (or 2H), bias b_hh (or its r | z part) */
+	struct tc_packed hn;  /* Cho et al. only: W_hn: H -> H, bias b_hn */
+};
+
+struct tc_linear_layer {
+	struct tc_packed w;   /* W: in -> out, bias b */
+};
+
+
+#include <stdlib.h>
+#include <string.h>
+
+/* n zeroed floats, TC_ALIGN-aligned; free with free(). NULL when out of memory. */
+static inline float *tc_alloc_floats(size_t n)
+{
+	size_t bytes = (n * sizeof(float) + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
+	float *p = aligned_alloc(TC_ALIGN, bytes ? bytes : TC_ALIGN);
+	if (p) {
+		memset(p, 0, bytes ? bytes : TC_ALIGN);
+	}
+	return p;
+}
+
+#endif

@@ -1,0 +1,141 @@
+/* model_load.c -- a model from a safetensors file: every tensor checked by
+ * name, dtype, shape and finiteness before it is packed. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "model.h"
+#include "safetensors.h"
+
+/* The float32 copies of every tensor the spec names. */
+struct loaded {
+	float *gru[TC_MAX_LAYERS][4]; /* weight_ih, weight_hh, bias_ih, bias_hh */
+	float *head[2];               /* weight, bias */
+};
+
+static void format_shape(char *buf, size_t len, const uint64_t *shape, int ndim)
+{
+	size_t used = (size_t)snprintf(buf, len, "[");
+	for (int i = 0; i < ndim && used < len; i++) {
+		used += (size_t)snprintf(buf + used, len - used, "%s%llu", i ? ", " : "",
+			(unsigned long long)shape[i]);
+	}
+	if (used < len) {
+		snprintf(buf + used, len - used, "]");
+	}
+}
+
+/* Finds `name`, checks it is a finite float tensor of the given shape
+ * (cols == 0: a vector of `rows`), and returns a float32 copy. */
+static float *read_tensor(const struct tc_safetensors *st, const char *name,
+	uint64_t rows, uint64_t cols, char *err)
+{
+	const struct tc_tensor *t = tc_safetensors_find(st, name);
+	if (!t) {
+		tc_err_set(err, "%s: missing (the model needs it; a missing bias is an error, not a zero)", name);
+		return NULL;
+	}
+	if (!tc_dtype_is_float(t->dtype)) {
+		tc_err_set(err, "%s: dtype %s is not a float type (F32, F16, BF16, F64)",
+			name, tc_dtype_to_string(t->dtype));
+		return NULL;
+	}
+	uint64_t want[2] = {rows, cols};
+	int want_ndim = cols ? 2 : 1;
+	int same = t->ndim == want_ndim;
+	for (int i = 0; same && i < want_ndim; i++) {
+		same = t->shape[i] == want[i];
+	}
+	if (!same) {
+		char a[64], b[160];
+		format_shape(a, sizeof a, want, want_ndim);
+		format_shape(b, sizeof b, t->shape, t->ndim);
+		tc_err_set(err, "%s: expected %s, file has %s", name, a, b);
+		return NULL;
+	}
+	size_t n = tc_tensor_numel(t);
+	float *out = malloc(n * sizeof *out);
+	if (!out) {
+		tc_err_set(err, "%s: out of memory", name);
+		return NULL;
+	}
+	tc_tensor_to_f32(t, out);
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(out[i])) {
+			tc_err_set(err, "%s: element %zu is %s", name, i,
+				isnan(out[i]) ? "NaN" : "infinite");
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static void loaded_finish(struct loaded *l)
+{
+	for (int k = 0; k < TC_MAX_LAYERS; k++) {
+		for (int i = 0; i < 4; i++) {
+			free(l->gru[k][i]);
+		}
+	}
+	free(l->head[0]);
+	free(l->head[1]);
+}
+
+static int read_all(const struct tc_model_spec *spec, const struct tc_safetensors *st,
+	struct loaded *l, char *err)
+{
+	static const char *const kinds[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+	char name[TC_MAX_PREFIX + 32];
+	for (int k = 0; k < spec->n_layers; k++) {
+		uint64_t h3 = 3 * (uint64_t)spec->hidden[k];
+		uint64_t in = (uint64_t)(k == 0 ? spec->input_size : spec->hidden[k - 1]);
+		uint64_t cols[4] = {in, (uint64_t)spec->hidden[k], 0, 0};
+		for (int i = 0; i < 4; i++) {
+			snprintf(name, sizeof name, "%s.%s_l%d", spec->gru_prefix, kinds[i], k);
+			if (!(l->gru[k][i] = read_tensor(st, name, h3, cols[i], err))) {
+				return -1;
+			}
+		}
+	}
+	uint64_t out = (uint64_t)spec->outputs;
+	uint64_t last = (uint64_t)spec->hidden[spec->n_layers - 1];
+	snprintf(name, sizeof name, "%s.weight", spec->head_prefix);
+	if (!(l->head[0] = read_tensor(st, name, out, last, err))) {
+		return -1;
+	}
+	snprintf(name, sizeof name, "%s.bias", spec->head_prefix);
+	if (!(l->head[1] = read_tensor(st, name, out, 0, err))) {
+		return -1;
+	}
+	return 0;
+}
+
+struct tc_model *tc_model_load(const struct tc_model_spec *spec,
+	const char *weights_path, char *err)
+{
+	if (tc_model_spec_validate(spec, err) < 0) {
+		return NULL;
+	}
+	struct tc_safetensors *st = tc_safetensors_open(weights_path, err);
+	if (!st) {
+		return NULL;
+	}
+	struct loaded l = {0};
+	struct tc_model *m = NULL;
+	if (read_all(spec, st, &l, err) < 0) {
+		tc_err_prefix(err, "%s", weights_path);
+		goto out;
+	}
+	struct tc_model_weights w = {.head_weight = l.head[0], .head_bias = l.head[1]};
+	for (int k = 0; k < spec->n_layers; k++) {
+		w.layer[k] = (struct tc_gru_weights){l.gru[k][0], l.gru[k][1], l.gru[k][2], l.gru[k][3]};
+	}
+	m = tc_model_create(spec, &w, err);
+out:
+	loaded_finish(&l);
+	tc_safetensors_close(&st);
+	return m;
+}

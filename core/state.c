@@ -1,0 +1,130 @@
+/* state.c -- the per-series hidden states and the step's per-thread scratch. */
+#include "state.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "kernel.h"
+#include "layer.h"
+#include "model_internal.h"
+#include "state_internal.h"
+#include "step.h"
+
+/* One block's floats: its input rows, each layer's hidden rows, the head's
+ * output rows, and the kernel's scratch. */
+static size_t scratch_floats(const struct tc_model *m)
+{
+	const struct tc_model_spec *s = &m->spec;
+	size_t n = (size_t)TC_STEP_BLOCK * (size_t)s->input_size;
+	for (int k = 0; k < s->n_layers; k++) {
+		n += (size_t)TC_STEP_BLOCK * (size_t)s->hidden[k];
+	}
+	n += (size_t)TC_STEP_BLOCK * (size_t)m->head.w.width;
+	return n + TC_KERNEL_SCRATCH(tc_model_max_width(m), tc_model_max_hidden(m));
+}
+
+struct tc_state *tc_state_create(const struct tc_model *m, size_t capacity,
+	int n_threads, char *err)
+{
+	struct tc_state *st = calloc(1, sizeof *st);
+	if (!st) {
+		goto err_oom;
+	}
+	st->shape = m->spec;
+	st->n_threads = n_threads > 0 ? n_threads : omp_get_max_threads();
+	st->scratch_floats = scratch_floats(m);
+	st->scratch = calloc((size_t)st->n_threads, sizeof *st->scratch);
+	if (!st->scratch) {
+		goto err_oom;
+	}
+	for (int t = 0; t < st->n_threads; t++) {
+		if (!(st->scratch[t] = tc_alloc_floats(st->scratch_floats))) {
+			goto err_oom;
+		}
+	}
+	if (tc_state_grow(st, capacity, err) < 0) {
+		tc_state_destroy(&st);
+		return NULL;
+	}
+	return st;
+
+err_oom:
+	tc_state_destroy(&st);
+	tc_err_set(err, "out of memory for the series states");
+	return NULL;
+}
+
+void tc_state_destroy(struct tc_state **stp)
+{
+	if (!stp || !*stp) {
+		return;
+	}
+	struct tc_state *st = *stp;
+	for (int k = 0; k < TC_MAX_LAYERS; k++) {
+		free(st->hidden[k]);
+	}
+	for (int t = 0; st->scratch && t < st->n_threads; t++) {
+		free(st->scratch[t]);
+	}
+	free(st->scratch);
+	free(st);
+	*stp = NULL;
+}
+
+int tc_state_grow(struct tc_state *st, size_t capacity, char *err)
+{
+	if (capacity <= st->capacity) {
+		return 0;
+	}
+	float *grown[TC_MAX_LAYERS] = {0};
+	for (int k = 0; k < st->shape.n_layers; k++) {
+		size_t h = (size_t)st->shape.hidden[k];
+		if (capacity > SIZE_MAX / sizeof(float) / h
+			|| !(grown[k] = tc_alloc_floats(capacity * h))) {
+			for (int j = 0; j < k; j++) {
+				free(grown[j]);
+			}
+			return tc_err_set(err, "out of memory growing the states to %zu series", capacity);
+		}
+	}
+	for (int k = 0; k < st->shape.n_layers; k++) {
+		if (st->hidden[k]) {
+			memcpy(grown[k], st->hidden[k],
+				st->capacity * (size_t)st->shape.hidden[k] * sizeof(float));
+		}
+		free(st->hidden[k]);
+		st->hidden[k] = grown[k];
+	}
+	st->capacity = capacity;
+	return 0;
+}
+
+size_t tc_state_capacity(const struct tc_state *st)
+{
+	return st->capacity;
+}
+
+int tc_state_threads(const struct tc_state *st)
+{
+	return st->n_threads;
+}
+
+void tc_state_clear(struct tc_state *st, size_t slot)
+{
+	for (int k = 0; k < st->shape.n_layers; k++) {
+		size_t h = (size_t)st->shape.hidden[k];
+		memset(st->hidden[k] + slot * h, 0, h * sizeof(float));
+	}
+}
+
+float *tc_state_hidden(struct tc_state *st, int layer)
+{
+	return st->hidden[layer];
+}
+
+int tc_state_fits(const struct tc_state *st, const struct tc_model *m)
+{
+	return tc_model_spec_same_shape(&st->shape, &m->spec);
+}
