@@ -29,5 +29,8 @@ void tc_err_prefix(char *err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err, TC_ERR_LEN);
 	old[TC_ERR_LEN - 1] = '\0';
-	snprintf(err, TC_ERR_LEN, "%s: %s", prefix, old);
+	int used = snprintf(err, TC_ERR_LEN, "%s: ", prefix);
+	if (used >= 0 && used < TC_ERR_LEN) {
+		snprintf(err + used, (size_t)(TC_ERR_LEN - used), "%s", old);
+	}
 }

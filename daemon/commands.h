@@ -1,0 +1,16 @@
+/* commands.h -- the subcommands of the `tickcast` program, one file each.
+ * Each takes the arguments after the subcommand name (argv[0] is its name)
+ * and returns the process exit status: 0 done, 1 failed, 2 bad usage. */
+#ifndef TC_COMMANDS_H
+#define TC_COMMANDS_H
+
+int tc_cmd_replay(int argc, char **argv);
+int tc_cmd_check(int argc, char **argv);
+int tc_cmd_inspect(int argc, char **argv);
+
+/* Loads the config at path and its model, printing any error to stderr.
+ * Returns the model (the caller's) or NULL. */
+struct tc_config;
+struct tc_model *tc_cmd_load(const char *path, struct tc_config *cfg);
+
+#endif

@@ -1,0 +1,131 @@
+/* replay.c -- `tickcast replay`: a file of readings through the tick engine. */
+#include "replay.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "forecast_text.h"
+#include "tick.h"
+
+#define REPLAY_MAX_SERIES ((size_t)UINT32_MAX - 1)
+
+struct printer {
+	FILE *out;
+	uint64_t lines;
+};
+
+static int print_forecasts(void *ud, const struct tc_forecasts *f)
+{
+	struct printer *p = ud;
+	for (size_t i = 0; i < f->n; i++) {
+		if (tc_forecast_text_write(p->out, f, i) < 0) {
+			return -1;
+		}
+	}
+	p->lines += f->n;
+	return ferror(p->out) ? -1 : 0;
+}
+
+static int is_blank_line(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Why the tick engine turned a parsed reading down, in words. */
+static const char *tick_reject_message(enum tc_reject why)
+{
+	switch (why) {
+	case TC_REJECT_LATE:
+		return "late: its bucket was already stepped";
+	case TC_REJECT_NO_TIMESTAMP:
+		return "missing timestamp (replay uses the event clock, which needs one)";
+	case TC_REJECT_SERIES_LIMIT:
+		return "too many series";
+	default:
+		return "timestamp out of range";
+	}
+}
+
+int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
+	FILE *in, FILE *out, FILE *log, struct tc_replay_stats *stats, char *err)
+{
+	struct tc_tick_config tick_cfg = cfg->tick;
+	tick_cfg.clock = TC_CLOCK_EVENT;
+	struct tc_tick *tick = tc_tick_create(&tick_cfg, m, REPLAY_MAX_SERIES, err);
+	if (!tick) {
+		return -1;
+	}
+	memset(stats, 0, sizeof *stats);
+	struct printer printer = {.out = out};
+	struct tc_emitter emitter = {print_forecasts, &printer};
+	const int width = tc_model_get_spec(m)->input_size;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int rc = 0;
+	char why_text[TC_ERR_LEN];
+	while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
+		stats->lines++;
+		if (is_blank_line(line, (size_t)len)) {
+			continue;
+		}
+		struct tc_reading r;
+		enum tc_reject why;
+		if (tc_reading_parse(&r, line, (size_t)len, width, &why, why_text) < 0) {
+			stats->rejected[why]++;
+			fprintf(log, "line %" PRIu64 ": %s\n", stats->lines, why_text);
+			continue;
+		}
+		int offered = tc_tick_offer(tick, &r, &emitter, &why, err);
+		if (offered > 0) {
+			fprintf(log, "line %" PRIu64 ": %s\n", stats->lines, tick_reject_message(why));
+		}
+		rc = offered < 0 ? -1 : 0;
+	}
+	if (rc == 0 && ferror(in)) {
+		rc = tc_err_set(err, "reading the input failed: %s", strerror(errno));
+	}
+	if (rc == 0) {
+		rc = tc_tick_close(tick, &emitter, err);
+	}
+	if (rc == 0 && fflush(out) != 0) {
+		rc = tc_err_set(err, "writing the forecasts failed: %s", strerror(errno));
+	}
+	const struct tc_tick_stats *ts = tc_tick_get_stats(tick);
+	stats->accepted = ts->accepted;
+	for (int i = 0; i < TC_REJECT__COUNT; i++) {
+		stats->rejected[i] += ts->rejected[i];
+	}
+	stats->ticks = ts->ticks;
+	stats->forecasts = printer.lines;
+	stats->series = tc_registry_count(tc_tick_registry(tick));
+	free(line);
+	tc_tick_destroy(&tick);
+	return rc;
+}
+
+void tc_replay_print_summary(const struct tc_replay_stats *stats, FILE *log)
+{
+	uint64_t rejected = 0;
+	for (int i = 0; i < TC_REJECT__COUNT; i++) {
+		rejected += stats->rejected[i];
+	}
+	fprintf(log, "replay: %" PRIu64 " lines, %" PRIu64 " readings accepted, %" PRIu64
+		" rejected", stats->lines, stats->accepted, rejected);
+	for (int i = 0; i < TC_REJECT__COUNT; i++) {
+		if (stats->rejected[i]) {
+			fprintf(log, " %s=%" PRIu64, tc_reject_to_string((enum tc_reject)i),
+				stats->rejected[i]);
+		}
+	}
+	fprintf(log, ", %" PRIu64 " ticks, %" PRIu64 " forecasts, %" PRIu64 " series\n",
+		stats->ticks, stats->forecasts, stats->series);
+}

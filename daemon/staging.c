@@ -1,0 +1,131 @@
+/* staging.c -- per-slot accumulators for one tick's readings. */
+#include "staging.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+struct tc_staging {
+	int width;               /* values per reading */
+	enum tc_aggregate aggregate;
+	size_t capacity;         /* slots */
+	float *acc;              /* [capacity x width]: last, running sum, min or max */
+	uint32_t *count;         /* [capacity] readings this tick */
+	uint32_t *touched;       /* slots with count > 0, first-reading order */
+	size_t n_touched;
+};
+
+struct tc_staging *tc_staging_create(int width, enum tc_aggregate aggregate, char *err)
+{
+	struct tc_staging *s = calloc(1, sizeof *s);
+	if (!s) {
+		tc_err_set(err, "out of memory for the staging buffer");
+		return NULL;
+	}
+	s->width = width;
+	s->aggregate = aggregate;
+	return s;
+}
+
+void tc_staging_destroy(struct tc_staging **sp)
+{
+	if (!sp || !*sp) {
+		return;
+	}
+	free((*sp)->acc);
+	free((*sp)->count);
+	free((*sp)->touched);
+	free(*sp);
+	*sp = NULL;
+}
+
+static int grow(struct tc_staging *s, size_t need)
+{
+	size_t cap = s->capacity ? s->capacity : 64;
+	while (cap < need) {
+		cap *= 2;
+	}
+	float *acc = realloc(s->acc, cap * (size_t)s->width * sizeof *acc);
+	if (!acc) {
+		return -1;
+	}
+	s->acc = acc;
+	uint32_t *count = realloc(s->count, cap * sizeof *count);
+	if (!count) {
+		return -1;
+	}
+	s->count = count;
+	uint32_t *touched = realloc(s->touched, cap * sizeof *touched);
+	if (!touched) {
+		return -1;
+	}
+	s->touched = touched;
+	memset(s->count + s->capacity, 0, (cap - s->capacity) * sizeof *count);
+	s->capacity = cap;
+	return 0;
+}
+
+static void combine(enum tc_aggregate aggregate, float *acc, const float *v, int width)
+{
+	for (int i = 0; i < width; i++) {
+		switch (aggregate) {
+		case TC_AGGREGATE_LAST:
+			acc[i] = v[i];
+			break;
+		case TC_AGGREGATE_MEAN:
+		case TC_AGGREGATE_SUM:
+			acc[i] += v[i];
+			break;
+		case TC_AGGREGATE_MIN:
+			acc[i] = v[i] < acc[i] ? v[i] : acc[i];
+			break;
+		case TC_AGGREGATE_MAX:
+			acc[i] = v[i] > acc[i] ? v[i] : acc[i];
+			break;
+		}
+	}
+}
+
+int tc_staging_add(struct tc_staging *s, uint32_t slot, const float *values)
+{
+	if (slot >= s->capacity && grow(s, (size_t)slot + 1) < 0) {
+		return -1;
+	}
+	float *acc = s->acc + (size_t)slot * s->width;
+	if (s->count[slot]++ == 0) {
+		memcpy(acc, values, (size_t)s->width * sizeof *acc);
+		s->touched[s->n_touched++] = slot;
+	} else {
+		combine(s->aggregate, acc, values, s->width);
+	}
+	return 0;
+}
+
+uint32_t tc_staging_count(const struct tc_staging *s, uint32_t slot)
+{
+	return slot < s->capacity ? s->count[slot] : 0;
+}
+
+void tc_staging_value(const struct tc_staging *s, uint32_t slot, float *out)
+{
+	const float *acc = s->acc + (size_t)slot * s->width;
+	float count = s->aggregate == TC_AGGREGATE_MEAN ? (float)s->count[slot] : 1.0f;
+	for (int i = 0; i < s->width; i++) {
+		out[i] = acc[i] / count;
+	}
+}
+
+size_t tc_staging_touched(const struct tc_staging *s, const uint32_t **slots)
+{
+	*slots = s->touched;
+	return s->n_touched;
+}
+
+void tc_staging_reset(struct tc_staging *s)
+{
+	for (size_t i = 0; i < s->n_touched; i++) {
+		s->count[s->touched[i]] = 0;
+	}
+	s->n_touched = 0;
+}

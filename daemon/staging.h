@@ -1,0 +1,37 @@
+/* staging.h -- one tick's readings, combined per series by the aggregate.
+ *
+ * Each series (slot) that gets readings in a tick accumulates them here:
+ * last, mean, min, max or sum, elementwise over its input vector. The tick
+ * reads the combined input of every touched slot, then resets the staging
+ * for the next tick. Growing happens on add, never while stepping. */
+#ifndef TC_STAGING_H
+#define TC_STAGING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct tc_staging;
+
+/* Staging for `width` values per reading, combined by `aggregate`. NULL and
+ * err when out of memory; the caller's, released with tc_staging_destroy. */
+struct tc_staging *tc_staging_create(int width, enum tc_aggregate aggregate, char *err);
+void tc_staging_destroy(struct tc_staging **s);
+
+/* Adds one reading's values for slot. Returns 0, or -1 when out of memory. */
+int tc_staging_add(struct tc_staging *s, uint32_t slot, const float *values);
+
+/* Readings slot got this tick (0 when untouched; slot may be past the end). */
+uint32_t tc_staging_count(const struct tc_staging *s, uint32_t slot);
+
+/* Writes slot's combined input (it must have count > 0) to out[width]. */
+void tc_staging_value(const struct tc_staging *s, uint32_t slot, float *out);
+
+/* Slots touched this tick, in order of their first reading in it. Borrowed. */
+size_t tc_staging_touched(const struct tc_staging *s, const uint32_t **slots);
+
+/* Forgets this tick's readings: O(touched slots). */
+void tc_staging_reset(struct tc_staging *s);
+
+#endif

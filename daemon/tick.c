@@ -1,0 +1,224 @@
+/* tick.c -- filing readings into ticks and stepping each closed tick. */
+#include "tick.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "staging.h"
+#include "state.h"
+#include "step.h"
+
+#define TIMESTAMP_MAX 1e13 /* seconds; beyond this a bucket index loses meaning */
+
+struct tc_tick {
+	struct tc_tick_config cfg;
+	const struct tc_model *model;
+	int width;                   /* I: values per reading */
+	int n_outputs;               /* O */
+	struct tc_registry *registry;
+	struct tc_staging *staging;
+	struct tc_state *state;
+	size_t capacity;             /* slots the arrays below hold */
+	float *last_input;           /* [capacity x I]: what each slot last stepped with */
+	uint32_t *batch_slots;       /* [capacity] */
+	float *batch_in;             /* [capacity x I] */
+	float *batch_out;            /* [capacity x O] */
+	int has_open;
+	int64_t open_bucket;
+	int has_closed;
+	int64_t last_closed;         /* the newest bucket stepped */
+	struct tc_tick_stats stats;
+};
+
+struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc_model *m,
+	size_t max_series, char *err)
+{
+	struct tc_tick *t = calloc(1, sizeof *t);
+	if (!t) {
+		tc_err_set(err, "out of memory for the tick engine");
+		return NULL;
+	}
+	t->cfg = *cfg;
+	t->model = m;
+	t->width = tc_model_get_spec(m)->input_size;
+	t->n_outputs = tc_model_get_spec(m)->outputs;
+	if (!(t->registry = tc_registry_create(max_series, err))
+		|| !(t->staging = tc_staging_create(t->width, cfg->aggregate, err))
+		|| !(t->state = tc_state_create(m, 0, 0, err))) {
+		tc_tick_destroy(&t);
+		return NULL;
+	}
+	return t;
+}
+
+void tc_tick_destroy(struct tc_tick **tp)
+{
+	if (!tp || !*tp) {
+		return;
+	}
+	struct tc_tick *t = *tp;
+	tc_registry_destroy(&t->registry);
+	tc_staging_destroy(&t->staging);
+	tc_state_destroy(&t->state);
+	free(t->last_input);
+	free(t->batch_slots);
+	free(t->batch_in);
+	free(t->batch_out);
+	free(t);
+	*tp = NULL;
+}
+
+static int grow_array(void **p, size_t n, size_t size)
+{
+	void *q = realloc(*p, n * size);
+	if (!q) {
+		return -1;
+	}
+	*p = q;
+	return 0;
+}
+
+/* Makes every per-slot array hold slot, doubling, so closing never allocates. */
+static int reserve(struct tc_tick *t, size_t slot, char *err)
+{
+	if (slot < t->capacity) {
+		return 0;
+	}
+	size_t cap = t->capacity ? t->capacity * 2 : 1024;
+	while (cap <= slot) {
+		cap *= 2;
+	}
+	size_t in = (size_t)t->width * sizeof(float);
+	if (tc_state_grow(t->state, cap, err) < 0
+		|| grow_array((void **)&t->last_input, cap, in) < 0
+		|| grow_array((void **)&t->batch_slots, cap, sizeof(uint32_t)) < 0
+		|| grow_array((void **)&t->batch_in, cap, in) < 0
+		|| grow_array((void **)&t->batch_out, cap, (size_t)t->n_outputs * sizeof(float)) < 0) {
+		return tc_err_set(err, "out of memory for %zu series", cap);
+	}
+	t->capacity = cap;
+	return 0;
+}
+
+/* Gathers the series that step in the open tick, in slot order. */
+static size_t gather_batch(struct tc_tick *t)
+{
+	const size_t width = (size_t)t->width;
+	const size_t slots = tc_registry_slots(t->registry);
+	size_t n = 0;
+	for (uint32_t slot = 0; slot < slots; slot++) {
+		float *in = t->batch_in + n * width;
+		float *last = t->last_input + slot * width;
+		if (tc_staging_count(t->staging, slot)) {
+			tc_staging_value(t->staging, slot, in);
+			memcpy(last, in, width * sizeof *in);
+		} else if (t->cfg.missing == TC_MISSING_SKIP || !tc_registry_id(t->registry, slot, NULL)) {
+			continue;
+		} else if (t->cfg.missing == TC_MISSING_HOLD) {
+			memcpy(in, last, width * sizeof *in);
+		} else {
+			memset(in, 0, width * sizeof *in);
+		}
+		t->batch_slots[n++] = slot;
+	}
+	return n;
+}
+
+int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
+{
+	if (!t->has_open) {
+		return 0;
+	}
+	size_t n = gather_batch(t);
+	tc_staging_reset(t->staging);
+	t->has_open = 0;
+	t->has_closed = 1;
+	t->last_closed = t->open_bucket;
+	t->stats.ticks++;
+	t->stats.stepped += n;
+	if (n && tc_step(t->model, t->state, t->batch_slots, n, t->batch_in, t->batch_out, err) < 0) {
+		return -1;
+	}
+	struct tc_forecasts f = {
+		.bucket_ms = t->open_bucket * t->cfg.interval_ms,
+		.n = n,
+		.slots = t->batch_slots,
+		.outputs = t->batch_out,
+		.n_outputs = t->n_outputs,
+		.registry = t->registry,
+	};
+	int rc = out->emit(out->ud, &f);
+	if (rc) {
+		return tc_err_set(err, "writing the forecasts failed");
+	}
+	return 0;
+}
+
+static int reject(struct tc_tick *t, enum tc_reject *why, enum tc_reject reason)
+{
+	*why = reason;
+	t->stats.rejected[reason]++;
+	return 1;
+}
+
+/* Event clock: opens r's bucket, closing the open one first when r is later. */
+static int place_event(struct tc_tick *t, const struct tc_reading *r,
+	const struct tc_emitter *out, enum tc_reject *why, char *err)
+{
+	if (!r->has_time) {
+		return reject(t, why, TC_REJECT_NO_TIMESTAMP);
+	}
+	if (fabs(r->time) > TIMESTAMP_MAX) {
+		return reject(t, why, TC_REJECT_MALFORMED);
+	}
+	int64_t bucket = (int64_t)floor(r->time * 1000.0 / t->cfg.interval_ms);
+	if ((t->has_open && bucket < t->open_bucket) || (t->has_closed && bucket <= t->last_closed)) {
+		return reject(t, why, TC_REJECT_LATE);
+	}
+	if (t->has_open && bucket > t->open_bucket && tc_tick_close(t, out, err) < 0) {
+		return -1;
+	}
+	t->has_open = 1;
+	t->open_bucket = bucket;
+	return 0;
+}
+
+int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
+	const struct tc_emitter *out, enum tc_reject *why, char *err)
+{
+	if (t->cfg.clock == TC_CLOCK_EVENT) {
+		int rc = place_event(t, r, out, why, err);
+		if (rc) {
+			return rc;
+		}
+	}
+	int created;
+	int64_t slot = tc_registry_insert(t->registry, r->id, r->id_len, &created);
+	if (slot < 0) {
+		return reject(t, why, TC_REJECT_SERIES_LIMIT);
+	}
+	if (created) {
+		if (reserve(t, (size_t)slot, err) < 0) {
+			tc_registry_remove(t->registry, (uint32_t)slot);
+			return -1;
+		}
+		tc_state_clear(t->state, (size_t)slot);
+	}
+	if (tc_staging_add(t->staging, (uint32_t)slot, r->values) < 0) {
+		return tc_err_set(err, "out of memory staging a reading");
+	}
+	t->stats.accepted++;
+	return 0;
+}
+
+const struct tc_tick_stats *tc_tick_get_stats(const struct tc_tick *t)
+{
+	return &t->stats;
+}
+
+const struct tc_registry *tc_tick_registry(const struct tc_tick *t)
+{
+	return t->registry;
+}

@@ -1,0 +1,69 @@
+/* tickcast.c -- the `tickcast` program: picks the subcommand and runs it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "error.h"
+#include "model.h"
+
+static const char usage[] =
+	"Usage: tickcast COMMAND [OPTIONS]\n"
+	"\n"
+	"The companion command of tickcastd, the streaming GRU forecaster.\n"
+	"\n"
+	"Commands:\n"
+	"  replay --config FILE   forecast reading lines from standard input with the\n"
+	"                         event clock, as the daemon would, to standard output\n"
+	"  check --config FILE    validate a config and its weights, describe the model\n"
+	"  inspect FILE           list the tensors of a .safetensors file\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help             this text; `tickcast COMMAND --help` for a command's\n"
+	"  -V, --version          print the version\n";
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{"replay", tc_cmd_replay},
+	{"check", tc_cmd_check},
+	{"inspect", tc_cmd_inspect},
+};
+
+struct tc_model *tc_cmd_load(const char *path, struct tc_config *cfg)
+{
+	char err[TC_ERR_LEN];
+	if (tc_config_load(cfg, path, err) < 0) {
+		fprintf(stderr, "tickcast: %s\n", err);
+		return NULL;
+	}
+	struct tc_model *m = tc_model_load(&cfg->model, cfg->weights_path, err);
+	if (!m) {
+		fprintf(stderr, "tickcast: %s\n", err);
+	}
+	return m;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("tickcast %s\n", TC_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			return commands[i].run(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "tickcast: unknown command \"%s\"\n\n%s", argv[1], usage);
+	return 2;
+}
