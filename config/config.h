@@ -14,6 +14,8 @@
 
 #include "model.h"
 
+#include <stdio.h>
+
 #define TC_PATH_MAX 4096
 
 enum tc_clock { TC_CLOCK_WALL, TC_CLOCK_EVENT };
@@ -56,6 +58,13 @@ int tc_config_load(struct tc_config *cfg, const char *path, char *err);
 int tc_config_parse(struct tc_config *cfg, const char *name, const char *text,
 	size_t len, char *err);
 
+/* Prints every key of the schema, one a line after a heading: its path
+ * (`model.layers[].hidden`), type and bounds, default, and what it means;
+ * for --help and the docs. */
+void tc_config_describe(FILE *out);
+
+/* The word the config uses for v ("wall", "last", ...); "?" when out of range.
+ * Static strings. */
 const char *tc_clock_to_string(enum tc_clock v);
 const char *tc_aggregate_to_string(enum tc_aggregate v);
 const char *tc_missing_to_string(enum tc_missing v);

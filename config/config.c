@@ -1,0 +1,286 @@
+/* config.c -- tickcast's config schema as one table of options, and reading a YAML file into it.
+ *
+ * What a user of the file should know (the walk is in option.c):
+ * - Values are read by their text; quoting does not change the type, so
+ *   `hidden: "64"` is the integer 64.
+ * - Integers are plain decimal with an optional sign: "1.5", "1e3", "0x10",
+ *   "1_000" and leading zeros ("010", octal in YAML 1.1) are rejected.
+ *   A value too large for any integer is reported as out of range.
+ * - Booleans: true/false, yes/no, on/off, in any letter case.
+ * - Enumerated values (clock, aggregate, ...) are case-sensitive.
+ * - An empty value or null (`~`, `null`) where a mapping or a sequence is
+ *   expected reads as an empty one, so a `tick:` with every key commented
+ *   out means "all defaults"; where a scalar is expected it is an error.
+ * - Anchors and aliases are resolved by libyaml and allowed; an error
+ *   inside an aliased node is reported at the anchored node. Merge keys
+ *   (`<<:`) are not part of YAML's core and read as an unknown key; tags
+ *   are ignored.
+ * - A stream holding more than one document is rejected.
+ * - A relative model.weights resolves against the config file's folder
+ *   ("./" when the name has no slash); "~" is not expanded.
+ * - The first error stops the parse: one message, at the place it names.
+ * - tc_config_load refuses files over 1 MiB.
+ * The model's defaults (input 1, reset_after, "gru"/"fc") come from this
+ * table, not from tc_model_spec_init, and its bounds are checked here so that
+ * errors carry line:column. The table has no "may change on reload" column
+ * yet because nothing reads one. */
+#include "config.h"
+
+#include "error.h"
+#include "option.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A config file is a few dozen lines; anything this big is the wrong file. */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+#define CFG(member) offsetof(struct tc_config, member)
+#define CFG_SIZE(member) sizeof(((struct tc_config *)0)->member)
+
+/* The enums are stored through int-sized writes. */
+_Static_assert(sizeof(enum tc_clock) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tc_aggregate) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tc_missing) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tc_scaler) == sizeof(int), "enum size");
+
+static const char *const clock_names[] = { "wall", "event", NULL };
+static const char *const aggregate_names[] = { "last", "mean", "min", "max", "sum", NULL };
+static const char *const missing_names[] = { "skip", "hold", "zero", NULL };
+static const char *const scaler_names[] = { "none", NULL };
+static const char *const layer_type_names[] = { "gru", NULL };
+static const char *const head_type_names[] = { "linear", NULL };
+
+static const struct tc_option layer_options[] = {
+	{ .name = "type", .type = TC_OPTION_ENUM, .offset = TC_OPTION_NO_FIELD, .required = 1,
+		.names = layer_type_names, .help = "kind of layer; only gru for now" },
+	{ .name = "hidden", .type = TC_OPTION_INT, .offset = CFG(model.hidden), .required = 1,
+		.min = 1, .max = TC_MAX_WIDTH, .help = "units of this GRU layer" },
+	{ 0 },
+};
+
+static const struct tc_option head_options[] = {
+	{ .name = "type", .type = TC_OPTION_ENUM, .offset = TC_OPTION_NO_FIELD, .required = 1,
+		.names = head_type_names, .help = "kind of head; only linear for now" },
+	{ .name = "outputs", .type = TC_OPTION_INT, .offset = CFG(model.outputs), .required = 1,
+		.min = 1, .max = TC_MAX_WIDTH,
+		.help = "values forecast per series (horizon x input_size, step-major)" },
+	{ 0 },
+};
+
+static const struct tc_option tensor_options[] = {
+	{ .name = "gru", .type = TC_OPTION_STRING, .offset = CFG(model.gru_prefix),
+		.size = CFG_SIZE(model.gru_prefix), .def_str = "gru",
+		.help = "tensor-name prefix of the GRU layers (<gru>.weight_ih_l0, ...)" },
+	{ .name = "head", .type = TC_OPTION_STRING, .offset = CFG(model.head_prefix),
+		.size = CFG_SIZE(model.head_prefix), .def_str = "fc",
+		.help = "tensor-name prefix of the head (<head>.weight, <head>.bias)" },
+	{ 0 },
+};
+
+static const struct tc_option model_options[] = {
+	{ .name = "weights", .type = TC_OPTION_PATH, .offset = CFG(weights_path),
+		.size = CFG_SIZE(weights_path), .required = 1,
+		.help = "safetensors weights file; relative to the config file's folder" },
+	{ .name = "input_size", .type = TC_OPTION_INT, .offset = CFG(model.input_size), .def = 1,
+		.min = 1, .max = TC_MAX_INPUT, .help = "values per reading" },
+	{ .name = "reset_after", .type = TC_OPTION_BOOL, .offset = CFG(model.reset_after), .def = 1,
+		.help = "true: PyTorch nn.GRU; false: the original GRU of Cho et al." },
+	{ .name = "layers", .type = TC_OPTION_LIST, .required = 1, .min = 1, .max = TC_MAX_LAYERS,
+		.child = layer_options, .count_offset = CFG(model.n_layers),
+		.stride = sizeof(int), .help = "the GRU layers, input side first" },
+	{ .name = "head", .type = TC_OPTION_MAP, .required = 1, .child = head_options,
+		.help = "the linear layer from the last hidden state to the forecast" },
+	{ .name = "scaler", .type = TC_OPTION_ENUM, .offset = CFG(scaler), .def = TC_SCALER_NONE,
+		.names = scaler_names, .help = "input scaling; none for now" },
+	{ .name = "tensors", .type = TC_OPTION_MAP, .child = tensor_options,
+		.help = "tensor-name prefixes in the weights file" },
+	{ 0 },
+};
+
+static const struct tc_option tick_options[] = {
+	{ .name = "clock", .type = TC_OPTION_ENUM, .offset = CFG(tick.clock), .def = TC_CLOCK_WALL,
+		.names = clock_names,
+		.help = "wall: tick every interval_ms; event: buckets of the readings' timestamps" },
+	{ .name = "interval_ms", .type = TC_OPTION_INT, .offset = CFG(tick.interval_ms), .def = 1000,
+		.min = 1, .max = 86400000, .help = "milliseconds per tick (wall) or per bucket (event)" },
+	{ .name = "flush_ms", .type = TC_OPTION_INT, .offset = CFG(tick.flush_ms), .def = 1000,
+		.min = 1, .max = 86400000,
+		.help = "event clock: close the open bucket after this many ms without a reading" },
+	{ .name = "aggregate", .type = TC_OPTION_ENUM, .offset = CFG(tick.aggregate),
+		.def = TC_AGGREGATE_LAST, .names = aggregate_names,
+		.help = "how several readings of a series in one tick combine" },
+	{ .name = "missing", .type = TC_OPTION_ENUM, .offset = CFG(tick.missing),
+		.def = TC_MISSING_SKIP, .names = missing_names,
+		.help = "a series without a reading: skip it, hold its last input, or feed zeros" },
+	{ 0 },
+};
+
+static const struct tc_option root_options[] = {
+	{ .name = "model", .type = TC_OPTION_MAP, .required = 1, .child = model_options,
+		.help = "the network and its weights" },
+	{ .name = "tick", .type = TC_OPTION_MAP, .child = tick_options,
+		.help = "when steps happen and how readings are combined" },
+	{ 0 },
+};
+
+/* n counts the NULL that ends names. */
+static const char *enum_name(const char *const *names, size_t n, int v)
+{
+	return v >= 0 && (size_t)v < n - 1 ? names[v] : "?";
+}
+
+#define ENUM_NAME(names, v) enum_name(names, sizeof names / sizeof names[0], (int)(v))
+
+const char *tc_clock_to_string(enum tc_clock v)
+{
+	return ENUM_NAME(clock_names, v);
+}
+
+const char *tc_aggregate_to_string(enum tc_aggregate v)
+{
+	return ENUM_NAME(aggregate_names, v);
+}
+
+const char *tc_missing_to_string(enum tc_missing v)
+{
+	return ENUM_NAME(missing_names, v);
+}
+
+const char *tc_scaler_to_string(enum tc_scaler v)
+{
+	return ENUM_NAME(scaler_names, v);
+}
+
+void tc_config_init(struct tc_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	tc_option_defaults(root_options, cfg);
+}
+
+void tc_config_describe(FILE *out)
+{
+	tc_option_describe(out, root_options);
+}
+
+/* libyaml's own message, with its position and context. */
+static int syntax_error(const char *name, const char *text, const yaml_parser_t *p, char *err)
+{
+	yaml_mark_t at = p->problem_mark;
+	if (p->error == YAML_MEMORY_ERROR) {
+		return tc_err_set(err, "%s: out of memory while parsing", name);
+	}
+	if (p->error == YAML_READER_ERROR) {
+		/* Reader errors carry a byte offset instead of a mark. */
+		at.line = 0;
+		at.column = 0;
+		for (size_t i = 0; i < p->problem_offset; i++) {
+			at.line += text[i] == '\n';
+			at.column = text[i] == '\n' ? 0 : at.column + 1;
+		}
+	}
+	if (p->context) {
+		return tc_err_set(err, "%s:%zu:%zu: %s (%s at %zu:%zu)", name, at.line + 1,
+			at.column + 1, p->problem, p->context, p->context_mark.line + 1,
+			p->context_mark.column + 1);
+	}
+	return tc_err_set(err, "%s:%zu:%zu: %s", name, at.line + 1, at.column + 1,
+		p->problem ? p->problem : "syntax error");
+}
+
+/* Loads the one document of the stream into doc. */
+static int load_document(yaml_document_t *doc, const char *name, const char *text,
+	size_t len, char *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	if (!yaml_parser_initialize(&parser)) {
+		return tc_err_set(err, "%s: out of memory while parsing", name);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, doc)) {
+		syntax_error(name, text, &parser, err);
+		goto err_parser;
+	}
+	if (!yaml_parser_load(&parser, &extra)) {
+		syntax_error(name, text, &parser, err);
+		goto err_doc;
+	}
+	int more = yaml_document_get_root_node(&extra) != NULL;
+	yaml_mark_t at = extra.start_mark;
+	yaml_document_delete(&extra);
+	if (more) {
+		tc_err_set(err, "%s:%zu:%zu: a second YAML document; only one is allowed", name,
+			at.line + 1, at.column + 1);
+		goto err_doc;
+	}
+	yaml_parser_delete(&parser);
+	return 0;
+err_doc:
+	yaml_document_delete(doc);
+err_parser:
+	yaml_parser_delete(&parser);
+	return -1;
+}
+
+int tc_config_parse(struct tc_config *cfg, const char *name, const char *text,
+	size_t len, char *err)
+{
+	yaml_document_t doc;
+	tc_config_init(cfg);
+	if (strlen(name) >= sizeof cfg->path) {
+		return tc_err_set(err, "%.64s...: config path too long", name);
+	}
+	memcpy(cfg->path, name, strlen(name) + 1);
+	if (load_document(&doc, name, text, len, err) < 0) {
+		return -1;
+	}
+	int rc = tc_option_walk(root_options, &doc, name, cfg, err);
+	yaml_document_delete(&doc);
+	return rc;
+}
+
+/* Reads at most CONFIG_MAX_BYTES of path into a malloc'd buffer. */
+static char *read_file(const char *path, size_t *len, char *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		tc_err_set(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(CONFIG_MAX_BYTES + 1);
+	if (!buf) {
+		tc_err_set(err, "%s: out of memory", path);
+		goto err_file;
+	}
+	*len = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		tc_err_set(err, "%s: %s", path, strerror(errno));
+		goto err_buf;
+	}
+	if (*len > CONFIG_MAX_BYTES) {
+		tc_err_set(err, "%s: larger than 1 MiB, too big for a config file", path);
+		goto err_buf;
+	}
+	fclose(f);
+	return buf;
+err_buf:
+	free(buf);
+err_file:
+	fclose(f);
+	return NULL;
+}
+
+int tc_config_load(struct tc_config *cfg, const char *path, char *err)
+{
+	size_t len;
+	char *text = read_file(path, &len, err);
+	if (!text) {
+		return -1;
+	}
+	int rc = tc_config_parse(cfg, path, text, len, err);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,516 @@
+/* test_tick.c -- the event-clock tick engine: buckets, late readings, missing series, limits. */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "error.h"
+#include "model.h"
+#include "reading.h"
+#include "registry.h"
+#include "tick.h"
+
+/* Two tiny models (input 1, one GRU layer of 2 units, 1 output) whose
+ * forecasts follow from the GRU equations by hand:
+ *
+ * - constant: every weight and bias zero but the head's bias 0.5. Then
+ *   r = z = sigmoid(0) = 1/2, n = tanh(0) = 0 and h' = z h stays 0 from
+ *   h0 = 0, so every forecast is W h + b = 0.5 exactly.
+ *
+ * - echo: W_in = (1, 0) on the input, the update gate's input bias -100,
+ *   everything else zero, head weight (1, 0). Then z = sigmoid(-100) < 1e-38,
+ *   so h'_0 = (1 - z) tanh(x) + z h_0 = tanh(x) to within float rounding and
+ *   the forecast is tanh(x) of the tick's input x: it shows which input each
+ *   series stepped with. */
+
+#define MAX_TICKS 16
+#define MAX_SERIES 8
+
+struct emitted {
+	int64_t bucket_ms;
+	size_t n;
+	char ids[MAX_SERIES][16];
+	float out[MAX_SERIES];
+};
+
+struct recorder {
+	struct emitted ticks[MAX_TICKS];
+	int count;
+	int fail;                    /* returned by the callback */
+};
+
+static int record(void *ud, const struct tc_forecasts *f)
+{
+	struct recorder *rec = ud;
+	cr_assert_lt(rec->count, MAX_TICKS, "too many ticks emitted");
+	cr_assert_leq(f->n, MAX_SERIES);
+	cr_assert_eq(f->n_outputs, 1);
+	struct emitted *e = &rec->ticks[rec->count++];
+	e->bucket_ms = f->bucket_ms;
+	e->n = f->n;
+	for (size_t i = 0; i < f->n; i++) {
+		size_t len = 0;
+		const char *id = tc_registry_id(f->registry, f->slots[i], &len);
+		cr_assert_not_null(id, "slot %u has no id", f->slots[i]);
+		cr_assert_lt(len, sizeof e->ids[i]);
+		memcpy(e->ids[i], id, len);
+		e->ids[i][len] = '\0';
+		e->out[i] = f->outputs[i];
+	}
+	return rec->fail;
+}
+
+static const float zeros[16];
+
+static struct tc_model *make_model(int echo)
+{
+	struct tc_model_spec spec;
+	tc_model_spec_init(&spec);
+	spec.input_size = 1;
+	spec.n_layers = 1;
+	spec.hidden[0] = 2;
+	spec.outputs = 1;
+	/* Gate rows r0, r1, z0, z1, n0, n1 (PyTorch's order). */
+	static const float echo_w_ih[6] = {0, 0, 0, 0, 1, 0};
+	static const float echo_b_ih[6] = {0, 0, -100, -100, 0, 0};
+	static const float echo_head_w[2] = {1, 0};
+	static const float half[1] = {0.5f};
+	struct tc_model_weights w = {
+		.layer[0] = {
+			.weight_ih = echo ? echo_w_ih : zeros,
+			.weight_hh = zeros,
+			.bias_ih = echo ? echo_b_ih : zeros,
+			.bias_hh = zeros,
+		},
+		.head_weight = echo ? echo_head_w : zeros,
+		.head_bias = echo ? zeros : half,
+	};
+	char err[TC_ERR_LEN] = "";
+	struct tc_model *m = tc_model_create(&spec, &w, err);
+	cr_assert_not_null(m, "model: %s", err);
+	return m;
+}
+
+struct fixture {
+	struct tc_model *model;
+	struct tc_tick *tick;
+	struct recorder rec;
+	struct tc_emitter out;
+	struct tc_tick_config cfg;
+	char err[TC_ERR_LEN];
+};
+
+static void setup(struct fixture *fx, int echo, int interval_ms, enum tc_aggregate aggregate,
+	enum tc_missing missing, size_t max_series)
+{
+	memset(fx, 0, sizeof *fx);
+	fx->model = make_model(echo);
+	fx->cfg = (struct tc_tick_config){
+		.clock = TC_CLOCK_EVENT,
+		.interval_ms = interval_ms,
+		.flush_ms = 1000,
+		.aggregate = aggregate,
+		.missing = missing,
+	};
+	fx->tick = tc_tick_create(&fx->cfg, fx->model, max_series, fx->err);
+	cr_assert_not_null(fx->tick, "tick: %s", fx->err);
+	fx->out = (struct tc_emitter){record, &fx->rec};
+}
+
+static void teardown(struct fixture *fx)
+{
+	tc_tick_destroy(&fx->tick);
+	cr_assert_null(fx->tick);
+	tc_model_destroy(&fx->model);
+}
+
+static struct tc_reading reading(const char *id, float x, double t)
+{
+	struct tc_reading r;
+	memset(&r, 0, sizeof r);
+	r.id = id;
+	r.id_len = strlen(id);
+	r.n_values = 1;
+	r.values[0] = x;
+	r.has_time = 1;
+	r.time = t;
+	return r;
+}
+
+static void offer_ok(struct fixture *fx, const char *id, float x, double t)
+{
+	struct tc_reading r = reading(id, x, t);
+	enum tc_reject why = TC_REJECT__COUNT;
+	int rc = tc_tick_offer(fx->tick, &r, &fx->out, &why, fx->err);
+	cr_assert_eq(rc, 0, "%s at %.17g: rc %d, reason %s, err %s", id, t, rc,
+		tc_reject_to_string(why), fx->err);
+}
+
+static void offer_rejected(struct fixture *fx, const struct tc_reading *r, enum tc_reject want)
+{
+	enum tc_reject why = TC_REJECT__COUNT;
+	int rc = tc_tick_offer(fx->tick, r, &fx->out, &why, fx->err);
+	cr_assert_eq(rc, 1, "%.*s at %.17g: rc %d, expected a rejection", (int)r->id_len, r->id,
+		r->time, rc);
+	cr_assert_eq(why, want, "reason %s, expected %s", tc_reject_to_string(why),
+		tc_reject_to_string(want));
+}
+
+static void close_ok(struct fixture *fx)
+{
+	cr_assert_eq(tc_tick_close(fx->tick, &fx->out, fx->err), 0, "close: %s", fx->err);
+}
+
+/* Tick i of the recording must be bucket_ms with ids (NULL-terminated) in
+ * that order, and, when outs is given, those forecasts to within tol. */
+static void expect_tick(const struct fixture *fx, int i, int64_t bucket_ms,
+	const char *const *ids, const float *outs, float tol)
+{
+	cr_assert_gt(fx->rec.count, i, "only %d ticks emitted, wanted tick %d", fx->rec.count, i);
+	const struct emitted *e = &fx->rec.ticks[i];
+	cr_assert_eq(e->bucket_ms, bucket_ms, "tick %d: bucket %lld ms, expected %lld", i,
+		(long long)e->bucket_ms, (long long)bucket_ms);
+	size_t n = 0;
+	while (ids[n]) {
+		n++;
+	}
+	cr_assert_eq(e->n, n, "tick %d: %zu series, expected %zu", i, e->n, n);
+	for (size_t j = 0; j < n; j++) {
+		cr_assert_str_eq(e->ids[j], ids[j], "tick %d series %zu: %s, expected %s", i, j,
+			e->ids[j], ids[j]);
+		if (outs) {
+			cr_assert_float_eq(e->out[j], outs[j], tol, "tick %d %s: forecast %.9g, expected %.9g",
+				i, ids[j], (double)e->out[j], (double)outs[j]);
+		}
+	}
+}
+
+#define IDS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define OUTS(...) ((const float[]){__VA_ARGS__})
+
+Test(tick, a_reading_of_a_later_bucket_closes_and_steps_the_open_one)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, 0.1);
+	offer_ok(&fx, "b", 2, 0.9);
+	offer_ok(&fx, "a", 3, 0.5);
+	cr_assert_eq(fx.rec.count, 0, "bucket 0 is still open");
+	offer_ok(&fx, "a", 4, 1.0);
+	cr_assert_eq(fx.rec.count, 1);
+	expect_tick(&fx, 0, 0, IDS("a", "b"), OUTS(0.5f, 0.5f), 0.0f);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 2);
+	expect_tick(&fx, 1, 1000, IDS("a"), OUTS(0.5f), 0.0f);
+	const struct tc_tick_stats *s = tc_tick_get_stats(fx.tick);
+	cr_assert_eq(s->accepted, 4);
+	cr_assert_eq(s->ticks, 2);
+	cr_assert_eq(s->stepped, 3);
+	teardown(&fx);
+}
+
+Test(tick, skips_buckets_that_got_no_reading)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_HOLD, 10);
+	offer_ok(&fx, "a", 1, 0.5);
+	offer_ok(&fx, "a", 1, 5.5);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 2, "buckets 1 to 4 had no reading, so are no ticks");
+	expect_tick(&fx, 0, 0, IDS("a"), NULL, 0);
+	expect_tick(&fx, 1, 5000, IDS("a"), NULL, 0);
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->ticks, 2);
+	teardown(&fx);
+}
+
+Test(tick, rejects_a_reading_of_a_closed_or_earlier_bucket_as_late_and_counts_it)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, 2.0);
+	struct tc_reading early = reading("b", 1, 1.5);
+	offer_rejected(&fx, &early, TC_REJECT_LATE);
+	cr_assert_eq(tc_registry_count(tc_tick_registry(fx.tick)), 1,
+		"a late reading must not register its series");
+	offer_ok(&fx, "a", 1, 3.0);
+	expect_tick(&fx, 0, 2000, IDS("a"), NULL, 0);
+	struct tc_reading closed = reading("a", 1, 2.999);
+	offer_rejected(&fx, &closed, TC_REJECT_LATE);
+	offer_ok(&fx, "a", 1, 3.5);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 2);
+	expect_tick(&fx, 1, 3000, IDS("a"), NULL, 0);
+	const struct tc_tick_stats *s = tc_tick_get_stats(fx.tick);
+	cr_assert_eq(s->rejected[TC_REJECT_LATE], 2);
+	cr_assert_eq(s->accepted, 3);
+	cr_assert_eq(s->ticks, 2);
+	for (int i = 0; i < TC_REJECT__COUNT; i++) {
+		if (i != TC_REJECT_LATE) {
+			cr_assert_eq(s->rejected[i], 0, "%s counted", tc_reject_to_string(i));
+		}
+	}
+	teardown(&fx);
+}
+
+Test(tick, rejects_a_reading_of_a_bucket_closed_by_close_as_late)
+{
+	/* After a flush closes bucket 0 and before bucket 1 opens, bucket 0 must
+	 * not be stepped a second time. */
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, 0.2);
+	close_ok(&fx);
+	struct tc_reading again = reading("a", 1, 0.7);
+	offer_rejected(&fx, &again, TC_REJECT_LATE);
+	struct tc_reading other = reading("b", 1, 0.9);
+	offer_rejected(&fx, &other, TC_REJECT_LATE);
+	offer_ok(&fx, "b", 1, 1.0);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 2);
+	expect_tick(&fx, 0, 0, IDS("a"), NULL, 0);
+	expect_tick(&fx, 1, 1000, IDS("b"), NULL, 0);
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->rejected[TC_REJECT_LATE], 2);
+	teardown(&fx);
+}
+
+Test(tick, rejects_a_reading_without_a_timestamp)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	struct tc_reading r = reading("a", 1, 0);
+	r.has_time = 0;
+	offer_rejected(&fx, &r, TC_REJECT_NO_TIMESTAMP);
+	const struct tc_tick_stats *s = tc_tick_get_stats(fx.tick);
+	cr_assert_eq(s->rejected[TC_REJECT_NO_TIMESTAMP], 1);
+	cr_assert_eq(s->accepted, 0);
+	cr_assert_eq(tc_registry_count(tc_tick_registry(fx.tick)), 0);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 0, "no bucket was opened");
+	teardown(&fx);
+}
+
+/* One reading at t with the given interval, then close: the tick's bucket. */
+static void expect_bucket(double t, int interval_ms, int64_t want_ms)
+{
+	struct fixture fx;
+	setup(&fx, 0, interval_ms, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, t);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 1);
+	cr_assert_eq(fx.rec.ticks[0].bucket_ms, want_ms,
+		"t = %.17g s, interval %d ms: bucket at %lld ms, expected %lld", t, interval_ms,
+		(long long)fx.rec.ticks[0].bucket_ms, (long long)want_ms);
+	teardown(&fx);
+}
+
+Test(tick, puts_a_reading_in_bucket_floor_of_t_ms_over_the_interval)
+{
+	/* Expected: floor(t * 1000 / interval) * interval, by hand. */
+	expect_bucket(0.0, 1000, 0);
+	expect_bucket(0.999, 1000, 0);
+	expect_bucket(2.7, 1000, 2000);
+	expect_bucket(1.25, 500, 1000);       /* 1250 / 500 = 2.5 */
+	expect_bucket(1.5, 500, 1500);        /* exactly on a boundary: 3 */
+	expect_bucket(1.4999, 500, 1000);
+	expect_bucket(0.7, 300, 600);         /* 700 / 300 = 2.33 */
+	expect_bucket(59.9, 60000, 0);
+	expect_bucket(60.0, 60000, 60000);
+	expect_bucket(1700000000.75, 500, 1700000000500);
+	expect_bucket(1700000000.25, 1000, 1700000000000);
+}
+
+Test(tick, rounds_a_negative_timestamp_down_to_the_earlier_bucket)
+{
+	expect_bucket(-0.25, 500, -500);      /* -250 / 500 = -0.5 -> -1 */
+	expect_bucket(-0.5, 500, -500);       /* exactly -1 */
+	expect_bucket(-0.5001, 500, -1000);   /* -1.0002 -> -2 */
+	expect_bucket(-0.001, 1000, -1000);
+	expect_bucket(-3.7, 1000, -4000);
+}
+
+Test(tick, orders_forecasts_by_slot_not_by_arrival)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "c", 1, 0.1);   /* slot 0 */
+	offer_ok(&fx, "a", 1, 0.2);   /* slot 1 */
+	offer_ok(&fx, "b", 1, 0.3);   /* slot 2 */
+	offer_ok(&fx, "b", 1, 1.1);
+	offer_ok(&fx, "a", 1, 1.2);
+	offer_ok(&fx, "c", 1, 1.3);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 2);
+	expect_tick(&fx, 0, 0, IDS("c", "a", "b"), OUTS(0.5f, 0.5f, 0.5f), 0.0f);
+	expect_tick(&fx, 1, 1000, IDS("c", "a", "b"), OUTS(0.5f, 0.5f, 0.5f), 0.0f);
+	teardown(&fx);
+}
+
+/* Bucket 0: a gets 0.2 and 0.6 (mean 0.4), b gets 1.0; bucket 1: only b,
+ * -0.5; bucket 2: only a new series c, 0.3. The echo model's forecast is
+ * tanh of the input each series stepped with. */
+static void run_missing_scenario(struct fixture *fx, enum tc_missing missing)
+{
+	setup(fx, 1, 1000, TC_AGGREGATE_MEAN, missing, 10);
+	offer_ok(fx, "a", 0.2f, 0.1);
+	offer_ok(fx, "b", 1.0f, 0.3);
+	offer_ok(fx, "a", 0.6f, 0.2);
+	offer_ok(fx, "b", -0.5f, 1.1);
+	offer_ok(fx, "c", 0.3f, 2.1);
+	close_ok(fx);
+	cr_assert_eq(fx->rec.count, 3);
+	expect_tick(fx, 0, 0, IDS("a", "b"), OUTS(tanhf(0.4f), tanhf(1.0f)), 1e-5f);
+}
+
+Test(tick, missing_skip_steps_only_the_series_with_readings)
+{
+	struct fixture fx;
+	run_missing_scenario(&fx, TC_MISSING_SKIP);
+	expect_tick(&fx, 1, 1000, IDS("b"), OUTS(tanhf(-0.5f)), 1e-5f);
+	expect_tick(&fx, 2, 2000, IDS("c"), OUTS(tanhf(0.3f)), 1e-5f);
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->stepped, 4);
+	teardown(&fx);
+}
+
+Test(tick, missing_hold_steps_every_known_series_with_its_last_input)
+{
+	struct fixture fx;
+	run_missing_scenario(&fx, TC_MISSING_HOLD);
+	expect_tick(&fx, 1, 1000, IDS("a", "b"), OUTS(tanhf(0.4f), tanhf(-0.5f)), 1e-5f);
+	expect_tick(&fx, 2, 2000, IDS("a", "b", "c"),
+		OUTS(tanhf(0.4f), tanhf(-0.5f), tanhf(0.3f)), 1e-5f);
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->stepped, 7);
+	teardown(&fx);
+}
+
+Test(tick, missing_zero_steps_every_known_series_with_zeros)
+{
+	struct fixture fx;
+	run_missing_scenario(&fx, TC_MISSING_ZERO);
+	expect_tick(&fx, 1, 1000, IDS("a", "b"), OUTS(0.0f, tanhf(-0.5f)), 1e-5f);
+	expect_tick(&fx, 2, 2000, IDS("a", "b", "c"), OUTS(0.0f, 0.0f, tanhf(0.3f)), 1e-5f);
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->stepped, 7);
+	teardown(&fx);
+}
+
+Test(tick, combines_a_series_readings_in_one_bucket_by_the_aggregate)
+{
+	struct fixture fx;
+	setup(&fx, 1, 1000, TC_AGGREGATE_MAX, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", -0.3f, 0.1);
+	offer_ok(&fx, "a", 0.7f, 0.2);
+	offer_ok(&fx, "a", 0.1f, 0.3);
+	close_ok(&fx);
+	expect_tick(&fx, 0, 0, IDS("a"), OUTS(tanhf(0.7f)), 1e-5f);
+	teardown(&fx);
+}
+
+Test(tick, refuses_a_series_over_the_limit_and_keeps_forecasting_the_others)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 2);
+	offer_ok(&fx, "a", 1, 0.1);
+	offer_ok(&fx, "b", 1, 0.2);
+	struct tc_reading c = reading("c", 1, 0.3);
+	offer_rejected(&fx, &c, TC_REJECT_SERIES_LIMIT);
+	offer_ok(&fx, "a", 1, 1.1);
+	offer_ok(&fx, "b", 1, 1.2);
+	c.time = 1.3;
+	offer_rejected(&fx, &c, TC_REJECT_SERIES_LIMIT);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 2);
+	expect_tick(&fx, 0, 0, IDS("a", "b"), OUTS(0.5f, 0.5f), 0.0f);
+	expect_tick(&fx, 1, 1000, IDS("a", "b"), OUTS(0.5f, 0.5f), 0.0f);
+	const struct tc_tick_stats *s = tc_tick_get_stats(fx.tick);
+	cr_assert_eq(s->rejected[TC_REJECT_SERIES_LIMIT], 2);
+	cr_assert_eq(s->accepted, 4);
+	cr_assert_eq(tc_registry_count(tc_tick_registry(fx.tick)), 2);
+	teardown(&fx);
+}
+
+/* Checks a tick of many series: slots 0..n-1 in order, every forecast 0.5. */
+static int check_many(void *ud, const struct tc_forecasts *f)
+{
+	size_t *calls = ud;
+	(*calls)++;
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->slots[i] != i || f->outputs[i] != 0.5f) {
+			cr_assert_fail("series %zu: slot %u, forecast %.9g", i, f->slots[i],
+				(double)f->outputs[i]);
+		}
+	}
+	return f->n == 3000 ? 0 : (int)f->n + 1;
+}
+
+Test(tick, steps_thousands_of_series_in_one_tick)
+{
+	/* More series than the engine's first allocation, and many step blocks;
+	 * with hold, the second tick steps all 3000 though only s0 has a reading. */
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_HOLD, 5000);
+	size_t calls = 0;
+	fx.out = (struct tc_emitter){check_many, &calls};
+	static char ids[3000][8];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(ids[i], sizeof ids[i], "s%d", i);
+		offer_ok(&fx, ids[i], 1, 0.5);
+	}
+	offer_ok(&fx, "s0", 1, 1.5);
+	close_ok(&fx);
+	cr_assert_eq(calls, 2);
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->stepped, 6000);
+	teardown(&fx);
+}
+
+Test(tick, close_without_an_open_bucket_emits_nothing)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_HOLD, 10);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 0);
+	offer_ok(&fx, "a", 1, 0.5);
+	close_ok(&fx);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 1, "a second close has nothing to close");
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->ticks, 1);
+	teardown(&fx);
+}
+
+Test(tick, close_fails_with_a_message_when_the_emitter_fails)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, 0.5);
+	fx.rec.fail = 7;
+	fx.err[0] = '\0';
+	cr_assert_eq(tc_tick_close(fx.tick, &fx.out, fx.err), -1);
+	cr_assert_str_eq(fx.err, "writing the forecasts failed");
+	cr_assert_eq(fx.rec.count, 1, "the emitter was called once");
+	teardown(&fx);
+}
+
+Test(tick, offer_fails_with_a_message_when_closing_the_open_bucket_fails)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, 0.5);
+	fx.rec.fail = 1;
+	fx.err[0] = '\0';
+	struct tc_reading r = reading("a", 1, 1.5);
+	enum tc_reject why;
+	cr_assert_eq(tc_tick_offer(fx.tick, &r, &fx.out, &why, fx.err), -1);
+	cr_assert_str_eq(fx.err, "writing the forecasts failed");
+	teardown(&fx);
+}
+
+Test(tick, destroy_sets_the_pointer_to_null_and_accepts_null)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, 0.5);
+	teardown(&fx);
+	tc_tick_destroy(&fx.tick);
+	tc_tick_destroy(NULL);
+}

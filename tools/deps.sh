@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# deps.sh -- installs the Debian 12 packages tickcast builds and tests with,
+# only those that are missing. Sourced by tools/run.sh and tools/test.sh.
+set -euo pipefail
+
+TC_PACKAGES=(
+  gcc libc6-dev meson ninja-build pkg-config
+  libyaml-dev libjansson-dev libxxhash-dev
+  libcriterion-dev
+)
+
+tc_install_missing() {
+  local missing=()
+  for p in "${TC_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "tickcast: installing ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

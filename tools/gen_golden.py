@@ -1,0 +1,628 @@
+#!/usr/bin/python3
+"""Generate tickcast's golden test data: tests/data/golden/<case>/.
+
+Run with Debian's /usr/bin/python3, which has PyTorch (1.13) and numpy; the
+`python3` first on PATH may be a pyenv interpreter without torch:
+
+    /usr/bin/python3 tools/gen_golden.py            # from the repository root
+
+Each case folder holds
+    config.yaml        tickcast's config (model + event-clock tick section)
+    model.safetensors  float32 weights, named as nn.GRU / nn.Linear name them
+    input.txt          readings `<series> <v1>[,<v2>...] <timestamp>`, as
+                       `tickcast replay` reads them
+    expected.txt       `# tolerance <x>`, then one line per forecast:
+                       `<series> <bucket start seconds> <y1> ... <yO>`
+
+The expectation is computed in float64 from the float32 weights and float32
+input values that the files hold, so it is the exact answer that float32 C code
+approximates; the tolerance bounds the C code's float32 rounding. Two parts:
+
+  * the tick semantics (DESIGN.md §4, event clock, as replay runs it) are
+    implemented here in plain Python (`event_ticks`), independently of the C
+    code: which series step in which bucket, with which (aggregated) input;
+  * the model is an independent reference: PyTorch's nn.GRU for
+    `reset_after: true`, a hand-written numpy formula (Cho et al.) for
+    `reset_after: false`, and the source article's own code for the article
+    case. A second, generic numpy implementation cross-checks each of them in
+    float64 and estimates the float32 error, which must stay well below the
+    case's tolerance.
+
+Everything is seeded (one numpy Generator per case, derived from the case name),
+so a rerun writes the same bytes.
+"""
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import zlib
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import article_gru  # noqa: E402  (tools/article_gru.py)
+from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
+
+SEED = 20240611
+T0_MS = 1_700_000_000_000     # epoch-scale timestamps, as real producers send
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_OUT = os.path.join(REPO, "tests", "data", "golden")
+
+torch.set_num_threads(1)      # bitwise-reproducible float64 results
+
+
+# --------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------
+
+def fmt_float(v):
+    """'%.9g': enough digits for strtof to give back the same float32."""
+    return "%.9g" % float(v)
+
+
+def fmt_seconds(ms):
+    """Milliseconds -> seconds as tickcast prints them: f"{ms/1000:.3f}" with
+    trailing zeros, then a trailing '.', stripped (12000 -> "12", 1500 -> "1.5").
+    Done in integers so epoch-scale values are exact."""
+    assert isinstance(ms, int) and ms >= 0
+    s = f"{ms // 1000}.{ms % 1000:03d}".rstrip("0").rstrip(".")
+    assert s == f"{ms / 1000:.3f}".rstrip("0").rstrip("."), ms
+    return s
+
+
+def fmt_values(v):
+    """A float32 vector as 'a,b,c', checking each prints back exactly."""
+    out = []
+    for x in np.asarray(v, dtype=np.float32):
+        s = fmt_float(x)
+        assert np.float32(float(s)) == x, (s, x)
+        out.append(s)
+    return ",".join(out)
+
+
+# --------------------------------------------------------------------------
+# Model weights
+# --------------------------------------------------------------------------
+
+@dataclass
+class Spec:
+    input_size: int
+    hidden: list                  # H_k per layer
+    outputs: int
+    reset_after: bool
+    tensors: dict = field(default_factory=dict)   # name -> float32 ndarray
+
+    def layer_inputs(self):
+        return [self.input_size] + self.hidden[:-1]
+
+
+def uniform(rng, bound, shape):
+    return rng.uniform(-bound, bound, size=shape).astype(np.float32)
+
+
+def random_spec(rng, input_size, hidden, outputs, reset_after=True):
+    """PyTorch's default init scale: U(-1/sqrt(H), 1/sqrt(H)) for every GRU
+    tensor, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the head; biases included,
+    so they are nonzero."""
+    spec = Spec(input_size, list(hidden), outputs, reset_after)
+    t = spec.tensors
+    for k, (n_in, h) in enumerate(zip(spec.layer_inputs(), spec.hidden)):
+        b = 1.0 / math.sqrt(h)
+        t[f"gru.weight_ih_l{k}"] = uniform(rng, b, (3 * h, n_in))
+        t[f"gru.weight_hh_l{k}"] = uniform(rng, b, (3 * h, h))
+        t[f"gru.bias_ih_l{k}"] = uniform(rng, b, (3 * h,))
+        t[f"gru.bias_hh_l{k}"] = uniform(rng, b, (3 * h,))
+    b = 1.0 / math.sqrt(spec.hidden[-1])
+    t["fc.weight"] = uniform(rng, b, (outputs, spec.hidden[-1]))
+    t["fc.bias"] = uniform(rng, b, (outputs,))
+    for name, arr in t.items():
+        if "bias" in name:
+            assert np.all(arr != 0), name
+    return spec
+
+
+# --------------------------------------------------------------------------
+# Reference models. Each has step(x, hs) -> (new_hs, y) on float64 numpy
+# arrays: x [S, I], hs = [h_k [S, H_k] per layer], y [S, O].
+# --------------------------------------------------------------------------
+
+class Net(nn.Module):
+    """The source article's PyTorch module: the names tickcast's file uses."""
+
+    def __init__(self, input_size, hidden, num_layers, outputs):
+        super().__init__()
+        self.gru = nn.GRU(input_size, hidden, num_layers, batch_first=True)
+        self.fc = nn.Linear(hidden, outputs)
+
+
+class TorchOracle:
+    """nn.GRU (reset_after semantics), float64.
+
+    Equal layer sizes: one Net with nn.GRU(num_layers=L), loaded with
+    load_state_dict(strict=True), which proves the tensor names and shapes are
+    exactly PyTorch's. Different sizes: a chain of single-layer nn.GRUs, layer
+    k loaded from the _l{k} tensors, run one after another at each step."""
+
+    def __init__(self, spec):
+        assert spec.reset_after
+        sd = {k: torch.from_numpy(v.copy()) for k, v in spec.tensors.items()}
+        self.equal = len(set(spec.hidden)) == 1
+        if self.equal:
+            net = Net(spec.input_size, spec.hidden[0], len(spec.hidden), spec.outputs)
+            net.load_state_dict(sd, strict=True)
+            self.net = net.double().eval()
+        else:
+            self.layers = []
+            for k, (n_in, h) in enumerate(zip(spec.layer_inputs(), spec.hidden)):
+                g = nn.GRU(n_in, h, 1, batch_first=True)
+                g.load_state_dict({f"{w}_l0": sd[f"gru.{w}_l{k}"] for w in
+                                   ("weight_ih", "weight_hh", "bias_ih", "bias_hh")},
+                                  strict=True)
+                self.layers.append(g.double().eval())
+            fc = nn.Linear(spec.hidden[-1], spec.outputs)
+            fc.load_state_dict({"weight": sd["fc.weight"], "bias": sd["fc.bias"]}, strict=True)
+            self.fc = fc.double().eval()
+
+    @torch.no_grad()
+    def step(self, x, hs):
+        inp = torch.from_numpy(x).unsqueeze(1)                  # [S, 1, I]
+        if self.equal:
+            h0 = torch.from_numpy(np.stack(hs))                 # [L, S, H]
+            out, hn = self.net.gru(inp, h0)
+            y = self.net.fc(out[:, -1])
+            return [hn[k].numpy().copy() for k in range(len(hs))], y.numpy()
+        new = []
+        for g, h in zip(self.layers, hs):
+            inp, hn = g(inp, torch.from_numpy(h).unsqueeze(0))
+            new.append(hn[0].numpy().copy())
+        return new, self.fc(inp[:, -1]).numpy()
+
+
+class NumpyGRU:
+    """The GRU written out by hand from DESIGN.md §2, in a chosen dtype.
+
+    reset_after=True:  n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+    reset_after=False: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)   (Cho et al.)
+
+    In float64 it is the oracle of the reset_after=false cases and the
+    cross-check of the others; in float32 it estimates float32 rounding."""
+
+    def __init__(self, spec, dtype=np.float64):
+        self.spec, self.dtype = spec, dtype
+        self.t = {k: v.astype(dtype) for k, v in spec.tensors.items()}
+
+    def step(self, x, hs):
+        dt, t = self.dtype, self.t
+        inp = x.astype(dt)
+        new = []
+        with np.errstate(over="ignore"):
+            sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+            for k, h in enumerate(hs):
+                h = h.astype(dt)
+                H = self.spec.hidden[k]
+                W_ih, W_hh = t[f"gru.weight_ih_l{k}"], t[f"gru.weight_hh_l{k}"]
+                b_ih, b_hh = t[f"gru.bias_ih_l{k}"], t[f"gru.bias_hh_l{k}"]
+                gi = inp @ W_ih.T + b_ih                        # [S, 3H] rows r, z, n
+                r_, z_, n_ = slice(0, H), slice(H, 2 * H), slice(2 * H, 3 * H)
+                r = sig(gi[:, r_] + h @ W_hh[r_].T + b_hh[r_])
+                z = sig(gi[:, z_] + h @ W_hh[z_].T + b_hh[z_])
+                if self.spec.reset_after:
+                    n = np.tanh(gi[:, n_] + r * (h @ W_hh[n_].T + b_hh[n_]))
+                else:
+                    n = np.tanh(gi[:, n_] + (r * h) @ W_hh[n_].T + b_hh[n_])
+                h = (1 - z) * n + z * h
+                new.append(h)
+                inp = h
+        y = inp @ t["fc.weight"].T + t["fc.bias"]
+        return new, y
+
+
+class ArticleOracle:
+    """The source article's own forward code (tools/article_gru.gru), float64."""
+
+    def __init__(self, params):
+        self.params = {k: torch.from_numpy(np.asarray(v, dtype=np.float64))
+                       for k, v in params.items()}
+
+    @torch.no_grad()
+    def step(self, x, hs):
+        (h,) = hs
+        y, (hn,) = article_gru.gru(torch.from_numpy(x).unsqueeze(0),
+                                   (torch.from_numpy(h),), self.params)
+        return [hn.numpy().copy()], y.numpy()
+
+
+# --------------------------------------------------------------------------
+# Tick semantics (event clock, as `tickcast replay` runs it)
+# --------------------------------------------------------------------------
+
+@dataclass
+class Tick:
+    interval_ms: int = 1000
+    flush_ms: int = 1000
+    aggregate: str = "last"     # last | mean | min | max | sum
+    missing: str = "skip"       # skip | hold | zero
+
+
+def bucket_of(ts, interval_ms):
+    """floor(t * 1000 / interval_ms), exactly (t parsed as a decimal). The
+    timestamps used here are whole milliseconds, so double arithmetic, as in C,
+    gives the same bucket; that is asserted."""
+    exact = math.floor(Fraction(ts) * 1000 / interval_ms)
+    assert exact == math.floor(float(ts) * 1000.0 / interval_ms), ts
+    return exact
+
+
+def aggregate(values, how):
+    a = np.stack(values).astype(np.float64)    # elementwise over the readings
+    return {"last": lambda: a[-1], "mean": lambda: a.mean(axis=0),
+            "min": lambda: a.min(axis=0), "max": lambda: a.max(axis=0),
+            "sum": lambda: a.sum(axis=0)}[how]()
+
+
+def event_ticks(readings, tick, input_size):
+    """Replay `readings` [(series, float32 vector, timestamp string)] in file
+    order. Returns (ticks, late): ticks is a list of (bucket, [(series, x)])
+    with the series in registration order, x the float64 input of its step.
+
+    - a reading opens its bucket if none is open; a reading of a later bucket
+      steps the open bucket and opens its own; a reading of an earlier bucket
+      is late: dropped, and it does not register its series;
+    - a series registers on its first accepted reading (hidden state zeros);
+    - a series' readings in one bucket are combined by tick.aggregate;
+    - a known series without readings in the bucket: skip (no step), hold (its
+      previous step's input again), zero (a zero input);
+    - only buckets with an accepted reading step; end of input steps the open
+      bucket."""
+    ticks, late = [], []
+    order, registered = [], set()
+    last_input = {}
+    open_bucket, pending = None, {}
+
+    def close():
+        batch = []
+        for s in order:
+            if s in pending:
+                x = aggregate(pending[s], tick.aggregate)
+            elif tick.missing == "skip":
+                continue
+            elif tick.missing == "hold":
+                x = last_input[s]
+            else:
+                x = np.zeros(input_size)
+            last_input[s] = x
+            batch.append((s, x))
+        ticks.append((open_bucket, batch))
+
+    for i, (s, v, ts) in enumerate(readings):
+        b = bucket_of(ts, tick.interval_ms)
+        if open_bucket is not None and b < open_bucket:
+            late.append(i)
+            continue
+        if open_bucket is not None and b > open_bucket:
+            close()
+            pending = {}
+        open_bucket = b
+        if s not in registered:
+            registered.add(s)
+            order.append(s)
+        pending.setdefault(s, []).append(np.asarray(v, dtype=np.float32))
+    if open_bucket is not None:
+        close()
+    return ticks, late
+
+
+def run_model(ticks, model, spec):
+    """Step `model` through the ticks, one batched step per bucket. Returns
+    [(series, bucket, y)] in output order."""
+    state = {}
+    out = []
+    for bucket, batch in ticks:
+        names = [s for s, _ in batch]
+        x = np.stack([x for _, x in batch]).astype(np.float64)
+        hs = [np.stack([state[s][k] if s in state else np.zeros(h)
+                        for s in names]) for k, h in enumerate(spec.hidden)]
+        new, y = model.step(x, hs)
+        for i, s in enumerate(names):
+            state[s] = [h[i] for h in new]
+            out.append((s, bucket, y[i]))
+    return out
+
+
+# --------------------------------------------------------------------------
+# Readings
+# --------------------------------------------------------------------------
+
+def regular_stream(rng, series, steps, input_size, interval_ms=1000):
+    """Every series once per bucket, at the bucket start. The first bucket
+    lists the series in order (that is their registration order); later
+    buckets list them shuffled, so output order must come from registration,
+    not from file order."""
+    readings = []
+    for step in range(steps):
+        ts = fmt_seconds(T0_MS + step * interval_ms)
+        names = list(series) if step == 0 else [series[i] for i in rng.permutation(len(series))]
+        for s in names:
+            readings.append((s, rng.standard_normal(input_size).astype(np.float32), ts))
+    return readings
+
+
+# The replay script: (series, bucket relative to T0, ms into that bucket, late?)
+# with interval_ms 500. Buckets 0-3 and 8-11 receive readings (8 steps); 4-7 are
+# a gap of empty buckets. Points it exercises:
+#   - several readings per series per bucket, at non-integer timestamps, some
+#     exactly on a bucket boundary (.0 / .5) and some 1 ms before the next;
+#   - series missing from some buckets (A in 1, B in 3/9, D in 9, E in 8/10...);
+#   - late readings: into the bucket just closed, into long-closed ones, into
+#     a never-opened gap bucket (5 < 8), and at the last ms of the previous one;
+#   - a late reading of a series not yet known ("late_newcomer", bucket 2) does
+#     not register it: "edge.eu-west.temp" (accepted next) comes first;
+#     "ghost" only ever sends late readings and never appears in the output;
+#   - a reading whose timestamp is earlier than the one before it, but in the
+#     open bucket, is accepted, and is the "last" (file order, not time order);
+#   - readings in a bucket listed out of registration order.
+A, B, C = "web-01.cpu", "db/main:p99_ms", "sensor_7"
+D, E, G = "edge.eu-west.temp", "late_newcomer", "ghost"
+REPLAY_SCRIPT = [
+    # bucket 0
+    (A, 0, 0, False), (B, 0, 120, False), (A, 0, 250, False), (C, 0, 310, False),
+    (A, 0, 499, False),
+    # bucket 1 (A missing)
+    (B, 1, 5, False), (C, 1, 100, False), (B, 1, 200, False), (C, 1, 450, False),
+    (B, 1, 460, False),
+    # bucket 2: opened by A; then E (unknown yet) late, D registers, E registers
+    (A, 2, 50, False), (G, 1, 300, True), (E, 1, 400, True), (D, 2, 20, False),
+    (E, 2, 60, False), (A, 1, 499, True), (A, 2, 40, False), (B, 2, 300, False),
+    (C, 0, 10, True),
+    # bucket 3 (B missing)
+    (C, 3, 10, False), (A, 3, 100, False), (D, 3, 200, False), (C, 3, 210, False),
+    (E, 3, 220, False), (C, 3, 480, False),
+    # buckets 4-7: empty. bucket 8 (C, E missing)
+    (B, 8, 0, False), (C, 5, 100, True), (A, 8, 250, False), (D, 3, 499, True),
+    (B, 8, 400, False), (D, 8, 410, False),
+    # bucket 9 (B, D missing)
+    (A, 9, 1, False), (E, 9, 2, False), (G, 0, 0, True), (C, 9, 300, False),
+    (A, 9, 301, False), (E, 9, 499, False),
+    # bucket 10 (A, C, E missing)
+    (D, 10, 100, False), (D, 10, 101, False), (D, 10, 102, False), (B, 10, 350, False),
+    # bucket 11: all, listed out of registration order, plus a late one
+    (E, 11, 0, False), (C, 11, 0, False), (A, 11, 0, False), (D, 11, 0, False),
+    (B, 11, 0, False), (A, 11, 250, False), (C, 11, 260, False), (B, 10, 499, True),
+]
+REPLAY_INTERVAL_MS = 500
+
+
+def replay_stream(rng, input_size):
+    readings, late = [], []
+    for i, (s, b, off, is_late) in enumerate(REPLAY_SCRIPT):
+        assert 0 <= off < REPLAY_INTERVAL_MS
+        ts = fmt_seconds(T0_MS + b * REPLAY_INTERVAL_MS + off)
+        readings.append((s, rng.standard_normal(input_size).astype(np.float32), ts))
+        if is_late:
+            late.append(i)
+    return readings, late
+
+
+# --------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    name: str
+    covers: str
+    spec: Spec
+    oracle: object
+    readings: list
+    tick: Tick
+    tolerance: float
+    expect_late: list = None      # indices of readings that must be late
+
+
+def rng_for(name):
+    """One Generator per name, independent of which other cases exist."""
+    return np.random.default_rng([SEED, zlib.crc32(name.encode())])
+
+
+def series_names(prefix, n):
+    return [f"{prefix}{i:0{len(str(n - 1))}d}" for i in range(n)]
+
+
+def simple_case(name, covers, input_size, hidden, outputs, series, steps, tol,
+                reset_after=True):
+    rng = rng_for(name)
+    spec = random_spec(rng, input_size, hidden, outputs, reset_after)
+    oracle = TorchOracle(spec) if reset_after else NumpyGRU(spec, np.float64)
+    return Case(name, covers, spec, oracle,
+                regular_stream(rng, series, steps, input_size), Tick(), tol)
+
+
+def article_case(name, covers, input_size, hidden, outputs, series, steps, tol):
+    rng = rng_for(name)
+    b = 1.0 / math.sqrt(hidden)
+    shapes = {"W_xz": (input_size, hidden), "W_hz": (hidden, hidden), "b_z": (hidden,),
+              "W_xr": (input_size, hidden), "W_hr": (hidden, hidden), "b_r": (hidden,),
+              "W_xh": (input_size, hidden), "W_hh": (hidden, hidden), "b_h": (hidden,),
+              "W_hq": (hidden, outputs), "b_q": (outputs,)}
+    params = {n: uniform(rng, b, shapes[n]) for n in article_gru.PARAM_NAMES}
+    for n in ("b_z", "b_r", "b_h", "b_q"):
+        assert np.all(params[n] != 0)
+    sd = article_gru.to_state_dict(params)
+    assert article_gru.model_sizes(params) == (input_size, hidden, outputs)
+    spec = Spec(input_size, [hidden], outputs, False,
+                {k: v.numpy().copy() for k, v in sd.items()})
+    return Case(name, covers, spec, ArticleOracle(params),
+                regular_stream(rng, series, steps, input_size), Tick(), tol)
+
+
+def replay_case(name, covers, family, input_size, tick):
+    """Replay cases of one family share their model and input.txt; only the
+    tick section of the config (and so the expectation) differs."""
+    spec = random_spec(rng_for(family + "/model"), input_size, [12], 2 * input_size)
+    readings, late = replay_stream(rng_for(family + "/input"), input_size)
+    return Case(name, covers, spec, TorchOracle(spec), readings, tick, 1e-5, late)
+
+
+def all_cases():
+    T5, T50 = 1e-5, 1e-4
+    abc = ["alpha", "bravo", "charlie"]
+    cases = [
+        simple_case("gru1_h1", "1 GRU layer with H=1 (degenerate sizes)",
+                    1, [1], 1, abc, 5, T5),
+        simple_case("gru2_h7_h23", "2 GRU layers of different sizes (7, 23), "
+                    "not multiples of any SIMD width; chain of nn.GRUs",
+                    1, [7, 23], 5, ["m.a", "m.b", "m.c", "m.d"], 5, T5),
+        simple_case("gru3_h64_o12", "3 equal GRU layers H=64, O=12; one nn.GRU(num_layers=3)",
+                    1, [64, 64, 64], 12, abc, 5, T5),
+        simple_case("input3_h16", "input_size=3 (readings 'a,b,c'), H=16, O=6 (2 steps x 3)",
+                    3, [16], 6, ["imu.x", "imu.y", "imu.z"], 5, T5),
+        simple_case("reset_before_h16_h9", "reset_after: false (Cho et al.), 2 layers "
+                    "(16, 9), nonzero bias_hh; hand-written numpy oracle",
+                    1, [16, 9], 4, abc, 5, T5, reset_after=False),
+        article_case("article_gru_h24", "the source article's hand-written GRU, "
+                     "converted by tools/article_gru.to_state_dict, reset_after: "
+                     "false; expectation from the article's own code",
+                     1, 24, 4, abc, 5, T5),
+        simple_case("one_series", "a single series, 1 layer H=32, O=3",
+                    1, [32], 3, ["only"], 5, T5),
+        simple_case("series1100_h32", "1100 series x 3 steps (several blocks), "
+                    "1 layer H=32, O=3", 1, [32], 3,
+                    series_names("host", 1100), 3, T5),
+        simple_case("steps50_series4", "50 steps x 4 series, 2 layers (48, 24), O=6",
+                    1, [48, 24], 6, ["w", "x", "y", "z"], 50, T50),
+    ]
+    for agg in ("last", "mean", "min", "max", "sum"):
+        cases.append(replay_case(
+            f"replay_agg_{agg}", f"replay, interval 500 ms, aggregate: {agg} "
+            "(elementwise, input_size=2), missing: skip; late readings, a gap",
+            "replay_agg", 2, Tick(interval_ms=REPLAY_INTERVAL_MS, flush_ms=1000,
+                                  aggregate=agg, missing="skip")))
+    for miss in ("skip", "hold", "zero"):
+        cases.append(replay_case(
+            f"replay_missing_{miss}", f"replay, interval 500 ms, missing: {miss}"
+            + (" (repeats the aggregated input)" if miss == "hold" else "")
+            + ", aggregate: mean, input_size=1; late readings, a gap",
+            "replay_missing", 1, Tick(interval_ms=REPLAY_INTERVAL_MS, flush_ms=1000,
+                                      aggregate="mean", missing=miss)))
+    return cases
+
+
+# --------------------------------------------------------------------------
+# Writing and checking
+# --------------------------------------------------------------------------
+
+def config_yaml(case):
+    s, t = case.spec, case.tick
+    lines = [f"# generated by tools/gen_golden.py -- do not edit; {case.covers}",
+             "model:",
+             "  weights: model.safetensors",
+             f"  input_size: {s.input_size}",
+             f"  reset_after: {'true' if s.reset_after else 'false'}",
+             "  layers:"]
+    lines += [f"    - {{type: gru, hidden: {h}}}" for h in s.hidden]
+    lines += [f"  head: {{type: linear, outputs: {s.outputs}}}",
+              "tick:",
+              "  clock: event",
+              f"  interval_ms: {t.interval_ms}",
+              f"  flush_ms: {t.flush_ms}",
+              f"  aggregate: {t.aggregate}",
+              f"  missing: {t.missing}"]
+    return "\n".join(lines) + "\n"
+
+
+def check_case(case, ticks, out):
+    """Cross-check the oracle with the generic numpy GRU (float64, must agree
+    to ~1e-12) and estimate float32 error (must be under tolerance / 10)."""
+    ref64 = run_model(ticks, NumpyGRU(case.spec, np.float64), case.spec)
+    ref32 = run_model(ticks, NumpyGRU(case.spec, np.float32), case.spec)
+    y = np.stack([o[2] for o in out])
+    d64 = np.abs(y - np.stack([o[2] for o in ref64])).max()
+    d32 = np.abs(y - np.stack([o[2] for o in ref32])).max()
+    assert [o[:2] for o in ref64] == [o[:2] for o in out]
+    assert d64 < 1e-12, (case.name, d64)
+    assert d32 < case.tolerance / 10, (case.name, d32)
+    return d32
+
+
+def write_case(case, root):
+    d = os.path.join(root, case.name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    s = case.spec
+    write_safetensors(os.path.join(d, "model.safetensors"), s.tensors)
+    back = read_safetensors(os.path.join(d, "model.safetensors"))
+    assert set(back) == set(s.tensors)
+    assert all(np.array_equal(back[k], s.tensors[k]) for k in back)
+
+    ticks, late = event_ticks(case.readings, case.tick, s.input_size)
+    if case.expect_late is not None:
+        assert late == case.expect_late, (case.name, late, case.expect_late)
+    else:
+        assert not late
+    out = run_model(ticks, case.oracle, s)
+    d32 = check_case(case, ticks, out)
+
+    with open(os.path.join(d, "config.yaml"), "w") as f:
+        f.write(config_yaml(case))
+    with open(os.path.join(d, "input.txt"), "w") as f:
+        for series, v, ts in case.readings:
+            assert len(v) == s.input_size
+            f.write(f"{series} {fmt_values(v)} {ts}\n")
+    with open(os.path.join(d, "expected.txt"), "w") as f:
+        f.write(f"# tolerance {case.tolerance:.0e}\n")
+        for series, bucket, y in out:
+            ts = fmt_seconds(bucket * case.tick.interval_ms)
+            f.write(f"{series} {ts} " + " ".join(fmt_float(v) for v in y) + "\n")
+    return {"name": case.name, "covers": case.covers, "in": len(case.readings),
+            "out": len(out), "ticks": len(ticks), "late": len(late),
+            "tol": case.tolerance, "f32err": d32}
+
+
+README = """\
+# Golden test data
+
+Each folder here is one end-to-end case for `tickcast replay` against PyTorch:
+`config.yaml` (model and event-clock tick settings), `model.safetensors` (random
+float32 weights named as `nn.GRU`/`nn.Linear` name them), `input.txt` (readings
+`<series> <v1>[,<v2>...] <timestamp>`) and `expected.txt` (`# tolerance <x>`, then
+one line per forecast, `<series> <bucket start seconds> <y1> ... <yO>`, in tick
+order and, within a tick, in the series' registration order). The expectations
+are computed in float64 from the exact float32 weights and inputs, by PyTorch's
+`nn.GRU` (or, for `reset_after: false`, a hand-written formula and the source
+article's own code), with the tick semantics of DESIGN.md §4 implemented
+independently in Python; compare each value within the stated absolute
+tolerance. Do not edit these files: regenerate them all, deterministically, from
+the repository root with `/usr/bin/python3 tools/gen_golden.py` (Debian's Python,
+which has PyTorch and numpy).
+
+| case | covers | input lines | forecast lines | tolerance |
+| --- | --- | ---: | ---: | --- |
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: %(default)s)")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for case in all_cases():
+        r = write_case(case, args.out)
+        rows.append(r)
+        print(f"{r['name']:22s} in {r['in']:5d}  out {r['out']:5d}  ticks {r['ticks']:3d}  "
+              f"late {r['late']}  tol {r['tol']:.0e}  float32 err {r['f32err']:.1e}")
+    with open(os.path.join(args.out, "README.md"), "w") as f:
+        f.write(README)
+        for r in rows:
+            f.write(f"| `{r['name']}` | {r['covers']} | {r['in']} | {r['out']} | {r['tol']:.0e} |\n")
+
+
+if __name__ == "__main__":
+    main()

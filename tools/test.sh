@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# test.sh -- installs what is missing, builds, and runs the whole test suite
+# twice: a release build, and a debug build under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Ends with one line: "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/deps.sh
+tc_install_missing
+
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+werror=false
+[ "${CI:-}" = "true" ] && werror=true
+
+passed=0
+failed=0
+status=0
+run_suite() { # build-dir, meson options...
+  local dir=$1; shift
+  if [ -d "$dir" ]; then
+    meson setup --wipe "$dir" "$@" -Dwerror=$werror >/dev/null
+  else
+    meson setup "$dir" "$@" -Dwerror=$werror >/dev/null
+  fi
+  ninja -C "$dir" >/dev/null
+  meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+  local log="$dir/meson-logs/testlog.txt"
+  passed=$((passed + $(grep -c '^ok ' "$log" || true)))
+  failed=$((failed + $(grep -c '^not ok ' "$log" || true)))
+}
+
+run_suite build-test --buildtype=release
+run_suite build-sanitize --buildtype=debug -Db_sanitize=address,undefined
+
+echo "$passed passed, $failed failed"
+exit $status
