@@ -19,7 +19,9 @@ static const char usage[] =
 	"  -c, --config FILE   the tickcast YAML config\n"
 	"  -h, --help          this text\n"
 	"\n"
-	"Exit status: 0 valid, 1 invalid (the first problem is printed), 2 bad usage.\n";
+	"Exit status: 0 valid, 1 invalid (the first problem is printed), 2 bad usage.\n"
+	"\n"
+	"Config keys:\n";
 
 static void describe(const struct tc_config *cfg, const struct tc_model *m)
 {
@@ -60,6 +62,7 @@ int tc_cmd_check(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			tc_config_describe(stdout);
 			return 0;
 		default:
 			fputs(usage, stderr);

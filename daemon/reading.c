@@ -9,7 +9,8 @@
 
 #include "error.h"
 
-#define NUMBER_MAX 63 /* longest number token we parse, bytes */
+#define NUMBER_MAX 63       /* longest number token we parse, bytes */
+#define TIMESTAMP_MAX 1e13  /* seconds (year ~318,000): beyond, bucket indices lose meaning */
 
 static const char *const reject_names[TC_REJECT__COUNT] = {
 	[TC_REJECT_MALFORMED] = "malformed",
@@ -165,6 +166,11 @@ int tc_reading_parse(struct tc_reading *r, const char *line, size_t len,
 	if (next_field(&pos, end, &field, &flen)) {
 		if (parse_number(field, flen, "timestamp", &r->time, why, err) < 0) {
 			return -1;
+		}
+		if (fabs(r->time) > TIMESTAMP_MAX) {
+			tc_err_set(err, "timestamp: %.9g s is out of range (at most %g in magnitude)",
+				r->time, TIMESTAMP_MAX);
+			return reject(why, TC_REJECT_MALFORMED);
 		}
 		r->has_time = 1;
 	}

@@ -2,8 +2,8 @@
  *
  * Series ids are 1..TC_ID_MAX bytes with no spaces or control characters;
  * values are finite floats separated by commas, exactly as many as the
- * model's input size; the timestamp is seconds (a finite number). Fields are
- * separated by spaces or tabs. Every rejection has a reason (for counters)
+ * model's input size; the timestamp is seconds (finite, at most 1e13 in
+ * magnitude). Fields are separated by spaces or tabs. Every rejection has a reason (for counters)
  * and a message (for logs). */
 #ifndef TC_READING_H
 #define TC_READING_H

@@ -47,10 +47,8 @@ static const char *tick_reject_message(enum tc_reject why)
 		return "late: its bucket was already stepped";
 	case TC_REJECT_NO_TIMESTAMP:
 		return "missing timestamp (replay uses the event clock, which needs one)";
-	case TC_REJECT_SERIES_LIMIT:
-		return "too many series";
 	default:
-		return "timestamp out of range";
+		return "too many series";
 	}
 }
 

@@ -10,11 +10,10 @@
 #include "state.h"
 #include "step.h"
 
-#define TIMESTAMP_MAX 1e13 /* seconds; beyond this a bucket index loses meaning */
-
 struct tc_tick {
 	struct tc_tick_config cfg;
 	const struct tc_model *model;
+	size_t max_series;
 	int width;                   /* I: values per reading */
 	int n_outputs;               /* O */
 	struct tc_registry *registry;
@@ -42,6 +41,7 @@ struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc
 	}
 	t->cfg = *cfg;
 	t->model = m;
+	t->max_series = max_series;
 	t->width = tc_model_get_spec(m)->input_size;
 	t->n_outputs = tc_model_get_spec(m)->outputs;
 	if (!(t->registry = tc_registry_create(max_series, err))
@@ -170,9 +170,6 @@ static int place_event(struct tc_tick *t, const struct tc_reading *r,
 	if (!r->has_time) {
 		return reject(t, why, TC_REJECT_NO_TIMESTAMP);
 	}
-	if (fabs(r->time) > TIMESTAMP_MAX) {
-		return reject(t, why, TC_REJECT_MALFORMED);
-	}
 	int64_t bucket = (int64_t)floor(r->time * 1000.0 / t->cfg.interval_ms);
 	if ((t->has_open && bucket < t->open_bucket) || (t->has_closed && bucket <= t->last_closed)) {
 		return reject(t, why, TC_REJECT_LATE);
@@ -188,6 +185,12 @@ static int place_event(struct tc_tick *t, const struct tc_reading *r,
 int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 	const struct tc_emitter *out, enum tc_reject *why, char *err)
 {
+	/* Refused before it can close a bucket: a reading that is not taken
+	 * must not cause a tick. */
+	if (tc_registry_count(t->registry) >= t->max_series
+		&& tc_registry_find(t->registry, r->id, r->id_len) < 0) {
+		return reject(t, why, TC_REJECT_SERIES_LIMIT);
+	}
 	if (t->cfg.clock == TC_CLOCK_EVENT) {
 		int rc = place_event(t, r, out, why, err);
 		if (rc) {

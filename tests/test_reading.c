@@ -359,3 +359,16 @@ Test(reading, names_each_rejection_reason_as_its_counter)
 	cr_assert_str_eq(tc_reject_to_string(TC_REJECT_SERIES_LIMIT), "series_limit");
 	cr_assert_str_eq(tc_reject_to_string(TC_REJECT__COUNT), "unknown");
 }
+
+Test(reading, a_timestamp_beyond_1e13_seconds_is_malformed)
+{
+	struct tc_reading r;
+	enum tc_reject why;
+	char err[TC_ERR_LEN];
+	const char line[] = "cpu 1 2e13";
+	cr_assert_lt(tc_reading_parse(&r, line, sizeof line - 1, 1, &why, err), 0);
+	cr_assert_eq(why, TC_REJECT_MALFORMED);
+	cr_assert(strstr(err, "timestamp: 2e+13 s is out of range"), "%s", err);
+	const char ok[] = "cpu 1 -9e12";
+	cr_assert_eq(tc_reading_parse(&r, ok, sizeof ok - 1, 1, &why, err), 0, "%s", err);
+}

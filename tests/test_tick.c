@@ -430,6 +430,21 @@ Test(tick, refuses_a_series_over_the_limit_and_keeps_forecasting_the_others)
 	teardown(&fx);
 }
 
+Test(tick, a_refused_reading_of_a_later_bucket_does_not_close_the_open_one)
+{
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 1);
+	offer_ok(&fx, "a", 1, 0.1);
+	struct tc_reading b = reading("b", 1, 5.0);
+	offer_rejected(&fx, &b, TC_REJECT_SERIES_LIMIT);
+	cr_assert_eq(fx.rec.count, 0, "the refused reading closed bucket 0");
+	offer_ok(&fx, "a", 1, 0.9);
+	close_ok(&fx);
+	cr_assert_eq(fx.rec.count, 1);
+	expect_tick(&fx, 0, 0, IDS("a"), OUTS(0.5f), 0.0f);
+	teardown(&fx);
+}
+
 /* Checks a tick of many series: slots 0..n-1 in order, every forecast 0.5. */
 static int check_many(void *ud, const struct tc_forecasts *f)
 {
