@@ -1,5 +1,4 @@
 /* cmd_check.c -- `tickcast check`: validate a config and weights, describe the model. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -48,34 +47,13 @@ static void describe(const struct tc_config *cfg, const struct tc_model *m)
 
 int tc_cmd_check(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	const char *config_path = NULL;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			tc_config_describe(stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (!config_path || optind != argc) {
-		fprintf(stderr, "tickcast check: %s\n\n%s",
-			config_path ? "unexpected argument" : "--config FILE is required", usage);
-		return 2;
+	struct tc_cmd_args args;
+	int status = tc_cmd_parse_args(argc, argv, "check", usage, 0, tc_config_describe, &args);
+	if (status >= 0) {
+		return status;
 	}
 	struct tc_config cfg;
-	struct tc_model *m = tc_cmd_load(config_path, &cfg);
+	struct tc_model *m = tc_cmd_load(args.config, &cfg);
 	if (!m) {
 		return 1;
 	}

@@ -1,5 +1,4 @@
 /* cmd_replay.c -- `tickcast replay`: readings on stdin, forecasts on stdout. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "commands.h"
@@ -31,38 +30,13 @@ static const char usage[] =
 
 int tc_cmd_replay(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	const char *config_path = NULL;
-	int quiet = 0;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "c:qh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (!config_path || optind != argc) {
-		fprintf(stderr, "tickcast replay: %s\n\n%s",
-			config_path ? "unexpected argument" : "--config FILE is required", usage);
-		return 2;
+	struct tc_cmd_args args;
+	int status = tc_cmd_parse_args(argc, argv, "replay", usage, 1, NULL, &args);
+	if (status >= 0) {
+		return status;
 	}
 	struct tc_config cfg;
-	struct tc_model *m = tc_cmd_load(config_path, &cfg);
+	struct tc_model *m = tc_cmd_load(args.config, &cfg);
 	if (!m) {
 		return 1;
 	}
@@ -72,7 +46,7 @@ int tc_cmd_replay(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "tickcast replay: %s\n", err);
 	}
-	if (!quiet) {
+	if (!args.quiet) {
 		tc_replay_print_summary(&stats, stderr);
 	}
 	tc_model_destroy(&m);

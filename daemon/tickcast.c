@@ -1,4 +1,5 @@
 /* tickcast.c -- the `tickcast` program: picks the subcommand and runs it. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,41 @@ static const struct {
 	{"check", tc_cmd_check},
 	{"inspect", tc_cmd_inspect},
 };
+
+int tc_cmd_parse_args(int argc, char **argv, const char *name, const char *usage,
+	int allow_quiet, void (*more_help)(FILE *out), struct tc_cmd_args *args)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	*args = (struct tc_cmd_args){0};
+	int opt;
+	while ((opt = getopt_long(argc, argv, allow_quiet ? "c:qh" : "c:h", options, NULL)) != -1) {
+		if (opt == 'c') {
+			args->config = optarg;
+		} else if (opt == 'q' && allow_quiet) {
+			args->quiet = 1;
+		} else if (opt == 'h') {
+			fputs(usage, stdout);
+			if (more_help) {
+				more_help(stdout);
+			}
+			return 0;
+		} else {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!args->config || optind != argc) {
+		fprintf(stderr, "tickcast %s: %s\n\n%s", name,
+			args->config ? "unexpected argument" : "--config FILE is required", usage);
+		return 2;
+	}
+	return -1;
+}
 
 struct tc_model *tc_cmd_load(const char *path, struct tc_config *cfg)
 {

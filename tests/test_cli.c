@@ -26,6 +26,17 @@ static int run(const char *args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Writes text to a new temp file whose name goes to path (>= 32 bytes). */
+static void write_temp(char *path, const char *text)
+{
+	strcpy(path, "/tmp/tc_cli_XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	size_t len = strlen(text);
+	cr_assert_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
 static void expect_output(const char *want)
 {
 	cr_assert(strstr(output, want), "output lacks \"%s\":\n%s", want, output);
@@ -79,11 +90,8 @@ Test(cli, check_describes_the_model_with_pytorchs_parameter_count)
 
 Test(cli, check_reports_a_bad_config_with_its_line_and_column)
 {
-	char path[] = "/tmp/tc_cli_XXXXXX";
-	int fd = mkstemp(path);
-	const char yaml[] = "model:\n  weights: w.safetensors\n  layers:\n    - {type: gru, hidden: abc}\n";
-	cr_assert_eq(write(fd, yaml, sizeof yaml - 1), (ssize_t)(sizeof yaml - 1));
-	close(fd);
+	char path[32];
+	write_temp(path, "model:\n  weights: w.safetensors\n  layers:\n    - {type: gru, hidden: abc}\n");
 	char args[256];
 	snprintf(args, sizeof args, "check --config %s", path);
 	cr_assert_eq(run(args), 1);
@@ -95,12 +103,9 @@ Test(cli, check_reports_a_bad_config_with_its_line_and_column)
 
 Test(cli, check_reports_missing_weights)
 {
-	char path[] = "/tmp/tc_cli_XXXXXX";
-	int fd = mkstemp(path);
-	const char yaml[] = "model:\n  weights: /nonexistent/w.safetensors\n"
-		"  layers: [{type: gru, hidden: 4}]\n  head: {type: linear, outputs: 1}\n";
-	cr_assert_eq(write(fd, yaml, sizeof yaml - 1), (ssize_t)(sizeof yaml - 1));
-	close(fd);
+	char path[32];
+	write_temp(path, "model:\n  weights: /nonexistent/w.safetensors\n"
+		"  layers: [{type: gru, hidden: 4}]\n  head: {type: linear, outputs: 1}\n");
 	char args[256];
 	snprintf(args, sizeof args, "check --config %s", path);
 	cr_assert_eq(run(args), 1);
@@ -129,11 +134,8 @@ Test(cli, inspect_of_a_file_that_is_not_safetensors_fails)
 
 Test(cli, replay_processes_good_lines_around_bad_ones)
 {
-	char input[] = "/tmp/tc_cli_XXXXXX";
-	int fd = mkstemp(input);
-	const char lines[] = "sensor-0 0.5 10\nsensor-0 nope 11\nsensor-0 0.25 12\n";
-	cr_assert_eq(write(fd, lines, sizeof lines - 1), (ssize_t)(sizeof lines - 1));
-	close(fd);
+	char input[32];
+	write_temp(input, "sensor-0 0.5 10\nsensor-0 nope 11\nsensor-0 0.25 12\n");
 	char args[8192];
 	snprintf(args, sizeof args, "replay --config %s < %s",
 		test_data("golden/one_series/config.yaml"), input);
