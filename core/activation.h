@@ -15,10 +15,10 @@ static inline float tc_expf(float x)
 {
 	x = x < -87.0f ? -87.0f : x;
 	x = x > 88.0f ? 88.0f : x;
-	/* n = round(x / ln 2), by truncation after adding +-0.5 (vectorizes). */
-	float t = x * 1.44269504088896341f;
-	int n = (int)(t + (t >= 0.0f ? 0.5f : -0.5f));
-	float fn = (float)n;
+	/* n = round(x / ln 2): adding and subtracting 1.5 * 2^23 rounds to an
+	 * integer in the FPU's own rounding, with no branch, so it vectorizes. */
+	float fn = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+	int n = (int)fn;
 	float r = x - fn * 0.693359375f;
 	r = r - fn * -2.12194440e-4f;
 	float p = 1.9875691500e-4f;
