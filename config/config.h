@@ -12,6 +12,8 @@
 #ifndef TC_CONFIG_H
 #define TC_CONFIG_H
 
+#include <stdint.h>
+
 #include "model.h"
 
 #include <stdio.h>
@@ -37,12 +39,55 @@ struct tc_tick_config {
 	enum tc_missing missing;
 };
 
+#define TC_MAX_ENDPOINTS 8
+#define TC_ENDPOINT_MAX 256   /* bytes of one ZeroMQ endpoint, NUL included */
+#define TC_MAX_PREFIXES 16
+#define TC_PREFIX_MAX 256     /* bytes of one subscribe prefix / topic prefix, NUL included */
+
+enum tc_format { TC_FORMAT_TEXT, TC_FORMAT_JSON };
+enum tc_log_level { TC_LOG_ERROR, TC_LOG_WARNING, TC_LOG_INFO, TC_LOG_DEBUG };
+
+struct tc_ingest_config {
+	int n_bind;
+	char bind[TC_MAX_ENDPOINTS][TC_ENDPOINT_MAX];        /* SUB binds here */
+	int n_subscribe;
+	char subscribe[TC_MAX_PREFIXES][TC_PREFIX_MAX];      /* "" = everything */
+	int rcvhwm;                  /* messages ZeroMQ queues before the ingest thread */
+	int max_message_bytes;       /* larger messages are rejected (ZMQ_MAXMSGSIZE) */
+	int queue_readings;          /* readings staged between two ticks before ingest pushes back */
+};
+
+struct tc_publish_config {
+	int n_bind;
+	char bind[TC_MAX_ENDPOINTS][TC_ENDPOINT_MAX];        /* PUB binds here */
+	char topic_prefix[TC_PREFIX_MAX];                    /* topic = prefix + series id */
+	enum tc_format format;
+	int sndhwm;                  /* messages ZeroMQ queues per subscriber */
+	int batch_bytes;             /* 0: a message per series; else ~this many bytes a message */
+};
+
+struct tc_control_config {
+	char bind[TC_ENDPOINT_MAX];  /* REP binds here; "" = no control socket */
+};
+
+struct tc_series_config {
+	int64_t max;                 /* live series at most; new ones beyond are rejected */
+	int64_t ttl_ticks;           /* a series without a reading for this many ticks is freed; 0 = never */
+};
+
 struct tc_config {
 	char path[TC_PATH_MAX];         /* the file it was read from */
 	char weights_path[TC_PATH_MAX]; /* model.weights, resolved against path's folder */
 	struct tc_model_spec model;
 	enum tc_scaler scaler;
+	int model_watch;                /* reload when the weights file or config changes */
+	int model_reset_state_on_change;/* a reload that changes layer sizes resets states */
 	struct tc_tick_config tick;
+	struct tc_ingest_config ingest;
+	struct tc_publish_config publish;
+	struct tc_control_config control;
+	struct tc_series_config series;
+	enum tc_log_level log_level;
 };
 
 /* Fills cfg with every default (no layers, no weights). */
@@ -69,5 +114,7 @@ const char *tc_clock_to_string(enum tc_clock v);
 const char *tc_aggregate_to_string(enum tc_aggregate v);
 const char *tc_missing_to_string(enum tc_missing v);
 const char *tc_scaler_to_string(enum tc_scaler v);
+const char *tc_format_to_string(enum tc_format v);
+const char *tc_log_level_to_string(enum tc_log_level v);
 
 #endif
