@@ -6,6 +6,13 @@
  * - Integers are plain decimal with an optional sign: "1.5", "1e3", "0x10",
  *   "1_000" and leading zeros ("010", octal in YAML 1.1) are rejected.
  *   A value too large for any integer is reported as out of range.
+ * - Where text is expected, a plain (unquoted) number such as 0123 or 1.50
+ *   is rejected: quote it. Other YAML tools would read it as a number and
+ *   write it back changed (83, 1.5).
+ * - A list of strings (ingest.bind, ...) also takes one string, read as a
+ *   list of one.
+ * - Endpoints are <transport>://<address> with transport tcp, ipc or inproc;
+ *   the address itself is checked by ZeroMQ when the daemon binds it.
  * - Booleans: true/false, yes/no, on/off, in any letter case.
  * - Enumerated values (clock, aggregate, ...) are case-sensitive.
  * - An empty value or null (`~`, `null`) where a mapping or a sequence is
@@ -39,12 +46,16 @@
 
 #define CFG(member) offsetof(struct tc_config, member)
 #define CFG_SIZE(member) sizeof(((struct tc_config *)0)->member)
+/* Items a char[N][M] member holds: the most a STRINGS option may read into it. */
+#define CFG_COUNT(member) (CFG_SIZE(member) / CFG_SIZE(member[0]))
 
 /* The enums are stored through int-sized writes. */
 _Static_assert(sizeof(enum tc_clock) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_aggregate) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_missing) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_scaler) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tc_format) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tc_log_level) == sizeof(int), "enum size");
 
 static const char *const clock_names[] = { "wall", "event", NULL };
 static const char *const aggregate_names[] = { "last", "mean", "min", "max", "sum", NULL };
@@ -52,6 +63,25 @@ static const char *const missing_names[] = { "skip", "hold", "zero", NULL };
 static const char *const scaler_names[] = { "none", NULL };
 static const char *const layer_type_names[] = { "gru", NULL };
 static const char *const head_type_names[] = { "linear", NULL };
+static const char *const format_names[] = { "text", "json", NULL };
+static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
+
+/* A ZeroMQ endpoint's shape; the address itself is left to zmq_bind. */
+static const char *check_endpoint(const char *s)
+{
+	static const char *const transports[] = { "tcp", "ipc", "inproc" };
+	const char *sep = strstr(s, "://");
+	if (!sep || sep[3] == '\0' || strpbrk(s, " \t\r\n")) {
+		return "an endpoint like tcp://127.0.0.1:7700";
+	}
+	for (size_t i = 0; i < sizeof transports / sizeof transports[0]; i++) {
+		size_t len = strlen(transports[i]);
+		if ((size_t)(sep - s) == len && memcmp(s, transports[i], len) == 0) {
+			return NULL;
+		}
+	}
+	return "an endpoint starting with tcp://, ipc:// or inproc://";
+}
 
 static const struct tc_option layer_options[] = {
 	{ .name = "type", .type = TC_OPTION_ENUM, .offset = TC_OPTION_NO_FIELD, .required = 1,
@@ -97,6 +127,12 @@ static const struct tc_option model_options[] = {
 		.names = scaler_names, .help = "input scaling; none for now" },
 	{ .name = "tensors", .type = TC_OPTION_MAP, .child = tensor_options,
 		.help = "tensor-name prefixes in the weights file" },
+	{ .name = "watch", .type = TC_OPTION_BOOL, .offset = CFG(model_watch), .def = 0,
+		.help = "reload when the weights file or this config changes (inotify)" },
+	{ .name = "reset_state_on_change", .type = TC_OPTION_BOOL,
+		.offset = CFG(model_reset_state_on_change), .def = 0,
+		.help = "a reload that changes layer sizes resets every series' state; "
+			"false: such a reload is refused" },
 	{ 0 },
 };
 
@@ -118,11 +154,86 @@ static const struct tc_option tick_options[] = {
 	{ 0 },
 };
 
+static const struct tc_option ingest_options[] = {
+	{ .name = "bind", .type = TC_OPTION_STRINGS, .offset = CFG(ingest.bind),
+		.size = CFG_SIZE(ingest.bind[0]), .count_offset = CFG(ingest.n_bind),
+		.min = 1, .max = CFG_COUNT(ingest.bind), .def_str = "tcp://127.0.0.1:7700",
+		.check = check_endpoint, .help = "ZeroMQ endpoints the SUB socket for readings binds" },
+	{ .name = "subscribe", .type = TC_OPTION_STRINGS, .offset = CFG(ingest.subscribe),
+		.size = CFG_SIZE(ingest.subscribe[0]), .count_offset = CFG(ingest.n_subscribe),
+		.min = 1, .max = CFG_COUNT(ingest.subscribe), .def_str = "", .may_be_empty = 1,
+		.help = "topic prefixes to read; \"\" reads everything" },
+	{ .name = "rcvhwm", .type = TC_OPTION_INT, .offset = CFG(ingest.rcvhwm), .def = 100000,
+		.min = 1, .max = 100000000,
+		.help = "messages ZeroMQ may queue before the ingest thread reads them" },
+	{ .name = "max_message_bytes", .type = TC_OPTION_INT, .offset = CFG(ingest.max_message_bytes),
+		.def = 16777216, .min = 1024, .max = 1073741824,
+		.help = "larger messages are rejected and counted" },
+	{ .name = "queue_readings", .type = TC_OPTION_INT, .offset = CFG(ingest.queue_readings),
+		.def = 4194304, .min = 1024, .max = 1000000000,
+		.help = "readings staged between ticks before ingest pushes back" },
+	{ 0 },
+};
+
+static const struct tc_option publish_options[] = {
+	{ .name = "bind", .type = TC_OPTION_STRINGS, .offset = CFG(publish.bind),
+		.size = CFG_SIZE(publish.bind[0]), .count_offset = CFG(publish.n_bind),
+		.min = 1, .max = CFG_COUNT(publish.bind), .def_str = "tcp://127.0.0.1:7701",
+		.check = check_endpoint, .help = "ZeroMQ endpoints the PUB socket for forecasts binds" },
+	{ .name = "topic_prefix", .type = TC_OPTION_STRING, .offset = CFG(publish.topic_prefix),
+		.size = CFG_SIZE(publish.topic_prefix), .def_str = "forecast.", .may_be_empty = 1,
+		.help = "a forecast's topic is this prefix and its series id" },
+	{ .name = "format", .type = TC_OPTION_ENUM, .offset = CFG(publish.format),
+		.def = TC_FORMAT_TEXT, .names = format_names,
+		.help = "how a forecast message is written" },
+	{ .name = "sndhwm", .type = TC_OPTION_INT, .offset = CFG(publish.sndhwm), .def = 2000000,
+		.min = 1, .max = 100000000,
+		.help = "messages queued per subscriber before ZeroMQ drops" },
+	{ .name = "batch_bytes", .type = TC_OPTION_INT, .offset = CFG(publish.batch_bytes), .def = 0,
+		.min = 0, .max = 268435456,
+		.help = "0: one message per series; N: pack each tick's forecasts into ~N-byte messages" },
+	{ 0 },
+};
+
+static const struct tc_option control_options[] = {
+	{ .name = "bind", .type = TC_OPTION_STRING, .offset = CFG(control.bind),
+		.size = CFG_SIZE(control.bind), .def_str = "tcp://127.0.0.1:7702", .may_be_empty = 1,
+		.check = check_endpoint,
+		.help = "ZeroMQ endpoint the REP socket for commands binds; \"\": none" },
+	{ 0 },
+};
+
+static const struct tc_option series_options[] = {
+	{ .name = "max", .type = TC_OPTION_INT64, .offset = CFG(series.max), .def = 1000000,
+		.min = 1, .max = 100000000,
+		.help = "live series at most; readings of new series beyond it are rejected" },
+	{ .name = "ttl_ticks", .type = TC_OPTION_INT64, .offset = CFG(series.ttl_ticks), .def = 3600,
+		.min = 0, .max = 1000000000000LL,
+		.help = "free a series after this many ticks without a reading; 0: never" },
+	{ 0 },
+};
+
+static const struct tc_option log_options[] = {
+	{ .name = "level", .type = TC_OPTION_ENUM, .offset = CFG(log_level), .def = TC_LOG_INFO,
+		.names = log_level_names, .help = "write messages of this level and more severe ones" },
+	{ 0 },
+};
+
 static const struct tc_option root_options[] = {
 	{ .name = "model", .type = TC_OPTION_MAP, .required = 1, .child = model_options,
 		.help = "the network and its weights" },
 	{ .name = "tick", .type = TC_OPTION_MAP, .child = tick_options,
 		.help = "when steps happen and how readings are combined" },
+	{ .name = "ingest", .type = TC_OPTION_MAP, .child = ingest_options,
+		.help = "daemon: the ZeroMQ socket readings arrive on" },
+	{ .name = "publish", .type = TC_OPTION_MAP, .child = publish_options,
+		.help = "daemon: the ZeroMQ socket forecasts leave on" },
+	{ .name = "control", .type = TC_OPTION_MAP, .child = control_options,
+		.help = "daemon: the ZeroMQ socket for commands (stats, reload, ...)" },
+	{ .name = "series", .type = TC_OPTION_MAP, .child = series_options,
+		.help = "daemon: how many series are kept, and for how long" },
+	{ .name = "log", .type = TC_OPTION_MAP, .child = log_options,
+		.help = "daemon: what is logged" },
 	{ 0 },
 };
 
@@ -152,6 +263,16 @@ const char *tc_missing_to_string(enum tc_missing v)
 const char *tc_scaler_to_string(enum tc_scaler v)
 {
 	return ENUM_NAME(scaler_names, v);
+}
+
+const char *tc_format_to_string(enum tc_format v)
+{
+	return ENUM_NAME(format_names, v);
+}
+
+const char *tc_log_level_to_string(enum tc_log_level v)
+{
+	return ENUM_NAME(log_level_names, v);
 }
 
 void tc_config_init(struct tc_config *cfg)

@@ -1,4 +1,4 @@
-/* option.c -- a table of options applied to a YAML document: defaults, checks, file:line:col errors, key listing. */
+/* option.c -- a table of options applied to a YAML document: defaults, checks, file:line:col errors. */
 #include "option.h"
 
 #include "error.h"
@@ -7,12 +7,25 @@
 #include <string.h>
 #include <strings.h>
 
+/* Stores v, already checked against o's bounds, as o's type. */
 static void store_int(char *base, const struct tc_option *o, long long v)
 {
-	int i = (int)v;
-	if (o->offset != TC_OPTION_NO_FIELD) {
+	if (o->offset == TC_OPTION_NO_FIELD) {
+		return;
+	}
+	if (o->type == TC_OPTION_INT64) {
+		int64_t v64 = v;
+		memcpy(base + o->offset, &v64, sizeof v64);
+	} else {
+		int i = (int)v;
 		memcpy(base + o->offset, &i, sizeof i);
 	}
+}
+
+static void store_count(char *base, const struct tc_option *o, long long count)
+{
+	int n = (int)count;
+	memcpy(base + o->count_offset, &n, sizeof n);
 }
 
 void tc_option_defaults(const struct tc_option *opts, void *base_v)
@@ -28,7 +41,14 @@ void tc_option_defaults(const struct tc_option *opts, void *base_v)
 				snprintf(base + o->offset, o->size, "%s", o->def_str);
 			}
 			break;
+		case TC_OPTION_STRINGS:
+			if (o->def_str) {
+				snprintf(base + o->offset, o->size, "%s", o->def_str);
+			}
+			store_count(base, o, o->def_str ? 1 : 0);
+			break;
 		case TC_OPTION_INT:
+		case TC_OPTION_INT64:
 		case TC_OPTION_BOOL:
 		case TC_OPTION_ENUM:
 			if (!o->required) {
@@ -78,7 +98,11 @@ static const char *expected(char *buf, size_t size, const struct tc_option *o)
 {
 	switch (o->type) {
 	case TC_OPTION_INT:
-		return "a positive integer";
+	case TC_OPTION_INT64:
+		if (o->min > 0) {
+			return "a positive integer";
+		}
+		return o->min == 0 ? "a non-negative integer" : "an integer";
 	case TC_OPTION_BOOL:
 		return "true or false";
 	case TC_OPTION_ENUM:
@@ -90,6 +114,8 @@ static const char *expected(char *buf, size_t size, const struct tc_option *o)
 		return buf;
 	case TC_OPTION_STRING:
 		return "a string";
+	case TC_OPTION_STRINGS:
+		return "a string or a sequence of strings";
 	case TC_OPTION_PATH:
 		return "a file path";
 	case TC_OPTION_MAP:
@@ -98,68 +124,6 @@ static const char *expected(char *buf, size_t size, const struct tc_option *o)
 		return "a sequence";
 	}
 	return "?";
-}
-
-static void describe_type(char *buf, size_t size, const struct tc_option *o)
-{
-	char tmp[128];
-	switch (o->type) {
-	case TC_OPTION_INT:
-		snprintf(buf, size, "int %lld..%lld", o->min, o->max);
-		break;
-	case TC_OPTION_ENUM:
-		snprintf(buf, size, "%s", join_names(tmp, sizeof tmp, o->names, " | "));
-		break;
-	case TC_OPTION_STRING:
-		snprintf(buf, size, "string 1..%zu bytes", o->size - 1);
-		break;
-	case TC_OPTION_LIST:
-		snprintf(buf, size, "list of %lld..%lld", o->min, o->max);
-		break;
-	case TC_OPTION_BOOL:
-		snprintf(buf, size, "bool");
-		break;
-	case TC_OPTION_PATH:
-		snprintf(buf, size, "path");
-		break;
-	case TC_OPTION_MAP:
-		snprintf(buf, size, "mapping");
-		break;
-	}
-}
-
-static void describe_default(char *buf, size_t size, const struct tc_option *o)
-{
-	if (o->required) {
-		snprintf(buf, size, "required");
-	} else if (o->type == TC_OPTION_INT) {
-		snprintf(buf, size, "%lld", o->def);
-	} else if (o->type == TC_OPTION_BOOL) {
-		snprintf(buf, size, "%s", o->def ? "true" : "false");
-	} else if (o->type == TC_OPTION_ENUM) {
-		snprintf(buf, size, "%s", o->names[o->def]);
-	} else if (o->type == TC_OPTION_STRING) {
-		snprintf(buf, size, "%s", o->def_str);
-	} else {
-		snprintf(buf, size, "-");
-	}
-}
-
-static void describe(FILE *out, const struct tc_option *opts, const char *prefix)
-{
-	for (const struct tc_option *o = opts; o->name; o++) {
-		char key[128], type[128], def[64];
-		snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", o->name);
-		describe_type(type, sizeof type, o);
-		describe_default(def, sizeof def, o);
-		fprintf(out, "%-24s %-30s %-9s %s\n", key, type, def, o->help);
-		if (o->child) {
-			if (o->type == TC_OPTION_LIST) {
-				strncat(key, "[]", sizeof key - strlen(key) - 1);
-			}
-			describe(out, o->child, key);
-		}
-	}
 }
 
 /* Bytes of a key path in messages ("model.layers[1].hidden"); the schema's
@@ -312,20 +276,118 @@ static int walk_enum(struct walk *w, const yaml_node_t *n, const char *path,
 	return fail_type(w, n, path, o);
 }
 
-/* Checks a string value's length and bytes; 0 when it may be stored. */
-static int check_string(struct walk *w, const yaml_node_t *n, const char *path, size_t cap)
+/* The end of the run of bytes from set that starts at s[i]. */
+static size_t span(const char *s, size_t len, size_t i, const char *set)
 {
+	while (i < len && s[i] && strchr(set, s[i])) {
+		i++;
+	}
+	return i;
+}
+
+/* Whether s reads as a number in YAML's core schema: 5, -0.5, 1e3, 010,
+ * 0x1f, 0o17 (not .inf or .nan). */
+static int is_number(const char *s, size_t len)
+{
+	static const char digits[] = "0123456789";
+	size_t i = (len > 0 && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+	if (len - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'o')) {
+		return span(s, len, i + 2, s[i + 1] == 'x' ? "0123456789abcdefABCDEF" : "01234567")
+			== len;
+	}
+	size_t end = span(s, len, i, digits);
+	int has_digits = end > i;
+	if (end < len && s[end] == '.') {
+		size_t frac = span(s, len, end + 1, digits);
+		has_digits |= frac > end + 1;
+		end = frac;
+	}
+	if (has_digits && end < len && (s[end] == 'e' || s[end] == 'E')) {
+		size_t exp = end + 1 + (end + 1 < len && (s[end + 1] == '-' || s[end + 1] == '+'));
+		end = span(s, len, exp, digits);
+		has_digits = end > exp;
+	}
+	return has_digits && end == len;
+}
+
+/* Checks a string value's length and bytes, then o's own check; 0 when it
+ * may be stored. */
+static int check_string(struct walk *w, const yaml_node_t *n, const char *path,
+	const struct tc_option *o)
+{
+	const char *s = (const char *)n->data.scalar.value;
 	size_t len = n->data.scalar.length;
 	if (len == 0) {
-		return fail(w, n->start_mark, path, "expected a non-empty string");
+		return o->may_be_empty ? 0 : fail(w, n->start_mark, path, "expected a non-empty string");
 	}
-	if (memchr(n->data.scalar.value, '\0', len)) {
+	if (memchr(s, '\0', len)) {
 		return fail(w, n->start_mark, path, "contains a NUL byte");
 	}
-	if (len >= cap) {
+	if (len >= o->size) {
 		return fail(w, n->start_mark, path, "is %zu bytes long, at most %zu allowed",
-			len, cap - 1);
+			len, o->size - 1);
 	}
+	const char *want = o->check ? o->check(s) : NULL;
+	if (want) {
+		return fail_want(w, n, path, want);
+	}
+	/* Our reader keeps the text, but other YAML tools would not: 0123 becomes 83
+	 * and 1.50 becomes 1.5 when the file is rewritten. */
+	if (o->type != TC_OPTION_PATH && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+		&& is_number(s, len)) {
+		return fail(w, n->start_mark, path,
+			"expected a string, got the number %.40s; quote it (\"%.40s\") to use it as text",
+			s, s);
+	}
+	return 0;
+}
+
+/* One string of a STRING or STRINGS option into out (o->size bytes). */
+static int walk_string(struct walk *w, const yaml_node_t *n, const char *path,
+	const struct tc_option *o, char *out)
+{
+	if (n->type != YAML_SCALAR_NODE || is_null(n)) {
+		return fail_want(w, n, path, "a string");
+	}
+	if (check_string(w, n, path, o) < 0) {
+		return -1;
+	}
+	memcpy(out, n->data.scalar.value, n->data.scalar.length + 1);
+	return 0;
+}
+
+/* A sequence of strings; one string is a sequence of one, and null an empty one. */
+static int walk_strings(struct walk *w, const yaml_node_t *n, const char *path,
+	const struct tc_option *o, char *base)
+{
+	yaml_node_item_t *items = NULL;
+	long long count = 0;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		items = n->data.sequence.items.start;
+		count = n->data.sequence.items.top - items;
+	} else if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+		count = 1;
+	} else if (!is_null(n)) {
+		return fail_type(w, n, path, o);
+	}
+	if (count < o->min || count > o->max) {
+		return fail(w, n->start_mark, path, "expected %lld..%lld items, got %lld",
+			o->min, o->max, count);
+	}
+	for (long long i = 0; i < count; i++) {
+		char item_path[KEY_PATH_LEN];
+		const yaml_node_t *item = n;
+		if (items) {
+			item = yaml_document_get_node(w->doc, items[i]);
+			key_path(item_path, "%s[%lld]", path, i);
+		} else {
+			key_path(item_path, "%s", path);
+		}
+		if (walk_string(w, item, item_path, o, base + o->offset + (size_t)i * o->size) < 0) {
+			return -1;
+		}
+	}
+	store_count(base, o, count);
 	return 0;
 }
 
@@ -334,7 +396,7 @@ static int walk_path(struct walk *w, const yaml_node_t *n, const char *path,
 	const struct tc_option *o, char *base)
 {
 	const char *s = (const char *)n->data.scalar.value;
-	if (check_string(w, n, path, o->size) < 0) {
+	if (check_string(w, n, path, o) < 0) {
 		return -1;
 	}
 	const char *slash = strrchr(w->name, '/');
@@ -388,8 +450,7 @@ static int walk_list(struct walk *w, const yaml_node_t *n, const char *path,
 			return -1;
 		}
 	}
-	int n_items = (int)count;
-	memcpy(base + o->count_offset, &n_items, sizeof n_items);
+	store_count(base, o, count);
 	return 0;
 }
 
@@ -408,22 +469,22 @@ static int walk_value(struct walk *w, const yaml_node_t *n, const char *path,
 		}
 		return walk_list(w, n, path, o, base);
 	}
+	if (o->type == TC_OPTION_STRINGS) {
+		return walk_strings(w, n, path, o, base);
+	}
 	if (n->type != YAML_SCALAR_NODE || is_null(n)) {
 		return fail_type(w, n, path, o);
 	}
 	switch (o->type) {
 	case TC_OPTION_INT:
+	case TC_OPTION_INT64:
 		return walk_int(w, n, path, o, base);
 	case TC_OPTION_BOOL:
 		return walk_bool(w, n, path, o, base);
 	case TC_OPTION_ENUM:
 		return walk_enum(w, n, path, o, base);
 	case TC_OPTION_STRING:
-		if (check_string(w, n, path, o->size) < 0) {
-			return -1;
-		}
-		memcpy(base + o->offset, n->data.scalar.value, n->data.scalar.length + 1);
-		return 0;
+		return walk_string(w, n, path, o, base + o->offset);
 	default:
 		return walk_path(w, n, path, o, base);
 	}
@@ -489,12 +550,6 @@ static int walk_map(struct walk *w, const yaml_node_t *n, const char *path,
 		}
 	}
 	return 0;
-}
-
-void tc_option_describe(FILE *out, const struct tc_option *opts)
-{
-	fprintf(out, "%-24s %-30s %-9s %s\n", "KEY", "TYPE", "DEFAULT", "MEANING");
-	describe(out, opts, "");
 }
 
 int tc_option_walk(const struct tc_option *opts, yaml_document_t *doc, const char *name,

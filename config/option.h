@@ -3,8 +3,8 @@
  * A table is an array of struct tc_option ending in { 0 }; each entry is one
  * key: its name, type, where its value goes, default, bounds and help text.
  * The same table drives defaults (tc_option_defaults), parsing and validation
- * (tc_option_walk) and the key listing (tc_option_describe), so a key exists
- * in one place only. */
+ * (tc_option_walk, option.c) and the key listing (tc_option_describe,
+ * option_describe.c), so a key exists in one place only. */
 #ifndef TC_OPTION_H
 #define TC_OPTION_H
 
@@ -14,13 +14,15 @@
 #include <yaml.h>
 
 enum tc_option_type {
-	TC_OPTION_INT,    /* stored as int */
-	TC_OPTION_BOOL,   /* stored as int, 0 or 1 */
-	TC_OPTION_ENUM,   /* stored as int: the index of the word in names */
-	TC_OPTION_STRING, /* stored in a char[size] */
-	TC_OPTION_PATH,   /* a string; relative ones resolve against the file's folder */
-	TC_OPTION_MAP,    /* a mapping whose keys are the child table */
-	TC_OPTION_LIST,   /* a sequence of mappings whose keys are the child table */
+	TC_OPTION_INT,     /* stored as int */
+	TC_OPTION_INT64,   /* stored as int64_t */
+	TC_OPTION_BOOL,    /* stored as int, 0 or 1 */
+	TC_OPTION_ENUM,    /* stored as int: the index of the word in names */
+	TC_OPTION_STRING,  /* stored in a char[size] */
+	TC_OPTION_STRINGS, /* a sequence of strings, or one string; stored in char[max][size] */
+	TC_OPTION_PATH,    /* a string; relative ones resolve against the file's folder */
+	TC_OPTION_MAP,     /* a mapping whose keys are the child table */
+	TC_OPTION_LIST,    /* a sequence of mappings whose keys are the child table */
 };
 
 /* The offset of an option checked but stored nowhere (a layer's `type`). */
@@ -35,14 +37,19 @@ struct tc_option {
 	const char *name;
 	enum tc_option_type type;
 	size_t offset;                 /* where the value goes, or TC_OPTION_NO_FIELD */
-	size_t size;                   /* STRING, PATH: bytes of the buffer */
+	size_t size;                   /* STRING, PATH: bytes of the buffer; STRINGS: of each item */
 	int required;
-	long long def;                 /* INT, BOOL, ENUM: the default */
-	const char *def_str;           /* STRING: the default */
-	long long min, max;            /* INT: value bounds; LIST: item count bounds */
+	int may_be_empty;              /* STRING, STRINGS: "" is allowed (it means "none") */
+	long long def;                 /* INT, INT64, BOOL, ENUM: the default */
+	const char *def_str;           /* STRING: the default; STRINGS: the one default item */
+	long long min, max;            /* INT, INT64: value bounds; LIST, STRINGS: item count
+	                                  bounds (max no more than the items stored) */
 	const char *const *names;      /* ENUM: the accepted words, NULL-ended */
+	/* STRING, STRINGS: NULL when a non-empty s is acceptable, else what was
+	 * expected instead ("an endpoint like ..."). */
+	const char *(*check)(const char *s);
 	const struct tc_option *child; /* MAP, LIST: the keys of the mapping (of each item) */
-	size_t count_offset;           /* LIST: where the item count goes (int) */
+	size_t count_offset;           /* LIST, STRINGS: where the item count goes (int) */
 	size_t stride;                 /* LIST: bytes from one item's fields to the next's */
 	const char *help;              /* one line for --help and the docs */
 };

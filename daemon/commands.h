@@ -7,6 +7,11 @@
 int tc_cmd_replay(int argc, char **argv);
 int tc_cmd_check(int argc, char **argv);
 int tc_cmd_inspect(int argc, char **argv);
+int tc_cmd_pub(int argc, char **argv);
+int tc_cmd_sub(int argc, char **argv);
+int tc_cmd_status(int argc, char **argv);
+int tc_cmd_reload(int argc, char **argv);
+int tc_cmd_series(int argc, char **argv);
 
 #include <stdio.h>
 

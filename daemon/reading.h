@@ -22,6 +22,8 @@ enum tc_reject {
 	TC_REJECT_NO_TIMESTAMP,  /* the event clock needs one */
 	TC_REJECT_LATE,          /* its bucket was already stepped */
 	TC_REJECT_SERIES_LIMIT,  /* a new series over the configured maximum */
+	TC_REJECT_BAD_MESSAGE,   /* a message that is not 1 or 2 frames, or a bad binary batch */
+	TC_REJECT_TOO_BIG,       /* a message body over ingest.max_message_bytes */
 	TC_REJECT__COUNT,
 };
 

@@ -7,13 +7,14 @@
 #include <string.h>
 
 #include "error.h"
-#include "forecast_text.h"
+#include "forecast_format.h"
 #include "tick.h"
 
 #define REPLAY_MAX_SERIES ((size_t)UINT32_MAX - 1)
 
 struct printer {
 	FILE *out;
+	char *line;          /* tc_forecast_max_len bytes */
 	uint64_t lines;
 };
 
@@ -21,12 +22,17 @@ static int print_forecasts(void *ud, const struct tc_forecasts *f)
 {
 	struct printer *p = ud;
 	for (size_t i = 0; i < f->n; i++) {
-		if (tc_forecast_text_write(p->out, f, i) < 0) {
+		size_t id_len;
+		const char *id = tc_registry_id(f->registry, f->slots[i], &id_len);
+		size_t len = tc_forecast_format(p->line, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
+			f->outputs + i * (size_t)f->n_outputs, f->n_outputs);
+		p->line[len++] = '\n';
+		if (fwrite(p->line, 1, len, p->out) != len) {
 			return -1;
 		}
 	}
 	p->lines += f->n;
-	return ferror(p->out) ? -1 : 0;
+	return 0;
 }
 
 static int is_blank_line(const char *line, size_t len)
@@ -57,12 +63,17 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 {
 	struct tc_tick_config tick_cfg = cfg->tick;
 	tick_cfg.clock = TC_CLOCK_EVENT;
-	struct tc_tick *tick = tc_tick_create(&tick_cfg, m, REPLAY_MAX_SERIES, err);
+	struct tc_tick *tick = tc_tick_create(&tick_cfg, m, REPLAY_MAX_SERIES, 0, err);
 	if (!tick) {
 		return -1;
 	}
 	memset(stats, 0, sizeof *stats);
 	struct printer printer = {.out = out};
+	printer.line = malloc(tc_forecast_max_len(tc_model_get_spec(m)->outputs));
+	if (!printer.line) {
+		tc_tick_destroy(&tick);
+		return tc_err_set(err, "out of memory");
+	}
 	struct tc_emitter emitter = {print_forecasts, &printer};
 	const int width = tc_model_get_spec(m)->input_size;
 	char *line = NULL;
@@ -106,6 +117,7 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	stats->forecasts = printer.lines;
 	stats->series = tc_registry_count(tc_tick_registry(tick));
 	free(line);
+	free(printer.line);
 	tc_tick_destroy(&tick);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "staging.h"
@@ -14,6 +15,7 @@ struct tc_tick {
 	struct tc_tick_config cfg;
 	const struct tc_model *model;
 	size_t max_series;
+	uint64_t ttl_ticks;          /* free a series idle this many closed ticks; 0: never */
 	int width;                   /* I: values per reading */
 	int n_outputs;               /* O */
 	struct tc_registry *registry;
@@ -21,6 +23,9 @@ struct tc_tick {
 	struct tc_state *state;
 	size_t capacity;             /* slots the arrays below hold */
 	float *last_input;           /* [capacity x I]: what each slot last stepped with */
+	float *last_output;          /* [capacity x O]: each slot's last forecast */
+	uint64_t *last_seen;         /* [capacity]: index of the tick of its last reading */
+	uint8_t *stepped;            /* [capacity]: 1 once the slot has stepped */
 	uint32_t *batch_slots;       /* [capacity] */
 	float *batch_in;             /* [capacity x I] */
 	float *batch_out;            /* [capacity x O] */
@@ -32,7 +37,7 @@ struct tc_tick {
 };
 
 struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc_model *m,
-	size_t max_series, char *err)
+	size_t max_series, uint64_t ttl_ticks, char *err)
 {
 	struct tc_tick *t = calloc(1, sizeof *t);
 	if (!t) {
@@ -42,6 +47,7 @@ struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc
 	t->cfg = *cfg;
 	t->model = m;
 	t->max_series = max_series;
+	t->ttl_ticks = ttl_ticks;
 	t->width = tc_model_get_spec(m)->input_size;
 	t->n_outputs = tc_model_get_spec(m)->outputs;
 	if (!(t->registry = tc_registry_create(max_series, err))
@@ -63,6 +69,9 @@ void tc_tick_destroy(struct tc_tick **tp)
 	tc_staging_destroy(&t->staging);
 	tc_state_destroy(&t->state);
 	free(t->last_input);
+	free(t->last_output);
+	free(t->last_seen);
+	free(t->stepped);
 	free(t->batch_slots);
 	free(t->batch_in);
 	free(t->batch_out);
@@ -91,11 +100,15 @@ static int reserve(struct tc_tick *t, size_t slot, char *err)
 		cap *= 2;
 	}
 	size_t in = (size_t)t->width * sizeof(float);
+	size_t out = (size_t)t->n_outputs * sizeof(float);
 	if (tc_state_grow(t->state, cap, err) < 0
 		|| grow_array((void **)&t->last_input, cap, in) < 0
+		|| grow_array((void **)&t->last_output, cap, out) < 0
+		|| grow_array((void **)&t->last_seen, cap, sizeof(uint64_t)) < 0
+		|| grow_array((void **)&t->stepped, cap, 1) < 0
 		|| grow_array((void **)&t->batch_slots, cap, sizeof(uint32_t)) < 0
 		|| grow_array((void **)&t->batch_in, cap, in) < 0
-		|| grow_array((void **)&t->batch_out, cap, (size_t)t->n_outputs * sizeof(float)) < 0) {
+		|| grow_array((void **)&t->batch_out, cap, out) < 0) {
 		return tc_err_set(err, "out of memory for %zu series", cap);
 	}
 	t->capacity = cap;
@@ -126,10 +139,41 @@ static size_t gather_batch(struct tc_tick *t)
 	return n;
 }
 
+/* Frees the series that got no reading in the last ttl_ticks ticks (this
+ * one included), before the tick is gathered, so they are not stepped. */
+static void evict_idle(struct tc_tick *t)
+{
+	const uint64_t now = t->stats.ticks;
+	const size_t slots = tc_registry_slots(t->registry);
+	for (uint32_t slot = 0; slot < slots; slot++) {
+		if (now - t->last_seen[slot] >= t->ttl_ticks && !tc_staging_count(t->staging, slot)
+			&& tc_registry_id(t->registry, slot, NULL)) {
+			tc_registry_remove(t->registry, slot);
+			t->stats.evicted++;
+		}
+	}
+}
+
+/* Keeps each stepped slot's forecast for the control socket. */
+static void remember_outputs(struct tc_tick *t, size_t n)
+{
+	const size_t o = (size_t)t->n_outputs;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t slot = t->batch_slots[i];
+		memcpy(t->last_output + slot * o, t->batch_out + i * o, o * sizeof(float));
+		t->stepped[slot] = 1;
+	}
+}
+
 int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 {
 	if (!t->has_open) {
 		return 0;
+	}
+	struct timespec start, end;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (t->ttl_ticks) {
+		evict_idle(t);
 	}
 	size_t n = gather_batch(t);
 	tc_staging_reset(t->staging);
@@ -141,7 +185,11 @@ int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 	if (n && tc_step(t->model, t->state, t->batch_slots, n, t->batch_in, t->batch_out, err) < 0) {
 		return -1;
 	}
+	remember_outputs(t, n);
+	clock_gettime(CLOCK_MONOTONIC, &end);
 	struct tc_forecasts f = {
+		.step_ms = (double)(end.tv_sec - start.tv_sec) * 1e3
+			+ (double)(end.tv_nsec - start.tv_nsec) / 1e6,
 		.bucket_ms = t->open_bucket * t->cfg.interval_ms,
 		.n = n,
 		.slots = t->batch_slots,
@@ -196,6 +244,8 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 		if (rc) {
 			return rc;
 		}
+	} else {
+		t->has_open = 1;
 	}
 	int created;
 	int64_t slot = tc_registry_insert(t->registry, r->id, r->id_len, &created);
@@ -208,11 +258,93 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 			return -1;
 		}
 		tc_state_clear(t->state, (size_t)slot);
+		t->stepped[slot] = 0;
 	}
+	t->last_seen[slot] = t->stats.ticks;
 	if (tc_staging_add(t->staging, (uint32_t)slot, r->values) < 0) {
 		return tc_err_set(err, "out of memory staging a reading");
 	}
 	t->stats.accepted++;
+	return 0;
+}
+
+int tc_tick_close_wall(struct tc_tick *t, int64_t bucket, const struct tc_emitter *out,
+	char *err)
+{
+	t->has_open = 1;
+	t->open_bucket = bucket;
+	return tc_tick_close(t, out, err);
+}
+
+int tc_tick_has_open(const struct tc_tick *t)
+{
+	const uint32_t *slots;
+	return t->has_open && tc_staging_touched(t->staging, &slots) > 0;
+}
+
+/* States for a model of another shape: all series restart from zero. */
+static int reset_states(struct tc_tick *t, const struct tc_model *m, char *err)
+{
+	struct tc_state *fresh = tc_state_create(m, t->capacity, tc_state_threads(t->state), err);
+	if (!fresh) {
+		return -1;
+	}
+	int outputs = tc_model_get_spec(m)->outputs;
+	size_t bytes = t->capacity * (size_t)outputs * sizeof(float);
+	float *last_output = calloc(1, bytes ? bytes : 1);
+	float *batch_out = calloc(1, bytes ? bytes : 1);
+	if (!last_output || !batch_out) {
+		free(last_output);
+		free(batch_out);
+		tc_state_destroy(&fresh);
+		return tc_err_set(err, "out of memory for the new model's states");
+	}
+	tc_state_destroy(&t->state);
+	free(t->last_output);
+	free(t->batch_out);
+	t->state = fresh;
+	t->last_output = last_output;
+	t->batch_out = batch_out;
+	t->n_outputs = outputs;
+	memset(t->stepped, 0, t->capacity);
+	return 0;
+}
+
+int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset, char *err)
+{
+	const struct tc_model_spec *now = tc_model_get_spec(t->model);
+	const struct tc_model_spec *next = tc_model_get_spec(m);
+	if (next->input_size != now->input_size) {
+		return tc_err_set(err, "input_size changes from %d to %d: restart the daemon for that",
+			now->input_size, next->input_size);
+	}
+	if (!tc_state_fits(t->state, m)) {
+		if (!reset) {
+			return tc_err_set(err, "layer sizes or outputs differ from the running model; set "
+				"model.reset_state_on_change: true to reset every series' state on such a reload");
+		}
+		if (reset_states(t, m, err) < 0) {
+			return -1;
+		}
+	}
+	t->model = m;
+	return 0;
+}
+
+int tc_tick_series(const struct tc_tick *t, const char *id, size_t len,
+	struct tc_series_info *info)
+{
+	int64_t slot = tc_registry_find(t->registry, id, len);
+	if (slot < 0) {
+		return -1;
+	}
+	info->slot = (uint32_t)slot;
+	info->age_ticks = t->stats.ticks - t->last_seen[slot];
+	info->stepped = t->stepped[slot];
+	info->n_inputs = t->width;
+	info->n_outputs = t->n_outputs;
+	info->last_input = t->last_input + (size_t)slot * t->width;
+	info->last_output = t->last_output + (size_t)slot * t->n_outputs;
 	return 0;
 }
 

@@ -6,7 +6,11 @@
  * With the event clock a reading's timestamp picks its bucket,
  * floor(t * 1000 / interval_ms): a reading of a later bucket closes the open
  * one, a reading of a bucket already closed is late. Only buckets that got a
- * reading are ticks; the caller closes the last one (end of input, flush). */
+ * reading are ticks; the caller closes the last one (end of input, flush).
+ * With the wall clock readings go to the current tick whatever their
+ * timestamps, and the caller closes a tick every interval with
+ * tc_tick_close_wall. Series idle for series.ttl_ticks ticks are freed when a
+ * tick closes. One thread uses a tick engine at a time. */
 #ifndef TC_TICK_H
 #define TC_TICK_H
 
@@ -26,6 +30,7 @@ struct tc_forecasts {
 	const float *outputs;        /* [n x n_outputs] */
 	int n_outputs;
 	const struct tc_registry *registry; /* for the slots' ids */
+	double step_ms;              /* time spent gathering and stepping this tick */
 };
 
 /* Called once per closed tick; a nonzero return stops and is passed back. */
@@ -39,14 +44,27 @@ struct tc_tick_stats {
 	uint64_t rejected[TC_REJECT__COUNT]; /* by tc_tick_offer, by reason */
 	uint64_t ticks;                      /* ticks closed */
 	uint64_t stepped;                    /* series-steps */
+	uint64_t evicted;                    /* series freed after ttl_ticks idle */
+};
+
+/* What the engine knows of one series, for the control socket. */
+struct tc_series_info {
+	uint32_t slot;
+	uint64_t age_ticks;          /* ticks closed since its last reading */
+	int stepped;                 /* 0 until its first tick closes */
+	int n_inputs, n_outputs;
+	const float *last_input;     /* [n_inputs]: what it last stepped with; borrowed */
+	const float *last_output;    /* [n_outputs]: its last forecast; borrowed */
 };
 
 struct tc_tick;
 
-/* A tick engine for model m (borrowed; must outlive it) with the given tick
- * settings and at most max_series live series. NULL and err on failure. */
+/* A tick engine for model m (borrowed; must outlive it, see
+ * tc_tick_set_model) with the given tick settings, at most max_series live
+ * series, freeing those idle for ttl_ticks closed ticks (0: never). NULL
+ * and err on failure. */
 struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc_model *m,
-	size_t max_series, char *err);
+	size_t max_series, uint64_t ttl_ticks, char *err);
 
 /* Frees *t and sets it to NULL; NULL or *t == NULL is a no-op. */
 void tc_tick_destroy(struct tc_tick **t);
@@ -60,6 +78,26 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 /* Closes the open tick, if any: one batched step, then out. Returns 0, or
  * -1 with err (a failed step, or the emitter's nonzero return). */
 int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err);
+
+/* Wall clock: closes the current tick as bucket `bucket` (its start is
+ * bucket * interval_ms), stepping it even when it got no reading, so hold
+ * and zero series step every interval. Returns as tc_tick_close. */
+int tc_tick_close_wall(struct tc_tick *t, int64_t bucket, const struct tc_emitter *out,
+	char *err);
+
+/* Nonzero while a tick holds readings that are not stepped yet. */
+int tc_tick_has_open(const struct tc_tick *t);
+
+/* Steps with m from the next tick on (m borrowed, as in create). A model of
+ * the same shape keeps every series' state; another shape is refused unless
+ * reset_states, which zeroes them all. The input size cannot change.
+ * Returns 0, or -1 with err and the old model kept. */
+int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset_states,
+	char *err);
+
+/* Fills info for series id; returns 0, or -1 when it is not registered. */
+int tc_tick_series(const struct tc_tick *t, const char *id, size_t len,
+	struct tc_series_info *info);
 
 const struct tc_tick_stats *tc_tick_get_stats(const struct tc_tick *t);
 const struct tc_registry *tc_tick_registry(const struct tc_tick *t);

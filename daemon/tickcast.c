@@ -18,6 +18,13 @@ static const char usage[] =
 	"                         event clock, as the daemon would, to standard output\n"
 	"  check --config FILE    validate a config and its weights, describe the model\n"
 	"  inspect FILE           list the tensors of a .safetensors file\n"
+	"  pub ENDPOINT           send reading lines from standard input to a\n"
+	"                         tickcastd's ingest socket\n"
+	"  sub ENDPOINT [PREFIX ...]\n"
+	"                         print the forecasts a tickcastd publishes\n"
+	"  status                 ask a running tickcastd for its status\n"
+	"  reload                 ask a running tickcastd to reload config and weights\n"
+	"  series ID              ask a running tickcastd about one series\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help             this text; `tickcast COMMAND --help` for a command's\n"
@@ -30,6 +37,11 @@ static const struct {
 	{"replay", tc_cmd_replay},
 	{"check", tc_cmd_check},
 	{"inspect", tc_cmd_inspect},
+	{"pub", tc_cmd_pub},
+	{"sub", tc_cmd_sub},
+	{"status", tc_cmd_status},
+	{"reload", tc_cmd_reload},
+	{"series", tc_cmd_series},
 };
 
 int tc_cmd_parse_args(int argc, char **argv, const char *name, const char *usage,

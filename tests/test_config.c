@@ -1,4 +1,5 @@
-/* test_config.c -- the YAML schema: values, defaults, path resolution, and every error's text and place. */
+/* test_config.c -- the YAML schema: values, defaults, path resolution, and every error's text and place.
+ * The daemon's sections (ingest, publish, control, series, log) are in test_config_daemon.c. */
 #include "config.h"
 #include "error.h"
 
@@ -336,13 +337,14 @@ Test(config, rejects_an_unknown_key_and_lists_the_known_ones)
 		"  weights: m\n"
 		"  colour: red\n",
 		"config.yaml:3:3: model.colour: unknown key (expected one of: weights, input_size, "
-		"reset_after, layers, head, scaler, tensors)");
+		"reset_after, layers, head, scaler, tensors, watch, reset_state_on_change)");
 }
 
 Test(config, rejects_an_unknown_top_level_section)
 {
-	expect_error(MODEL "series: {ttl: 5}\n",
-		"config.yaml:5:1: series: unknown key (expected one of: model, tick)");
+	expect_error(MODEL "metrics: {port: 9100}\n",
+		"config.yaml:5:1: metrics: unknown key (expected one of: model, tick, ingest, "
+		"publish, control, series, log)");
 }
 
 Test(config, reports_a_missing_required_key_at_its_section)
@@ -537,7 +539,7 @@ Test(config, rejects_an_alias_to_an_undefined_anchor)
 Test(config, rejects_an_empty_file)
 {
 	const char *want = "config.yaml:1:1: the file is empty (expected a mapping with keys "
-		"model, tick)";
+		"model, tick, ingest, publish, control, series, log)";
 	expect_error("", want);
 	expect_error("# nothing here yet\n\n", want);
 }

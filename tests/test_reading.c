@@ -357,7 +357,22 @@ Test(reading, names_each_rejection_reason_as_its_counter)
 	cr_assert_str_eq(tc_reject_to_string(TC_REJECT_NO_TIMESTAMP), "no_timestamp");
 	cr_assert_str_eq(tc_reject_to_string(TC_REJECT_LATE), "late");
 	cr_assert_str_eq(tc_reject_to_string(TC_REJECT_SERIES_LIMIT), "series_limit");
+	cr_assert_str_eq(tc_reject_to_string(TC_REJECT_BAD_MESSAGE), "bad_message");
+	cr_assert_str_eq(tc_reject_to_string(TC_REJECT_TOO_BIG), "too_big");
 	cr_assert_str_eq(tc_reject_to_string(TC_REJECT__COUNT), "unknown");
+}
+
+Test(reading, gives_every_reason_a_distinct_name)
+{
+	for (int i = 0; i < TC_REJECT__COUNT; i++) {
+		const char *a = tc_reject_to_string((enum tc_reject)i);
+		cr_assert_not_null(a, "reason %d has no name", i);
+		cr_assert_str_neq(a, "unknown", "reason %d has no name", i);
+		for (int j = 0; j < i; j++) {
+			cr_assert_str_neq(a, tc_reject_to_string((enum tc_reject)j),
+				"reasons %d and %d share the name %s", j, i, a);
+		}
+	}
 }
 
 Test(reading, a_timestamp_beyond_1e13_seconds_is_malformed)

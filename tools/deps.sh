@@ -5,7 +5,7 @@ set -euo pipefail
 
 TC_PACKAGES=(
   gcc libc6-dev meson ninja-build pkg-config
-  libyaml-dev libjansson-dev libxxhash-dev libzmq3-dev libsystemd-dev
+  libyaml-dev libjansson-dev libxxhash-dev libzmq3-dev libsystemd-dev nettle-dev
   libcriterion-dev
 )
 

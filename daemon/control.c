@@ -1,0 +1,223 @@
+/* control.c -- answering status, reload and series requests. */
+#include "control.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "error.h"
+#include "log.h"
+
+#define POLL_MS 100
+#define REQUEST_MAX 512  /* bytes: "series " and an id, with room to spare */
+
+struct tc_control {
+	struct tc_control_deps deps;
+	void *socket;
+	pthread_t thread;
+	int started;
+	atomic_int stop;
+};
+
+static json_t *float_array(const float *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(a, json_real((double)v[i]));
+	}
+	return a;
+}
+
+static json_t *model_json(const struct tc_ticker_status *t, const struct tc_reload_status *r)
+{
+	json_t *layers = json_array();
+	for (int k = 0; k < t->model.n_layers; k++) {
+		json_array_append_new(layers, json_integer(t->model.hidden[k]));
+	}
+	return json_pack("{s:i, s:o, s:i, s:b, s:s, s:s}", "input_size", t->model.input_size,
+		"layers", layers, "outputs", t->model.outputs, "reset_after", t->model.reset_after,
+		"weights", r->config.weights_path, "sha256", r->sha256);
+}
+
+static json_t *reload_json(const struct tc_reload_status *r)
+{
+	json_t *last = json_null();
+	if (r->attempted) {
+		char when[40];
+		time_t secs = (time_t)(r->when_unix_ms / 1000);
+		struct tm tm;
+		gmtime_r(&secs, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		last = json_pack("{s:s, s:s, s:b, s:o}", "time", when, "trigger", r->trigger,
+			"ok", r->ok, "error", r->ok ? json_null() : json_string(r->error));
+	}
+	return json_pack("{s:o, s:I, s:I}", "last", last, "succeeded", (json_int_t)r->ok_count,
+		"failed", (json_int_t)r->failed_count);
+}
+
+static json_t *status_json(const struct tc_control_deps *d)
+{
+	struct tc_ticker_status t;
+	struct tc_ingest_counts in;
+	struct tc_reload_status *r = malloc(sizeof *r);
+	if (!r) {
+		return NULL;
+	}
+	tc_ticker_get_status(d->ticker, &t);
+	tc_ingest_get_counts(d->ingest, &in);
+	tc_reloader_get_status(d->reloader, r);
+	json_t *rejected = json_object();
+	uint64_t total = 0;
+	for (int i = 0; i < TC_REJECT__COUNT; i++) {
+		uint64_t n = in.rejected[i] + t.tick.rejected[i];
+		total += n;
+		json_object_set_new(rejected, tc_reject_to_string((enum tc_reject)i),
+			json_integer((json_int_t)n));
+	}
+	json_t *s = json_pack("{s:b, s:s, s:f, s:I, s:I, s:I}", "ok", 1, "version", TC_VERSION,
+		"uptime_s", (double)(tc_now_ms() - d->started_ms) / 1000.0,
+		"series", (json_int_t)t.series, "series_evicted", (json_int_t)t.tick.evicted,
+		"ticks", (json_int_t)t.tick.ticks);
+	json_object_set_new(s, "readings", json_pack("{s:I, s:I, s:I, s:o}",
+		"messages", (json_int_t)in.messages, "accepted", (json_int_t)t.tick.accepted,
+		"rejected_total", (json_int_t)total, "rejected", rejected));
+	json_object_set_new(s, "tick_ms", json_pack("{s:f, s:f, s:f}", "last", t.last_tick_ms,
+		"p50", t.p50_tick_ms, "p99", t.p99_tick_ms));
+	json_object_set_new(s, "published", json_pack("{s:I, s:I}",
+		"forecasts", (json_int_t)tc_publisher_forecasts(d->publisher),
+		"messages", (json_int_t)tc_publisher_messages(d->publisher)));
+	json_object_set_new(s, "model", model_json(&t, r));
+	json_object_set_new(s, "reload", reload_json(r));
+	free(r);
+	return s;
+}
+
+static json_t *series_json(const struct tc_control_deps *d, const char *id, size_t len)
+{
+	struct tc_series_report *rep = malloc(sizeof *rep);
+	if (!rep) {
+		return NULL;
+	}
+	json_t *j;
+	if (tc_ticker_series(d->ticker, id, len, rep) < 0) {
+		j = json_pack("{s:b, s:s#}", "ok", 0, "error", "no such series", 14);
+	} else {
+		const struct tc_series_info *i = &rep->info;
+		j = json_pack("{s:b, s:s#, s:I, s:o, s:o}", "ok", 1, "series", id, (int)len,
+			"age_ticks", (json_int_t)i->age_ticks,
+			"last_input", i->stepped ? float_array(i->last_input, i->n_inputs) : json_null(),
+			"last_forecast", i->stepped ? float_array(i->last_output, i->n_outputs) : json_null());
+	}
+	free(rep);
+	return j;
+}
+
+static json_t *error_json(const char *text)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", text);
+}
+
+char *tc_control_answer(const struct tc_control_deps *d, const char *request, size_t len)
+{
+	json_t *reply;
+	char err[TC_ERR_LEN];
+	if (len == 6 && memcmp(request, "status", 6) == 0) {
+		reply = status_json(d);
+	} else if (len == 6 && memcmp(request, "reload", 6) == 0) {
+		reply = tc_reloader_run(d->reloader, d->ticker, "control", err) == 0
+			? json_pack("{s:b}", "ok", 1) : error_json(err);
+	} else if (len > 7 && memcmp(request, "series ", 7) == 0) {
+		reply = series_json(d, request + 7, len - 7);
+	} else {
+		reply = error_json("unknown request; expected status, reload or series <id>");
+	}
+	char *text = reply ? json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
+	json_decref(reply);
+	return text ? text : strdup("{\"ok\":false,\"error\":\"out of memory\"}");
+}
+
+static void answer_one(struct tc_control *c)
+{
+	zmq_msg_t req;
+	zmq_msg_init(&req);
+	if (zmq_msg_recv(&req, c->socket, 0) < 0) {
+		zmq_msg_close(&req);
+		return;
+	}
+	int more = zmq_msg_more(&req);
+	size_t len = zmq_msg_size(&req);
+	char *text = more || len > REQUEST_MAX
+		? strdup("{\"ok\":false,\"error\":\"a request is one frame of at most 512 bytes\"}")
+		: tc_control_answer(&c->deps, zmq_msg_data(&req), len);
+	zmq_msg_close(&req);
+	while (more) { /* a REP must take the whole request before it replies */
+		zmq_msg_t part;
+		zmq_msg_init(&part);
+		more = zmq_msg_recv(&part, c->socket, 0) >= 0 && zmq_msg_more(&part);
+		zmq_msg_close(&part);
+	}
+	zmq_send(c->socket, text, strlen(text), 0);
+	free(text);
+}
+
+static void *run(void *arg)
+{
+	struct tc_control *c = arg;
+	zmq_pollitem_t item = {.socket = c->socket, .events = ZMQ_POLLIN};
+	while (!atomic_load(&c->stop)) {
+		if (zmq_poll(&item, 1, POLL_MS) > 0 && (item.revents & ZMQ_POLLIN)) {
+			answer_one(c);
+		}
+	}
+	return NULL;
+}
+
+struct tc_control *tc_control_create(void *ctx, const char *endpoint,
+	const struct tc_control_deps *deps, char *err)
+{
+	struct tc_control *c = calloc(1, sizeof *c);
+	if (!c) {
+		tc_err_set(err, "out of memory for the control socket");
+		return NULL;
+	}
+	c->deps = *deps;
+	c->socket = zmq_socket(ctx, ZMQ_REP);
+	if (!c->socket || zmq_bind(c->socket, endpoint) != 0) {
+		tc_err_set(err, "control.bind: cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+		tc_control_destroy(&c);
+		return NULL;
+	}
+	return c;
+}
+
+int tc_control_start(struct tc_control *c, char *err)
+{
+	if (pthread_create(&c->thread, NULL, run, c) != 0) {
+		return tc_err_set(err, "cannot start the control thread");
+	}
+	c->started = 1;
+	return 0;
+}
+
+void tc_control_destroy(struct tc_control **cp)
+{
+	if (!cp || !*cp) {
+		return;
+	}
+	struct tc_control *c = *cp;
+	if (c->started) {
+		atomic_store(&c->stop, 1);
+		pthread_join(c->thread, NULL);
+	}
+	if (c->socket) {
+		int linger = 0;
+		zmq_setsockopt(c->socket, ZMQ_LINGER, &linger, sizeof linger);
+		zmq_close(c->socket);
+	}
+	free(c);
+	*cp = NULL;
+}

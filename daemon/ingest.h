@@ -1,0 +1,38 @@
+/* ingest.h -- the thread that owns the readings SUB socket.
+ *
+ * It receives each message, parses it (text lines or a binary batch, see
+ * message.h), counts what it rejects by reason with a rate-limited log line,
+ * and queues the rest for the tick thread. It never waits for a step; it
+ * only waits when the queue is full (see queue.h). */
+#ifndef TC_INGEST_H
+#define TC_INGEST_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "queue.h"
+#include "reading.h"
+
+struct tc_ingest;
+
+/* Creates the SUB socket in ctx, binds and subscribes it as cfg says;
+ * readings of `width` values go to q (borrowed). NULL and err on failure. */
+struct tc_ingest *tc_ingest_create(void *ctx, const struct tc_ingest_config *cfg, int width,
+	struct tc_queue *q, char *err);
+
+/* Starts the ingest thread. Returns 0 or -1 with err. */
+int tc_ingest_start(struct tc_ingest *in, char *err);
+
+/* Stops the thread (within ~100 ms), closes the socket, frees *in. */
+void tc_ingest_destroy(struct tc_ingest **in);
+
+struct tc_ingest_counts {
+	uint64_t messages;                   /* received */
+	uint64_t queued;                     /* readings handed to the tick thread */
+	uint64_t rejected[TC_REJECT__COUNT]; /* by reason */
+};
+
+/* A snapshot of the counters; safe from any thread. */
+void tc_ingest_get_counts(const struct tc_ingest *in, struct tc_ingest_counts *c);
+
+#endif

@@ -1,0 +1,39 @@
+/* publisher.h -- the thread that owns the forecast PUB socket.
+ *
+ * The tick thread hands each closed tick's forecasts over with
+ * tc_publisher_submit (a copy, so the tick can go on); the publisher thread
+ * formats them (text or JSON) and sends them: per series, a two-frame
+ * message `<topic_prefix><series>` + body; or, with publish.batch_bytes,
+ * two-frame messages `<topic_prefix>` + newline-separated bodies of about
+ * that size. Nothing submitted is dropped by the publisher; ZeroMQ drops
+ * for a subscriber that falls publish.sndhwm messages behind. */
+#ifndef TC_PUBLISHER_H
+#define TC_PUBLISHER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "tick.h"
+
+struct tc_publisher;
+
+/* Creates the PUB socket in zmq context ctx and binds every endpoint of
+ * cfg. NULL and err on failure (the endpoint and zmq's reason). */
+struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_config *cfg,
+	char *err);
+
+/* Starts the publisher thread. Returns 0 or -1 with err. */
+int tc_publisher_start(struct tc_publisher *p, char *err);
+
+/* Copies f and queues it for sending. Returns 0, or -1 when out of memory. */
+int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f);
+
+/* Sends everything submitted, stops the thread, closes the socket (waiting
+ * up to linger_ms for slow subscribers) and frees p; sets *p to NULL. */
+void tc_publisher_destroy(struct tc_publisher **p, int linger_ms);
+
+/* Forecasts sent so far, and messages (a batch message counts once). */
+uint64_t tc_publisher_forecasts(const struct tc_publisher *p);
+uint64_t tc_publisher_messages(const struct tc_publisher *p);
+
+#endif

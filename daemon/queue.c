@@ -1,0 +1,180 @@
+/* queue.c -- the double-buffered reading queue between ingest and ticks. */
+#include "queue.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "log.h"
+
+struct buffer {
+	size_t n, cap;               /* readings */
+	char *ids;                   /* every id's bytes, back to back */
+	size_t ids_len, ids_cap;     /* bytes */
+	size_t *id_off;              /* [cap] */
+	uint8_t *id_len;             /* [cap] */
+	double *time;                /* [cap], NAN when the reading had none */
+	float *values;               /* [cap x width] */
+};
+
+struct tc_queue {
+	int width;
+	size_t max_readings;
+	pthread_mutex_t lock;
+	pthread_cond_t filled;       /* signalled on push and close */
+	pthread_cond_t drained;      /* signalled on take and close */
+	struct buffer bufs[2];
+	struct buffer *filling;      /* ingest appends here, under lock */
+	struct buffer *taken;        /* the tick thread reads here, no lock */
+	int closed;
+};
+
+struct tc_queue *tc_queue_create(int width, size_t max_readings, char *err)
+{
+	struct tc_queue *q = calloc(1, sizeof *q);
+	if (!q) {
+		tc_err_set(err, "out of memory for the reading queue");
+		return NULL;
+	}
+	q->width = width;
+	q->max_readings = max_readings;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->filled, &attr);
+	pthread_cond_init(&q->drained, &attr);
+	pthread_condattr_destroy(&attr);
+	q->filling = &q->bufs[0];
+	q->taken = &q->bufs[1];
+	return q;
+}
+
+static void buffer_finish(struct buffer *b)
+{
+	free(b->ids);
+	free(b->id_off);
+	free(b->id_len);
+	free(b->time);
+	free(b->values);
+}
+
+void tc_queue_destroy(struct tc_queue **qp)
+{
+	if (!qp || !*qp) {
+		return;
+	}
+	struct tc_queue *q = *qp;
+	buffer_finish(&q->bufs[0]);
+	buffer_finish(&q->bufs[1]);
+	pthread_cond_destroy(&q->filled);
+	pthread_cond_destroy(&q->drained);
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+	*qp = NULL;
+}
+
+static int grow(void **p, size_t n, size_t size)
+{
+	void *g = realloc(*p, n * size);
+	if (!g) {
+		return -1;
+	}
+	*p = g;
+	return 0;
+}
+
+static int reserve(struct buffer *b, int width, size_t id_bytes)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 4096;
+		if (grow((void **)&b->id_off, cap, sizeof *b->id_off) < 0
+			|| grow((void **)&b->id_len, cap, sizeof *b->id_len) < 0
+			|| grow((void **)&b->time, cap, sizeof *b->time) < 0
+			|| grow((void **)&b->values, cap, (size_t)width * sizeof *b->values) < 0) {
+			return -1;
+		}
+		b->cap = cap;
+	}
+	if (b->ids_len + id_bytes > b->ids_cap) {
+		size_t cap = b->ids_cap ? 2 * b->ids_cap : 65536;
+		while (cap < b->ids_len + id_bytes) {
+			cap *= 2;
+		}
+		if (grow((void **)&b->ids, cap, 1) < 0) {
+			return -1;
+		}
+		b->ids_cap = cap;
+	}
+	return 0;
+}
+
+int tc_queue_push(struct tc_queue *q, const struct tc_reading *r)
+{
+	pthread_mutex_lock(&q->lock);
+	while (!q->closed && q->filling->n >= q->max_readings) {
+		pthread_cond_wait(&q->drained, &q->lock);
+	}
+	struct buffer *b = q->filling;
+	int rc = q->closed || reserve(b, q->width, r->id_len) < 0 ? -1 : 0;
+	if (rc == 0) {
+		memcpy(b->ids + b->ids_len, r->id, r->id_len);
+		b->id_off[b->n] = b->ids_len;
+		b->id_len[b->n] = (uint8_t)r->id_len;
+		b->ids_len += r->id_len;
+		b->time[b->n] = r->has_time ? r->time : NAN;
+		memcpy(b->values + b->n * (size_t)q->width, r->values, (size_t)q->width * sizeof(float));
+		if (b->n++ == 0) {
+			pthread_cond_signal(&q->filled);
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+size_t tc_queue_take(struct tc_queue *q, int64_t deadline_ms)
+{
+	struct timespec until = {
+		.tv_sec = deadline_ms / 1000,
+		.tv_nsec = (long)(deadline_ms % 1000) * 1000000L,
+	};
+	pthread_mutex_lock(&q->lock);
+	while (!q->closed && q->filling->n == 0) {
+		if (pthread_cond_timedwait(&q->filled, &q->lock, &until) == ETIMEDOUT) {
+			break;
+		}
+	}
+	struct buffer *done = q->taken;
+	done->n = 0;
+	done->ids_len = 0;
+	q->taken = q->filling;
+	q->filling = done;
+	pthread_cond_broadcast(&q->drained);
+	size_t n = q->taken->n;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+void tc_queue_get(const struct tc_queue *q, size_t i, struct tc_reading *r)
+{
+	const struct buffer *b = q->taken;
+	r->id = b->ids + b->id_off[i];
+	r->id_len = b->id_len[i];
+	r->n_values = q->width;
+	memcpy(r->values, b->values + i * (size_t)q->width, (size_t)q->width * sizeof(float));
+	r->has_time = !isnan(b->time[i]);
+	r->time = r->has_time ? b->time[i] : 0.0;
+}
+
+void tc_queue_close(struct tc_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->closed = 1;
+	pthread_cond_broadcast(&q->filled);
+	pthread_cond_broadcast(&q->drained);
+	pthread_mutex_unlock(&q->lock);
+}

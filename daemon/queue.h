@@ -1,0 +1,41 @@
+/* queue.h -- readings handed from the ingest thread to the tick thread.
+ *
+ * Double buffered: ingest appends to one buffer while the tick thread works
+ * through the other, so ingest never waits for a step. The tick thread takes
+ * the filled buffer (a swap under the lock) whenever it wants the readings
+ * that arrived; order is arrival order. Only when `max_readings` are waiting
+ * does ingest block, leaving further messages in ZeroMQ's queue: readings are
+ * held back, never dropped. */
+#ifndef TC_QUEUE_H
+#define TC_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reading.h"
+
+struct tc_queue;
+
+/* A queue for readings of `width` values, at most max_readings waiting.
+ * NULL and err when out of memory. */
+struct tc_queue *tc_queue_create(int width, size_t max_readings, char *err);
+void tc_queue_destroy(struct tc_queue **q);
+
+/* Ingest side: appends r (copied). Blocks while the queue is full, until
+ * the tick thread takes or tc_queue_close. Returns 0, or -1 when the queue
+ * is closed or out of memory (the reading is then not queued). */
+int tc_queue_push(struct tc_queue *q, const struct tc_reading *r);
+
+/* Tick side: waits until a reading is waiting, deadline_ms (tc_now_ms
+ * clock) passes or the queue is closed, then takes everything waiting.
+ * Returns the number of readings taken; read them with tc_queue_get until
+ * the next take. */
+size_t tc_queue_take(struct tc_queue *q, int64_t deadline_ms);
+
+/* The i-th reading of the last take (r->id borrowed until the next take). */
+void tc_queue_get(const struct tc_queue *q, size_t i, struct tc_reading *r);
+
+/* Wakes both sides for good: pushes fail, takes stop waiting. */
+void tc_queue_close(struct tc_queue *q);
+
+#endif

@@ -1,0 +1,27 @@
+/* sockets.c -- libzmq helpers with tickcast's error messages. */
+#include "sockets.h"
+
+#include <zmq.h>
+
+#include "error.h"
+
+int tc_socket_set_int(void *socket, int option, int value, char *err)
+{
+	if (zmq_setsockopt(socket, option, &value, sizeof value) != 0) {
+		return tc_err_set(err, "zmq_setsockopt(%d, %d): %s", option, value,
+			zmq_strerror(zmq_errno()));
+	}
+	return 0;
+}
+
+int tc_socket_bind_all(void *socket, const char *what,
+	const char (*endpoints)[TC_ENDPOINT_MAX], int n, char *err)
+{
+	for (int i = 0; i < n; i++) {
+		if (zmq_bind(socket, endpoints[i]) != 0) {
+			return tc_err_set(err, "%s[%d]: cannot bind %s: %s", what, i, endpoints[i],
+				zmq_strerror(zmq_errno()));
+		}
+	}
+	return 0;
+}

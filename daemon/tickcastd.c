@@ -1,0 +1,288 @@
+/* tickcastd.c -- the daemon: readings in over ZeroMQ, a batched GRU step per
+ * tick, forecasts out. Start-up order: arguments, config, model, sockets
+ * (so that a bad endpoint fails before anything runs), signals, threads,
+ * READY=1, then the main loop, which handles signals, file watching,
+ * reloads and systemd's status and watchdog. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "control.h"
+#include "error.h"
+#include "ingest.h"
+#include "log.h"
+#include "model.h"
+#include "notify.h"
+#include "publisher.h"
+#include "queue.h"
+#include "reload.h"
+#include "step.h"
+#include "ticker.h"
+#include "watch.h"
+
+#define DEFAULT_CONFIG "/etc/tickcast/tickcast.yaml"
+#define PUBLISH_LINGER_MS 500  /* on exit, for subscribers to take the last tick */
+#define WATCH_SETTLE_MS 200    /* a burst of file events triggers one reload */
+
+static const char usage[] =
+	"Usage: tickcastd [--config FILE] [--check]\n"
+	"\n"
+	"The tickcast daemon: takes readings of many time series on a ZeroMQ SUB\n"
+	"socket, advances every series' GRU state once per tick in one batched step,\n"
+	"and publishes each series' forecast on a ZeroMQ PUB socket. A REP socket\n"
+	"answers `status`, `reload` and `series <id>` (see `tickcast status`).\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   the YAML config (default " DEFAULT_CONFIG ")\n"
+	"      --check         validate the config and weights, print the model, exit\n"
+	"  -V, --version       print the version\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"Signals: SIGHUP reloads the config's model section and the weights;\n"
+	"SIGTERM and SIGINT finish the tick in flight, publish it, and exit 0.\n"
+	"Every config key: `tickcast check --help`.\n";
+
+/* Everything the daemon runs, in start-up order. */
+struct daemon {
+	struct tc_config cfg;
+	void *zmq;
+	struct tc_queue *queue;
+	struct tc_publisher *publisher;
+	struct tc_ingest *ingest;
+	struct tc_ticker *ticker;
+	struct tc_reloader *reloader;
+	struct tc_control *control;
+	struct tc_watch *watch;
+	int signal_fd;
+};
+
+static int parse_args(int argc, char **argv, const char **config, int *check)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'k'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "c:Vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'k':
+			*check = 1;
+			break;
+		case 'V':
+			printf("tickcastd %s\n", TC_VERSION);
+			return 0;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tickcastd: unexpected argument \"%s\"\n\n%s", argv[optind], usage);
+		return 2;
+	}
+	return -1;
+}
+
+/* Builds every part; on failure err says which and why. */
+static int start(struct daemon *d, struct tc_model *m, const char *sha256, char *err)
+{
+	const struct tc_config *cfg = &d->cfg;
+	const int width = cfg->model.input_size;
+	if (!(d->zmq = zmq_ctx_new())) {
+		tc_model_destroy(&m);
+		return tc_err_set(err, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+	}
+	if (!(d->queue = tc_queue_create(width, (size_t)cfg->ingest.queue_readings, err))
+		|| !(d->publisher = tc_publisher_create(d->zmq, &cfg->publish, err))
+		|| !(d->ingest = tc_ingest_create(d->zmq, &cfg->ingest, width, d->queue, err))) {
+		tc_model_destroy(&m);
+		return -1;
+	}
+	if (!(d->ticker = tc_ticker_create(cfg, m, d->queue, d->publisher, err))) {
+		return -1;
+	}
+	if (!(d->reloader = tc_reloader_create(cfg, sha256))) {
+		return tc_err_set(err, "out of memory");
+	}
+	struct tc_control_deps deps = {d->ticker, d->ingest, d->publisher, d->reloader, tc_now_ms()};
+	if (cfg->control.bind[0]
+		&& !(d->control = tc_control_create(d->zmq, cfg->control.bind, &deps, err))) {
+		return -1;
+	}
+	if (cfg->model_watch) {
+		const char *paths[] = {cfg->path, cfg->weights_path};
+		if (!(d->watch = tc_watch_create(paths, 2, err))) {
+			return -1;
+		}
+	}
+	if (tc_publisher_start(d->publisher, err) < 0 || tc_ticker_start(d->ticker, err) < 0
+		|| tc_ingest_start(d->ingest, err) < 0
+		|| (d->control && tc_control_start(d->control, err) < 0)) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Stops in the order that loses nothing: no new readings, then the last
+ * tick stepped and handed over, then everything handed over sent. */
+static void stop(struct daemon *d)
+{
+	tc_control_destroy(&d->control);
+	tc_ingest_destroy(&d->ingest);
+	if (d->queue) {
+		tc_queue_close(d->queue);
+	}
+	tc_ticker_destroy(&d->ticker);
+	tc_publisher_destroy(&d->publisher, PUBLISH_LINGER_MS);
+	tc_queue_destroy(&d->queue);
+	tc_reloader_destroy(&d->reloader);
+	tc_watch_destroy(&d->watch);
+	if (d->zmq) {
+		zmq_ctx_term(d->zmq);
+	}
+}
+
+/* Signals go to a signalfd that the main loop polls; every thread is
+ * started after this, so they all inherit the blocked mask. */
+static int block_signals(struct daemon *d, char *err)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->signal_fd < 0 ? tc_err_set(err, "signalfd: %s", strerror(errno)) : 0;
+}
+
+static void report_status(struct daemon *d)
+{
+	struct tc_ticker_status s;
+	tc_ticker_get_status(d->ticker, &s);
+	tc_notify_status("%llu series, %llu ticks, last tick %.1f ms, p99 %.1f ms",
+		(unsigned long long)s.series, (unsigned long long)s.tick.ticks, s.last_tick_ms,
+		s.p99_tick_ms);
+}
+
+static void reload(struct daemon *d, const char *trigger)
+{
+	char err[TC_ERR_LEN];
+	tc_reloader_run(d->reloader, d->ticker, trigger, err); /* it logs the outcome */
+}
+
+/* Returns when SIGTERM or SIGINT arrives. */
+static void main_loop(struct daemon *d)
+{
+	const int64_t watchdog_ms = tc_notify_watchdog_ms();
+	int64_t next_status = 0, next_watchdog = 0, reload_at = 0;
+	for (;;) {
+		int64_t now = tc_now_ms();
+		if (reload_at && now >= reload_at) {
+			reload_at = 0;
+			reload(d, "watch");
+		}
+		if (now >= next_status) {
+			report_status(d);
+			next_status = now + 1000;
+		}
+		if (watchdog_ms && now >= next_watchdog) {
+			tc_notify_watchdog();
+			next_watchdog = now + watchdog_ms;
+		}
+		int64_t wake = next_status;
+		wake = watchdog_ms && next_watchdog < wake ? next_watchdog : wake;
+		wake = reload_at && reload_at < wake ? reload_at : wake;
+		zmq_pollitem_t items[2] = {{.fd = d->signal_fd, .events = ZMQ_POLLIN}};
+		int n = 1;
+		if (d->watch) {
+			items[n++] = (zmq_pollitem_t){.fd = tc_watch_fd(d->watch), .events = ZMQ_POLLIN};
+		}
+		int64_t timeout = wake - tc_now_ms();
+		zmq_poll(items, n, timeout > 0 ? (long)timeout : 0);
+		struct signalfd_siginfo si;
+		while (read(d->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+			if (si.ssi_signo == SIGHUP) {
+				reload(d, "SIGHUP");
+			} else {
+				tc_log_info("%s: finishing the tick in flight and exiting",
+					strsignal((int)si.ssi_signo));
+				return;
+			}
+		}
+		if (d->watch && tc_watch_changed(d->watch) && !reload_at) {
+			reload_at = tc_now_ms() + WATCH_SETTLE_MS;
+		}
+	}
+}
+
+static struct tc_model *load(struct tc_config *cfg, const char *path, char *sha256, char *err)
+{
+	if (tc_config_load(cfg, path, err) < 0 || tc_sha256_file(cfg->weights_path, sha256, err) < 0) {
+		return NULL;
+	}
+	return tc_model_load(&cfg->model, cfg->weights_path, err);
+}
+
+static void log_start(const struct daemon *d)
+{
+	const struct tc_config *c = &d->cfg;
+	tc_log_info("tickcastd %s: %d GRU layer%s, %s clock every %d ms, kernel %s; readings on %s, "
+		"forecasts on %s, control on %s", TC_VERSION, c->model.n_layers,
+		c->model.n_layers == 1 ? "" : "s", tc_clock_to_string(c->tick.clock),
+		c->tick.interval_ms, tc_step_kernel_name(), c->ingest.bind[0], c->publish.bind[0],
+		c->control.bind[0] ? c->control.bind : "(none)");
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = DEFAULT_CONFIG;
+	int check = 0;
+	int status = parse_args(argc, argv, &config_path, &check);
+	if (status >= 0) {
+		return status;
+	}
+	static struct daemon d = {.signal_fd = -1};
+	char err[TC_ERR_LEN], sha256[65];
+	struct tc_model *m = load(&d.cfg, config_path, sha256, err);
+	if (!m) {
+		fprintf(stderr, "tickcastd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: valid; weights %s (sha256 %s)\n", config_path, d.cfg.weights_path, sha256);
+		tc_model_destroy(&m);
+		return 0;
+	}
+	tc_log_set_level(d.cfg.log_level);
+	if (block_signals(&d, err) < 0 || start(&d, m, sha256, err) < 0) {
+		tc_log_error("%s", err);
+		stop(&d);
+		return 1;
+	}
+	log_start(&d);
+	tc_notify_ready();
+	main_loop(&d);
+	tc_notify_stopping();
+	stop(&d);
+	close(d.signal_fd);
+	tc_log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,299 @@
+/* ticker.c -- the tick thread's loop, model swaps, and its status snapshot. */
+#include "ticker.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "log.h"
+
+#define IDLE_WAIT_MS 100   /* longest wait with nothing due, so stop is seen */
+#define HISTORY 1024       /* tick durations kept for the percentiles */
+
+struct tc_ticker {
+	struct tc_tick_config tick_cfg;
+	struct tc_queue *queue;
+	struct tc_publisher *pub;
+	struct tc_emitter emitter;   /* emit(), for the engine */
+	pthread_t thread;
+	int started;
+	atomic_int stop;
+
+	pthread_mutex_t engine;      /* held while the engine works; guards the fields below */
+	struct tc_tick *tick;
+	struct tc_model *model;      /* serving */
+	int64_t wall_bucket;         /* wall clock: the bucket now open */
+	int64_t last_reading_ms;     /* event clock: when the open bucket last got one */
+	double history[HISTORY];     /* tick durations, ms, a ring */
+	uint64_t n_history;
+
+	pthread_mutex_t swap_lock;   /* guards the swap request */
+	pthread_cond_t swap_done;
+	struct tc_model *pending;    /* offered, not yet swapped */
+	int pending_reset;
+	int swap_rc;                 /* result of the last swap */
+	char swap_err[TC_ERR_LEN];
+	uint64_t swaps_requested, swaps_answered;
+
+	pthread_mutex_t status_lock;
+	struct tc_ticker_status status;
+};
+
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Swaps a pending model in; called at tick boundaries, engine lock held. */
+static void apply_pending(struct tc_ticker *tk)
+{
+	pthread_mutex_lock(&tk->swap_lock);
+	if (tk->pending) {
+		tk->swap_rc = tc_tick_set_model(tk->tick, tk->pending, tk->pending_reset, tk->swap_err);
+		if (tk->swap_rc == 0) {
+			tc_model_destroy(&tk->model);
+			tk->model = tk->pending;
+		} else {
+			tc_model_destroy(&tk->pending);
+		}
+		tk->pending = NULL;
+		tk->swaps_answered = tk->swaps_requested;
+		pthread_cond_broadcast(&tk->swap_done);
+	}
+	pthread_mutex_unlock(&tk->swap_lock);
+}
+
+/* The engine's emitter: hand the tick to the publisher, note its duration,
+ * and swap a pending model in while no tick is open. */
+static int emit(void *ud, const struct tc_forecasts *f)
+{
+	struct tc_ticker *tk = ud;
+	struct timespec start, end;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (tc_publisher_submit(tk->pub, f) < 0) {
+		tc_log_error("out of memory: the forecasts of %zu series were not published", f->n);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	double handoff = (double)(end.tv_sec - start.tv_sec) * 1e3
+		+ (double)(end.tv_nsec - start.tv_nsec) / 1e6;
+	tk->history[tk->n_history++ % HISTORY] = f->step_ms + handoff;
+	apply_pending(tk);
+	return 0;
+}
+
+static void offer_all(struct tc_ticker *tk, size_t n)
+{
+	char err[TC_ERR_LEN];
+	for (size_t i = 0; i < n; i++) {
+		struct tc_reading r;
+		enum tc_reject why;
+		tc_queue_get(tk->queue, i, &r);
+		if (tc_tick_offer(tk->tick, &r, &tk->emitter, &why, err) < 0) {
+			tc_log_error("tick: %s", err);
+		}
+	}
+	if (n) {
+		tk->last_reading_ms = tc_now_ms();
+	}
+}
+
+/* Closes what is due: the wall clock's tick at its boundary, an event
+ * bucket idle for flush_ms. `final`: close whatever is open. */
+static void close_due(struct tc_ticker *tk, int final)
+{
+	char err[TC_ERR_LEN];
+	int rc = 0;
+	if (tk->tick_cfg.clock == TC_CLOCK_WALL) {
+		int64_t now_bucket = floor_div(real_ms(), tk->tick_cfg.interval_ms);
+		if (now_bucket > tk->wall_bucket || final) {
+			rc = tc_tick_close_wall(tk->tick, tk->wall_bucket, &tk->emitter, err);
+			tk->wall_bucket = now_bucket;
+		}
+	} else if (tc_tick_has_open(tk->tick)
+		&& (final || tc_now_ms() - tk->last_reading_ms >= tk->tick_cfg.flush_ms)) {
+		rc = tc_tick_close(tk->tick, &tk->emitter, err);
+	}
+	if (rc < 0) {
+		tc_log_error("tick: %s", err);
+	}
+	if (!tc_tick_has_open(tk->tick)) {
+		apply_pending(tk);
+	}
+}
+
+/* When the loop must look again: the next wall boundary, or the open
+ * bucket's flush time, at most IDLE_WAIT_MS away (tc_now_ms clock). */
+static int64_t next_deadline(struct tc_ticker *tk)
+{
+	int64_t now = tc_now_ms();
+	int64_t wait = IDLE_WAIT_MS;
+	if (tk->tick_cfg.clock == TC_CLOCK_WALL) {
+		int64_t boundary = (tk->wall_bucket + 1) * tk->tick_cfg.interval_ms;
+		int64_t until = boundary - real_ms();
+		wait = until < wait ? until : wait;
+	} else if (tc_tick_has_open(tk->tick)) {
+		int64_t until = tk->last_reading_ms + tk->tick_cfg.flush_ms - now;
+		wait = until < wait ? until : wait;
+	}
+	return now + (wait > 0 ? wait : 0);
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Copies the engine's figures into the snapshot; engine lock held. */
+static void publish_status(struct tc_ticker *tk)
+{
+	static _Thread_local double sorted[HISTORY];
+	size_t n = tk->n_history < HISTORY ? (size_t)tk->n_history : HISTORY;
+	memcpy(sorted, tk->history, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, compare_double);
+	pthread_mutex_lock(&tk->status_lock);
+	struct tc_ticker_status *s = &tk->status;
+	s->tick = *tc_tick_get_stats(tk->tick);
+	s->series = tc_registry_count(tc_tick_registry(tk->tick));
+	s->last_tick_ms = tk->n_history ? tk->history[(tk->n_history - 1) % HISTORY] : 0;
+	s->p50_tick_ms = n ? sorted[n / 2] : 0;
+	s->p99_tick_ms = n ? sorted[n - 1 - n / 100] : 0;
+	s->model = *tc_model_get_spec(tk->model);
+	pthread_mutex_unlock(&tk->status_lock);
+}
+
+static void turn(struct tc_ticker *tk, int final)
+{
+	size_t n = tc_queue_take(tk->queue, final ? 0 : next_deadline(tk));
+	pthread_mutex_lock(&tk->engine);
+	offer_all(tk, n);
+	close_due(tk, final);
+	uint64_t ticks = tc_tick_get_stats(tk->tick)->ticks;
+	if (ticks != tk->status.tick.ticks || n || final) {
+		publish_status(tk);
+	}
+	pthread_mutex_unlock(&tk->engine);
+}
+
+static void *run(void *arg)
+{
+	struct tc_ticker *tk = arg;
+	while (!atomic_load(&tk->stop)) {
+		turn(tk, 0);
+	}
+	turn(tk, 1);
+	return NULL;
+}
+
+struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model *m,
+	struct tc_queue *q, struct tc_publisher *pub, char *err)
+{
+	struct tc_ticker *tk = calloc(1, sizeof *tk);
+	if (!tk) {
+		tc_model_destroy(&m);
+		tc_err_set(err, "out of memory for the ticker");
+		return NULL;
+	}
+	tk->tick_cfg = cfg->tick;
+	tk->queue = q;
+	tk->pub = pub;
+	tk->emitter = (struct tc_emitter){emit, tk};
+	tk->model = m;
+	pthread_mutex_init(&tk->engine, NULL);
+	pthread_mutex_init(&tk->swap_lock, NULL);
+	pthread_cond_init(&tk->swap_done, NULL);
+	pthread_mutex_init(&tk->status_lock, NULL);
+	tk->wall_bucket = floor_div(real_ms(), cfg->tick.interval_ms);
+	tk->tick = tc_tick_create(&cfg->tick, m, (size_t)cfg->series.max,
+		(uint64_t)cfg->series.ttl_ticks, err);
+	if (!tk->tick) {
+		tc_ticker_destroy(&tk);
+		return NULL;
+	}
+	publish_status(tk);
+	return tk;
+}
+
+int tc_ticker_start(struct tc_ticker *tk, char *err)
+{
+	if (pthread_create(&tk->thread, NULL, run, tk) != 0) {
+		return tc_err_set(err, "cannot start the tick thread");
+	}
+	tk->started = 1;
+	return 0;
+}
+
+void tc_ticker_destroy(struct tc_ticker **tkp)
+{
+	if (!tkp || !*tkp) {
+		return;
+	}
+	struct tc_ticker *tk = *tkp;
+	if (tk->started) {
+		atomic_store(&tk->stop, 1);
+		pthread_join(tk->thread, NULL);
+	}
+	pthread_mutex_lock(&tk->swap_lock);
+	pthread_cond_broadcast(&tk->swap_done); /* a swap still waiting gives up */
+	pthread_mutex_unlock(&tk->swap_lock);
+	tc_tick_destroy(&tk->tick);
+	tc_model_destroy(&tk->model);
+	tc_model_destroy(&tk->pending);
+	pthread_mutex_destroy(&tk->engine);
+	pthread_mutex_destroy(&tk->swap_lock);
+	pthread_cond_destroy(&tk->swap_done);
+	pthread_mutex_destroy(&tk->status_lock);
+	free(tk);
+	*tkp = NULL;
+}
+
+int tc_ticker_swap_model(struct tc_ticker *tk, struct tc_model *m, int reset_states,
+	char *err)
+{
+	pthread_mutex_lock(&tk->swap_lock);
+	tc_model_destroy(&tk->pending); /* an older offer nobody waited for */
+	tk->pending = m;
+	tk->pending_reset = reset_states;
+	uint64_t mine = ++tk->swaps_requested;
+	while (tk->swaps_answered < mine && !atomic_load(&tk->stop)) {
+		pthread_cond_wait(&tk->swap_done, &tk->swap_lock);
+	}
+	int rc = tk->swaps_answered >= mine ? tk->swap_rc : -1;
+	if (rc < 0) {
+		tc_err_set(err, "%s", tk->swaps_answered >= mine ? tk->swap_err : "the daemon is stopping");
+	}
+	pthread_mutex_unlock(&tk->swap_lock);
+	return rc;
+}
+
+void tc_ticker_get_status(struct tc_ticker *tk, struct tc_ticker_status *s)
+{
+	pthread_mutex_lock(&tk->status_lock);
+	*s = tk->status;
+	pthread_mutex_unlock(&tk->status_lock);
+}
+
+int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
+	struct tc_series_report *out)
+{
+	pthread_mutex_lock(&tk->engine);
+	int rc = tc_tick_series(tk->tick, id, len, &out->info);
+	if (rc == 0) {
+		memcpy(out->input, out->info.last_input, (size_t)out->info.n_inputs * sizeof(float));
+		memcpy(out->output, out->info.last_output, (size_t)out->info.n_outputs * sizeof(float));
+		out->info.last_input = out->input;
+		out->info.last_output = out->output;
+	}
+	pthread_mutex_unlock(&tk->engine);
+	return rc;
+}

@@ -1,0 +1,62 @@
+/* ticker.h -- the tick thread: readings from the queue into the tick engine,
+ * a batched step per tick, forecasts to the publisher, models swapped in.
+ *
+ * Wall clock: a tick closes at every multiple of tick.interval_ms of real
+ * time. Event clock: ticks close as the readings' timestamps say (tick.h),
+ * and an open bucket also closes after tick.flush_ms without a reading. A
+ * new model is swapped in at a tick boundary. Stopping finishes the tick in
+ * flight: every reading already queued is stepped and published. */
+#ifndef TC_TICKER_H
+#define TC_TICKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "model.h"
+#include "publisher.h"
+#include "queue.h"
+#include "tick.h"
+
+struct tc_ticker;
+
+/* A ticker stepping model m (the ticker's from now on) with cfg's tick and
+ * series settings, reading q and submitting to pub (both borrowed). */
+struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model *m,
+	struct tc_queue *q, struct tc_publisher *pub, char *err);
+
+int tc_ticker_start(struct tc_ticker *tk, char *err);
+
+/* Finishes the tick in flight (the queue must be closed first so that no
+ * reading arrives after it), stops the thread, frees *tk and its model. */
+void tc_ticker_destroy(struct tc_ticker **tk);
+
+/* Hands m to the ticker (which owns it from now on, also on failure) to be
+ * swapped in at the next tick boundary; waits for that. reset_states as in
+ * tc_tick_set_model. Returns 0, or -1 with err and the old model serving. */
+int tc_ticker_swap_model(struct tc_ticker *tk, struct tc_model *m, int reset_states,
+	char *err);
+
+struct tc_ticker_status {
+	struct tc_tick_stats tick;   /* engine counters */
+	uint64_t series;             /* live series */
+	double last_tick_ms;         /* duration of the last tick's step and hand-off */
+	double p50_tick_ms, p99_tick_ms; /* over the last 1024 ticks */
+	struct tc_model_spec model;  /* the model serving now */
+};
+
+/* A snapshot taken after the last loop turn: never waits for a step. */
+void tc_ticker_get_status(struct tc_ticker *tk, struct tc_ticker_status *s);
+
+/* Copies what the engine knows of series id; waits for the step in flight.
+ * Returns 0, or -1 when there is no such series. last_input and last_output
+ * point into out's own arrays. */
+struct tc_series_report {
+	struct tc_series_info info;
+	float input[TC_MAX_INPUT];
+	float output[TC_MAX_WIDTH];
+};
+int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
+	struct tc_series_report *out);
+
+#endif
