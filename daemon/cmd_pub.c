@@ -1,4 +1,4 @@
-/* cmd_pub.c -- `tickcast pub`: reading lines from standard input, sent to a daemon's ingest socket. */
+/* cmd_pub.c -- `tickcast pub`: reading lines from standard input to a daemon's ingest socket. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -35,7 +35,9 @@ static const char usage[] =
 	"for what is queued to leave. A summary of counts ends it on standard error.\n"
 	"\n"
 	"Options:\n"
-	"  -b, --binary       send binary batches (docs/protocol.md)\n"
+	"  -b, --binary       send binary batches (docs/protocol.md); a batch holds\n"
+	"                     readings all with or all without a timestamp, so a\n"
+	"                     change starts a new message\n"
 	"  -v, --values V     values per reading, for --binary (1..256, default 1)\n"
 	"  -n, --batch N      lines a message at most (default 1000)\n"
 	"  -t, --topic T      send two-frame messages (T, lines); T must match one of\n"

@@ -89,6 +89,9 @@ static void receive_and_parse(struct tc_ingest *in)
 		zmq_msg_init(&part);
 		if (zmq_msg_recv(&part, in->socket, 0) < 0) {
 			zmq_msg_close(&part);
+			if (n == 0) {
+				return; /* nothing was there after all (EINTR, EAGAIN) */
+			}
 			break;
 		}
 		more = zmq_msg_more(&part);
@@ -100,15 +103,14 @@ static void receive_and_parse(struct tc_ingest *in)
 		n++;
 	}
 	atomic_fetch_add(&in->messages, 1);
-	struct tc_frame frames[KEEP + 1] = {{0}};
+	struct tc_frame frames[KEEP] = {{0}};
 	for (int i = 0; i < n && i < KEEP; i++) {
 		frames[i] = (struct tc_frame){zmq_msg_data(&parts[i]), zmq_msg_size(&parts[i])};
 	}
 	struct tc_reading_sink sink = {accept_reading, reject_reading, in};
-	/* More than two frames is wrong whatever they hold: the parser only
-	 * needs to know there were too many. */
-	tc_message_parse(frames, n > KEEP ? KEEP + 1 : n, in->width,
-		(size_t)in->cfg.max_message_bytes, &sink);
+	/* The parser rejects more than KEEP frames by their count alone, without
+	 * reading them: only the first KEEP are kept. */
+	tc_message_parse(frames, n, in->width, (size_t)in->cfg.max_message_bytes, &sink);
 	for (int i = 0; i < n && i < KEEP; i++) {
 		zmq_msg_close(&parts[i]);
 	}

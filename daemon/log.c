@@ -43,9 +43,16 @@ static void vlog(enum tc_log_level level, const char *fmt, va_list ap)
 		used = snprintf(line, sizeof line, "%s.%03ldZ %s: ", when, ts.tv_nsec / 1000000,
 			tc_log_level_to_string(level));
 	}
+	int start = used;
 	used += vsnprintf(line + used, sizeof line - (size_t)used - 1, fmt, ap);
 	if (used > (int)sizeof line - 2) {
 		used = (int)sizeof line - 2;
+	}
+	/* Messages quote bytes from the network: no control character may
+	 * reach a terminal or break the line. */
+	for (int i = start; i < used; i++) {
+		unsigned char c = (unsigned char)line[i];
+		line[i] = c < 0x20 || c == 0x7f ? '?' : line[i];
 	}
 	line[used++] = '\n';
 	ssize_t ignored = write(STDERR_FILENO, line, (size_t)used);

@@ -1,4 +1,4 @@
-/* message.c -- splitting an ingest message into readings: frames, size limit, text lines, binary. */
+/* message.c -- an ingest message into readings: frames, size limit, text lines, binary. */
 #include "message.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* test_reading_binary.c -- the binary reading batch: layout, round trips, every way it can be wrong. */
+/* test_reading_binary.c -- binary reading batches: layout, round trips, every way to be wrong. */
 #include <criterion/criterion.h>
 
 #include <math.h>
