@@ -87,69 +87,70 @@ static void gemm_block(const struct tc_packed *w, const float *a, int lda, float
 	}
 }
 
-/* nn.GRU: n = tanh(gx_n + r * gh_n), with gh holding all three gates. */
-static void gates_reset_after(int hidden, const float *gx, int ldgx,
-	const float *gh, int ldgh, float *h)
+/* nn.GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)). */
+static void gates_reset_after(const struct tc_gru_layer *L, const float *grz,
+	const float *gxn, const float *ghn, float *xh)
 {
+	const int in = L->in, hidden = L->hidden, ld = in + hidden;
 	for (int s = 0; s < TC_STEP_BLOCK; s++) {
-		const float *xs = gx + (size_t)s * ldgx;
-		const float *hs = gh + (size_t)s * ldgh;
-		float *out = h + (size_t)s * hidden;
+		const float *rz = grz + (size_t)s * L->rz.width;
+		const float *xn = gxn + (size_t)s * L->xn.width;
+		const float *hn = ghn + (size_t)s * L->hn.width;
+		float *h = xh + (size_t)s * ld + in;
 		for (int j = 0; j < hidden; j++) {
-			float r = tc_sigmoidf(xs[j] + hs[j]);
-			float z = tc_sigmoidf(xs[hidden + j] + hs[hidden + j]);
-			float n = tc_tanhf(xs[2 * hidden + j] + r * hs[2 * hidden + j]);
-			out[j] = n + z * (out[j] - n);
+			float r = tc_sigmoidf(rz[j]);
+			float z = tc_sigmoidf(rz[hidden + j]);
+			float n = tc_tanhf(xn[j] + r * hn[j]);
+			h[j] = n + z * (h[j] - n);
 		}
 	}
 }
 
 /* Cho et al.: r and z first, then the candidate from W_hn (r * h). */
-static void gru_reset_before(const struct tc_gru_layer *L, const float *gx,
-	float *gh, float *rh, float *h)
+static void gru_reset_before(const struct tc_gru_layer *L, float *grz, const float *gxn,
+	float *ghn, float *rh, float *xh)
 {
-	const int hidden = L->hidden;
+	const int in = L->in, hidden = L->hidden, ld = in + hidden;
 	for (int s = 0; s < TC_STEP_BLOCK; s++) {
-		const float *xs = gx + (size_t)s * L->x.width;
-		float *hs = gh + (size_t)s * L->h.width;
-		const float *hprev = h + (size_t)s * hidden;
+		float *rz = grz + (size_t)s * L->rz.width;
+		const float *h = xh + (size_t)s * ld + in;
 		float *rhs = rh + (size_t)s * hidden;
 		for (int j = 0; j < hidden; j++) {
-			float r = tc_sigmoidf(xs[j] + hs[j]);
-			hs[hidden + j] = tc_sigmoidf(xs[hidden + j] + hs[hidden + j]);
-			rhs[j] = r * hprev[j];
+			rhs[j] = tc_sigmoidf(rz[j]) * h[j];
+			rz[hidden + j] = tc_sigmoidf(rz[hidden + j]); /* z, kept for below */
 		}
 	}
-	float *ghn = rh + (size_t)TC_STEP_BLOCK * hidden;
 	gemm_block(&L->hn, rh, hidden, ghn);
 	for (int s = 0; s < TC_STEP_BLOCK; s++) {
-		const float *xs = gx + (size_t)s * L->x.width;
-		const float *ns = ghn + (size_t)s * L->hn.width;
-		const float *zs = gh + (size_t)s * L->h.width + hidden;
-		float *out = h + (size_t)s * hidden;
+		const float *z = grz + (size_t)s * L->rz.width + hidden;
+		const float *xn = gxn + (size_t)s * L->xn.width;
+		const float *hn = ghn + (size_t)s * L->hn.width;
+		float *h = xh + (size_t)s * ld + in;
 		for (int j = 0; j < hidden; j++) {
-			float n = tc_tanhf(xs[2 * hidden + j] + ns[j]);
-			out[j] = n + zs[j] * (out[j] - n);
+			float n = tc_tanhf(xn[j] + hn[j]);
+			h[j] = n + z[j] * (h[j] - n);
 		}
 	}
 }
 
-void KFN(gru)(const struct tc_gru_layer *L, const float *x, int ldx, float *h,
-	float *scratch)
+void KFN(gru)(const struct tc_gru_layer *L, float *xh, float *scratch)
 {
-	float *gx = scratch;
-	float *gh = gx + (size_t)TC_STEP_BLOCK * L->x.width;
-	gemm_block(&L->x, x, ldx, gx);
-	gemm_block(&L->h, h, L->hidden, gh);
+	const int ld = L->in + L->hidden;
+	float *grz = scratch;
+	float *gxn = grz + (size_t)TC_STEP_BLOCK * L->rz.width;
+	float *ghn = gxn + (size_t)TC_STEP_BLOCK * L->xn.width;
+	gemm_block(&L->rz, xh, ld, grz);
+	gemm_block(&L->xn, xh, ld, gxn);
 	if (L->reset_after) {
-		gates_reset_after(L->hidden, gx, L->x.width, gh, L->h.width, h);
+		gemm_block(&L->hn, xh + L->in, ld, ghn);
+		gates_reset_after(L, grz, gxn, ghn, xh);
 	} else {
-		float *rh = gh + (size_t)TC_STEP_BLOCK * L->h.width;
-		gru_reset_before(L, gx, gh, rh, h);
+		float *rh = ghn + (size_t)TC_STEP_BLOCK * L->hn.width;
+		gru_reset_before(L, grz, gxn, ghn, rh, xh);
 	}
 }
 
-void KFN(linear)(const struct tc_linear_layer *L, const float *h, float *y)
+void KFN(linear)(const struct tc_linear_layer *L, const float *h, int ldh, float *y)
 {
-	gemm_block(&L->w, h, L->w.rows, y);
+	gemm_block(&L->w, h, ldh, y);
 }

@@ -16,18 +16,18 @@
 
 struct tc_kernel {
 	const char *name;
-	/* Advances h [block x hidden] given x [block x in] (row stride ldx). */
-	void (*gru)(const struct tc_gru_layer *layer, const float *x, int ldx,
-		float *h, float *scratch);
-	/* y [block x w.width] = h [block x w.rows] * W + b. */
-	void (*linear)(const struct tc_linear_layer *layer, const float *h, float *y);
+	/* xh [block x (in + hidden)] holds each series' input then its hidden
+	 * state; the hidden state is advanced in place. */
+	void (*gru)(const struct tc_gru_layer *layer, float *xh, float *scratch);
+	/* y [block x w.width] = h [block x w.rows] (row stride ldh) * W + b. */
+	void (*linear)(const struct tc_linear_layer *layer, const float *h, int ldh, float *y);
 };
 
 #define TC_KERNEL_DECLARE(suffix) \
-	void tc_kernel_gru_##suffix(const struct tc_gru_layer *layer, const float *x, \
-		int ldx, float *h, float *scratch); \
+	void tc_kernel_gru_##suffix(const struct tc_gru_layer *layer, float *xh, \
+		float *scratch); \
 	void tc_kernel_linear_##suffix(const struct tc_linear_layer *layer, \
-		const float *h, float *y);
+		const float *h, int ldh, float *y);
 
 TC_KERNEL_DECLARE(c)
 TC_KERNEL_DECLARE(avx2)

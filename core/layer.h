@@ -20,17 +20,19 @@ struct tc_packed {
 	float *bias;      /* [width], zero past cols */
 };
 
-/* One GRU layer. Gate columns are r | z | n, each `hidden` wide. With
- * reset_after (nn.GRU) `h` holds all three recurrent gates and `hn` is
- * unused; without it (Cho et al.) `h` holds r | z and `hn` the candidate's
- * recurrent weights, applied to r * h. */
+/* One GRU layer, packed for a block whose rows hold [x | h] side by side.
+ * The r and z gates only ever need W_i x + W_h h, so their input and
+ * recurrent weights are stacked into one matrix over [x | h] with the two
+ * biases summed: one product instead of two. The candidate n keeps its two
+ * parts apart, since the reset gate multiplies the recurrent one: `hn` is
+ * applied to h (nn.GRU, r * (W_hn h + b_hn)) or to r * h (Cho et al.). */
 struct tc_gru_layer {
 	int in;           /* I_k: input width */
 	int hidden;       /* H_k */
 	int reset_after;
-	struct tc_packed x;   /* W_ih: in -> 3H, bias b_ih */
-	struct tc_packed h;   /* W_hh: H -> 3H (or 2H), bias b_hh (or its r | z part) */
-	struct tc_packed hn;  /* Cho et al. only: W_hn: H -> H, bias b_hn */
+	struct tc_packed rz;  /* [x | h] -> r | z, bias b_ir + b_hr | b_iz + b_hz */
+	struct tc_packed xn;  /* x -> n's input part, bias b_in */
+	struct tc_packed hn;  /* h or r * h -> n's recurrent part, bias b_hn */
 };
 
 struct tc_linear_layer {

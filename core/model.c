@@ -64,26 +64,39 @@ static int layer_input(const struct tc_model_spec *spec, int k)
 	return k == 0 ? spec->input_size : spec->hidden[k - 1];
 }
 
-/* Packs `cols` output rows of a PyTorch [out x rows] weight, starting at
- * output row `first`, and the matching bias entries (NULL: zero). */
-static int pack(struct tc_packed *p, const float *weight, const float *bias,
-	int first, int cols, int rows)
+/* One source of a packed matrix: a PyTorch [out x rows] weight and its
+ * bias (NULL: none), read from output row `first` on. */
+struct source {
+	const float *weight;
+	int rows;
+	const float *bias;
+};
+
+/* Packs `cols` outputs of one source, or of two stacked along the input
+ * (b.weight non-NULL: rows a.rows + b.rows, biases summed). */
+static int pack(struct tc_packed *p, struct source a, struct source b, int first, int cols)
 {
-	p->rows = rows;
+	p->rows = a.rows + (b.weight ? b.rows : 0);
 	p->cols = cols;
 	p->width = (cols + TC_PANEL - 1) / TC_PANEL * TC_PANEL;
-	p->w = tc_alloc_floats((size_t)p->width * rows);
+	p->w = tc_alloc_floats((size_t)p->width * p->rows);
 	p->bias = tc_alloc_floats((size_t)p->width);
 	if (!p->w || !p->bias) {
 		return -1;
 	}
 	for (int j = 0; j < cols; j++) {
-		const float *src = weight + (size_t)(first + j) * rows;
-		float *dst = p->w + (size_t)(j / TC_PANEL) * TC_PANEL * rows + j % TC_PANEL;
-		for (int k = 0; k < rows; k++) {
+		float *dst = p->w + (size_t)(j / TC_PANEL) * TC_PANEL * p->rows + j % TC_PANEL;
+		const float *src = a.weight + (size_t)(first + j) * a.rows;
+		for (int k = 0; k < a.rows; k++) {
 			dst[(size_t)k * TC_PANEL] = src[k];
 		}
-		p->bias[j] = bias ? bias[first + j] : 0.0f;
+		if (b.weight) {
+			src = b.weight + (size_t)(first + j) * b.rows;
+			for (int k = 0; k < b.rows; k++) {
+				dst[(size_t)(a.rows + k) * TC_PANEL] = src[k];
+			}
+		}
+		p->bias[j] = (a.bias ? a.bias[first + j] : 0.0f) + (b.bias ? b.bias[first + j] : 0.0f);
 	}
 	return 0;
 }
@@ -98,19 +111,16 @@ static void packed_finish(struct tc_packed *p)
 static int pack_gru(struct tc_gru_layer *L, const struct tc_gru_weights *w,
 	int in, int hidden, int reset_after)
 {
+	const struct source x = {w->weight_ih, in, w->bias_ih};
+	const struct source h = {w->weight_hh, hidden, w->bias_hh};
+	const struct source none = {0};
 	L->in = in;
 	L->hidden = hidden;
 	L->reset_after = reset_after;
-	if (pack(&L->x, w->weight_ih, w->bias_ih, 0, 3 * hidden, in) < 0) {
+	if (pack(&L->rz, x, h, 0, 2 * hidden) < 0 || pack(&L->xn, x, none, 2 * hidden, hidden) < 0) {
 		return -1;
 	}
-	if (reset_after) {
-		return pack(&L->h, w->weight_hh, w->bias_hh, 0, 3 * hidden, hidden);
-	}
-	if (pack(&L->h, w->weight_hh, w->bias_hh, 0, 2 * hidden, hidden) < 0) {
-		return -1;
-	}
-	return pack(&L->hn, w->weight_hh, w->bias_hh, 2 * hidden, hidden, hidden);
+	return pack(&L->hn, h, none, 2 * hidden, hidden);
 }
 
 struct tc_model *tc_model_create(const struct tc_model_spec *spec,
@@ -131,8 +141,9 @@ struct tc_model *tc_model_create(const struct tc_model_spec *spec,
 			goto err_oom;
 		}
 	}
-	if (pack(&m->head.w, weights->head_weight, weights->head_bias, 0,
-		spec->outputs, spec->hidden[spec->n_layers - 1]) < 0) {
+	const struct source head = {weights->head_weight, spec->hidden[spec->n_layers - 1],
+		weights->head_bias};
+	if (pack(&m->head.w, head, (struct source){0}, 0, spec->outputs) < 0) {
 		goto err_oom;
 	}
 	return m;
@@ -150,8 +161,8 @@ void tc_model_destroy(struct tc_model **mp)
 	}
 	struct tc_model *m = *mp;
 	for (int k = 0; k < TC_MAX_LAYERS; k++) {
-		packed_finish(&m->layers[k].x);
-		packed_finish(&m->layers[k].h);
+		packed_finish(&m->layers[k].rz);
+		packed_finish(&m->layers[k].xn);
 		packed_finish(&m->layers[k].hn);
 	}
 	packed_finish(&m->head.w);
@@ -206,7 +217,7 @@ int tc_model_max_width(const struct tc_model *m)
 	int w = m->head.w.width;
 	for (int k = 0; k < m->spec.n_layers; k++) {
 		const struct tc_gru_layer *L = &m->layers[k];
-		w = max_int(w, max_int(L->x.width, max_int(L->h.width, L->hn.width)));
+		w = max_int(w, max_int(L->rz.width, max_int(L->xn.width, L->hn.width)));
 	}
 	return w;
 }

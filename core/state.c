@@ -12,14 +12,14 @@
 #include "state_internal.h"
 #include "step.h"
 
-/* One block's floats: its input rows, each layer's hidden rows, the head's
- * output rows, and the kernel's scratch. */
+/* One block's floats: each layer's [x | h] rows, the head's output rows,
+ * and the kernel's scratch. */
 static size_t scratch_floats(const struct tc_model *m)
 {
 	const struct tc_model_spec *s = &m->spec;
-	size_t n = (size_t)TC_STEP_BLOCK * (size_t)s->input_size;
+	size_t n = 0;
 	for (int k = 0; k < s->n_layers; k++) {
-		n += (size_t)TC_STEP_BLOCK * (size_t)s->hidden[k];
+		n += (size_t)TC_STEP_BLOCK * (size_t)(m->layers[k].in + m->layers[k].hidden);
 	}
 	n += (size_t)TC_STEP_BLOCK * (size_t)m->head.w.width;
 	return n + TC_KERNEL_SCRATCH(tc_model_max_width(m), tc_model_max_hidden(m));

@@ -37,56 +37,67 @@ int tc_step_use_kernel(const char *name)
 	return 0;
 }
 
-/* Copies `count` rows of `width` floats from src rows idx[i] into dst,
- * zeroing the rest of the block so the kernels see finite numbers. */
-static void gather(float *dst, const float *src, const uint32_t *idx, size_t count,
-	size_t width)
+/* Copies `count` rows of `width` floats from src rows idx[i] into the
+ * block's rows (stride ld), zeroing the rest of the block so the kernels
+ * see finite numbers. */
+static void gather(float *dst, size_t ld, const float *src, const uint32_t *idx,
+	size_t count, size_t width)
 {
-	for (size_t i = 0; i < count; i++) {
-		memcpy(dst + i * width, src + (size_t)idx[i] * width, width * sizeof(float));
+	for (size_t i = 0; i < TC_STEP_BLOCK; i++) {
+		if (i < count) {
+			memcpy(dst + i * ld, src + (size_t)idx[i] * width, width * sizeof(float));
+		} else {
+			memset(dst + i * ld, 0, width * sizeof(float));
+		}
 	}
-	memset(dst + count * width, 0, (TC_STEP_BLOCK - count) * width * sizeof(float));
 }
 
-/* One block of up to TC_STEP_BLOCK series, start to finish. */
+/* Copies each block row's width floats (stride ld) to dst rows idx[i]. */
+static void scatter(float *dst, const float *src, size_t ld, const uint32_t *idx,
+	size_t count, size_t width)
+{
+	for (size_t i = 0; i < count; i++) {
+		memcpy(dst + (size_t)idx[i] * width, src + i * ld, width * sizeof(float));
+	}
+}
+
+/* One block of up to TC_STEP_BLOCK series, start to finish. Layer k works
+ * on rows [x | h] (see layer.h): its x is the block's input for k = 0 and
+ * layer k-1's new h otherwise. */
 static void step_block(const struct tc_model *m, struct tc_state *st,
 	const struct tc_kernel *kern, const uint32_t *slots, size_t count,
 	const float *inputs, float *outputs, float *scratch)
 {
 	const struct tc_model_spec *s = &m->spec;
-	float *x = scratch;
-	float *h[TC_MAX_LAYERS];
-	float *next = x + (size_t)TC_STEP_BLOCK * s->input_size;
-	memcpy(x, inputs, count * (size_t)s->input_size * sizeof(float));
-	memset(x + count * s->input_size, 0,
-		(TC_STEP_BLOCK - count) * (size_t)s->input_size * sizeof(float));
+	const uint32_t identity[TC_STEP_BLOCK] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+	float *xh[TC_MAX_LAYERS];
+	size_t ld[TC_MAX_LAYERS];
+	float *next = scratch;
 	for (int k = 0; k < s->n_layers; k++) {
-		h[k] = next;
-		next += (size_t)TC_STEP_BLOCK * s->hidden[k];
-		gather(h[k], st->hidden[k], slots, count, (size_t)s->hidden[k]);
+		const struct tc_gru_layer *L = &m->layers[k];
+		xh[k] = next;
+		ld[k] = (size_t)(L->in + L->hidden);
+		next += TC_STEP_BLOCK * ld[k];
+		gather(xh[k] + L->in, ld[k], st->hidden[k], slots, count, (size_t)L->hidden);
 	}
 	float *y = next;
 	float *work = y + (size_t)TC_STEP_BLOCK * m->head.w.width;
-
-	const float *in = x;
-	int ldx = s->input_size;
-	for (int k = 0; k < s->n_layers; k++) {
-		kern->gru(&m->layers[k], in, ldx, h[k], work);
-		in = h[k];
-		ldx = s->hidden[k];
-	}
-	kern->linear(&m->head, in, y);
+	gather(xh[0], ld[0], inputs, identity, count, (size_t)s->input_size);
 
 	for (int k = 0; k < s->n_layers; k++) {
-		size_t hk = (size_t)s->hidden[k];
-		for (size_t i = 0; i < count; i++) {
-			memcpy(st->hidden[k] + (size_t)slots[i] * hk, h[k] + i * hk, hk * sizeof(float));
+		const struct tc_gru_layer *L = &m->layers[k];
+		kern->gru(L, xh[k], work);
+		scatter(st->hidden[k], xh[k] + L->in, ld[k], slots, count, (size_t)L->hidden);
+		if (k + 1 < s->n_layers) {
+			for (size_t i = 0; i < TC_STEP_BLOCK; i++) {
+				memcpy(xh[k + 1] + i * ld[k + 1], xh[k] + i * ld[k] + L->in,
+					(size_t)L->hidden * sizeof(float));
+			}
 		}
 	}
-	for (size_t i = 0; i < count; i++) {
-		memcpy(outputs + i * (size_t)s->outputs, y + i * (size_t)m->head.w.width,
-			(size_t)s->outputs * sizeof(float));
-	}
+	const struct tc_gru_layer *last = &m->layers[s->n_layers - 1];
+	kern->linear(&m->head, xh[s->n_layers - 1] + last->in, (int)ld[s->n_layers - 1], y);
+	scatter(outputs, y, (size_t)m->head.w.width, identity, count, (size_t)s->outputs);
 }
 
 int tc_step(const struct tc_model *m, struct tc_state *st, const uint32_t *slots,
