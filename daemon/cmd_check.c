@@ -48,14 +48,11 @@ static void describe(const struct tc_config *cfg, const struct tc_model *m)
 int tc_cmd_check(int argc, char **argv)
 {
 	struct tc_cmd_args args;
-	int status = tc_cmd_parse_args(argc, argv, "check", usage, 0, tc_config_describe, &args);
+	struct tc_config cfg;
+	struct tc_model *m = NULL;
+	int status = tc_cmd_open(argc, argv, "check", usage, 0, tc_config_describe, &args, &cfg, &m);
 	if (status >= 0) {
 		return status;
-	}
-	struct tc_config cfg;
-	struct tc_model *m = tc_cmd_load(args.config, &cfg);
-	if (!m) {
-		return 1;
 	}
 	describe(&cfg, m);
 	tc_model_destroy(&m);

@@ -31,14 +31,11 @@ static const char usage[] =
 int tc_cmd_replay(int argc, char **argv)
 {
 	struct tc_cmd_args args;
-	int status = tc_cmd_parse_args(argc, argv, "replay", usage, 1, NULL, &args);
+	struct tc_config cfg;
+	struct tc_model *m = NULL;
+	int status = tc_cmd_open(argc, argv, "replay", usage, 1, NULL, &args, &cfg, &m);
 	if (status >= 0) {
 		return status;
-	}
-	struct tc_config cfg;
-	struct tc_model *m = tc_cmd_load(args.config, &cfg);
-	if (!m) {
-		return 1;
 	}
 	struct tc_replay_stats stats;
 	char err[TC_ERR_LEN];

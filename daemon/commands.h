@@ -16,20 +16,20 @@ int tc_cmd_series(int argc, char **argv);
 #include <stdio.h>
 
 struct tc_config;
+struct tc_model;
 
 struct tc_cmd_args {
 	const char *config;   /* --config FILE */
 	int quiet;            /* --quiet */
 };
 
-/* Parses `--config FILE [--quiet] [--help]` for command `name` (--quiet only
- * when allow_quiet). --help prints usage, then more_help(stdout) when not
- * NULL. Returns -1 when the command should go on, else its exit status. */
-int tc_cmd_parse_args(int argc, char **argv, const char *name, const char *usage,
-	int allow_quiet, void (*more_help)(FILE *out), struct tc_cmd_args *args);
-
-/* Loads the config at path and its model, printing any error to stderr.
- * Returns the model (the caller's) or NULL. */
-struct tc_model *tc_cmd_load(const char *path, struct tc_config *cfg);
+/* For the commands that take `--config FILE [--quiet] [--help]`: parses
+ * them for command `name` (--quiet only when allow_quiet; --help prints
+ * usage, then more_help(stdout) when not NULL), then loads the config into
+ * cfg and its model into *m (the caller's), printing any error. Returns -1
+ * when the command should go on, else its exit status. */
+int tc_cmd_open(int argc, char **argv, const char *name, const char *usage, int allow_quiet,
+	void (*more_help)(FILE *out), struct tc_cmd_args *args, struct tc_config *cfg,
+	struct tc_model **m);
 
 #endif

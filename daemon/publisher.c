@@ -172,20 +172,27 @@ static struct batch *batch_copy(const struct tc_forecasts *f)
 	b->n = f->n;
 	b->n_outputs = f->n_outputs;
 	size_t outs = f->n * (size_t)f->n_outputs;
-	b->ids = malloc(f->n * TC_ID_MAX + 1);
 	b->id_end = malloc((f->n + 1) * sizeof *b->id_end);
 	b->outputs = malloc(outs * sizeof *b->outputs + 1);
-	if (!b->ids || !b->id_end || !b->outputs) {
+	if (!b->id_end || !b->outputs) {
 		batch_free(b);
 		return NULL;
 	}
 	size_t used = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		size_t len;
-		const char *id = tc_registry_id(f->registry, f->slots[i], &len);
-		memcpy(b->ids + used, id, len);
+		tc_registry_id(f->registry, f->slots[i], &len);
 		used += len;
 		b->id_end[i] = used;
+	}
+	if (!(b->ids = malloc(used + 1))) {
+		batch_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		size_t start = i ? b->id_end[i - 1] : 0;
+		memcpy(b->ids + start, tc_registry_id(f->registry, f->slots[i], NULL),
+			b->id_end[i] - start);
 	}
 	memcpy(b->outputs, f->outputs, outs * sizeof *b->outputs);
 	return b;

@@ -44,7 +44,7 @@ static const struct {
 	{"series", tc_cmd_series},
 };
 
-int tc_cmd_parse_args(int argc, char **argv, const char *name, const char *usage,
+static int parse_config_args(int argc, char **argv, const char *name, const char *usage,
 	int allow_quiet, void (*more_help)(FILE *out), struct tc_cmd_args *args)
 {
 	static const struct option options[] = {
@@ -79,18 +79,21 @@ int tc_cmd_parse_args(int argc, char **argv, const char *name, const char *usage
 	return -1;
 }
 
-struct tc_model *tc_cmd_load(const char *path, struct tc_config *cfg)
+int tc_cmd_open(int argc, char **argv, const char *name, const char *usage, int allow_quiet,
+	void (*more_help)(FILE *out), struct tc_cmd_args *args, struct tc_config *cfg,
+	struct tc_model **m)
 {
+	int status = parse_config_args(argc, argv, name, usage, allow_quiet, more_help, args);
+	if (status >= 0) {
+		return status;
+	}
 	char err[TC_ERR_LEN];
-	if (tc_config_load(cfg, path, err) < 0) {
+	if (tc_config_load(cfg, args->config, err) < 0
+		|| !(*m = tc_model_load(&cfg->model, cfg->weights_path, err))) {
 		fprintf(stderr, "tickcast: %s\n", err);
-		return NULL;
+		return 1;
 	}
-	struct tc_model *m = tc_model_load(&cfg->model, cfg->weights_path, err);
-	if (!m) {
-		fprintf(stderr, "tickcast: %s\n", err);
-	}
-	return m;
+	return -1;
 }
 
 int main(int argc, char **argv)
