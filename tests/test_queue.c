@@ -1,0 +1,116 @@
+/* test_queue.c -- the reading queue between ingest and the tick thread. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "log.h"
+#include "queue.h"
+
+static struct tc_reading reading(const char *id, float a, float b, int timed, double t)
+{
+	struct tc_reading r = {.id = id, .id_len = strlen(id), .n_values = 2,
+		.has_time = timed, .time = t};
+	r.values[0] = a;
+	r.values[1] = b;
+	return r;
+}
+
+Test(queue, readings_come_out_in_arrival_order_with_their_values_and_times)
+{
+	char err[TC_ERR_LEN];
+	struct tc_queue *q = tc_queue_create(2, 100, err);
+	cr_assert_not_null(q, "%s", err);
+	struct tc_reading in[3] = {reading("a", 1, 2, 1, 10.5), reading("bb", 3, 4, 0, 0),
+		reading("ccc", 5, 6, 1, -2)};
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(tc_queue_push(q, &in[i]), 0);
+	}
+	cr_assert_eq(tc_queue_take(q, tc_now_ms()), 3);
+	for (size_t i = 0; i < 3; i++) {
+		struct tc_reading r;
+		tc_queue_get(q, i, &r);
+		cr_assert_eq(r.id_len, in[i].id_len);
+		cr_assert_eq(memcmp(r.id, in[i].id, r.id_len), 0);
+		cr_assert_float_eq(r.values[0], in[i].values[0], 0);
+		cr_assert_float_eq(r.values[1], in[i].values[1], 0);
+		cr_assert_eq(r.has_time, in[i].has_time);
+		cr_assert_float_eq(r.time, in[i].time, 0);
+	}
+	cr_assert_eq(tc_queue_take(q, tc_now_ms()), 0, "a second take should find nothing");
+	tc_queue_destroy(&q);
+	cr_assert_null(q);
+}
+
+Test(queue, a_take_waits_until_its_deadline_when_nothing_comes)
+{
+	char err[TC_ERR_LEN];
+	struct tc_queue *q = tc_queue_create(1, 10, err);
+	int64_t start = tc_now_ms();
+	cr_assert_eq(tc_queue_take(q, start + 150), 0);
+	int64_t waited = tc_now_ms() - start;
+	cr_assert_geq(waited, 140, "returned after %lld ms", (long long)waited);
+	tc_queue_destroy(&q);
+}
+
+struct pusher {
+	struct tc_queue *q;
+	atomic_int pushed;
+	int n;
+};
+
+static void *push_many(void *arg)
+{
+	struct pusher *p = arg;
+	for (int i = 0; i < p->n; i++) {
+		struct tc_reading r = reading("x", (float)i, 0, 0, 0);
+		if (tc_queue_push(p->q, &r) < 0) {
+			break;
+		}
+		atomic_fetch_add(&p->pushed, 1);
+	}
+	return NULL;
+}
+
+Test(queue, a_full_queue_holds_the_pusher_back_and_loses_nothing)
+{
+	char err[TC_ERR_LEN];
+	struct pusher p = {.q = tc_queue_create(2, 4, err), .n = 20};
+	pthread_t t;
+	pthread_create(&t, NULL, push_many, &p);
+	usleep(100000);
+	cr_assert_eq(atomic_load(&p.pushed), 4, "the pusher should stop at the limit, pushed %d",
+		atomic_load(&p.pushed));
+	int taken = 0;
+	float expect = 0;
+	while (taken < 20) {
+		size_t n = tc_queue_take(p.q, tc_now_ms() + 1000);
+		cr_assert_gt(n, 0, "a take timed out after %d readings", taken);
+		for (size_t i = 0; i < n; i++, taken++) {
+			struct tc_reading r;
+			tc_queue_get(p.q, i, &r);
+			cr_assert_float_eq(r.values[0], expect, 0, "reading %d out of order", taken);
+			expect += 1;
+		}
+	}
+	pthread_join(t, NULL);
+	tc_queue_destroy(&p.q);
+}
+
+Test(queue, closing_releases_a_blocked_pusher_and_refuses_more)
+{
+	char err[TC_ERR_LEN];
+	struct pusher p = {.q = tc_queue_create(2, 2, err), .n = 10};
+	pthread_t t;
+	pthread_create(&t, NULL, push_many, &p);
+	usleep(50000);
+	tc_queue_close(p.q);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&p.pushed), 2);
+	struct tc_reading r = reading("y", 0, 0, 0, 0);
+	cr_assert_eq(tc_queue_push(p.q, &r), -1);
+	cr_assert_eq(tc_queue_take(p.q, tc_now_ms() + 5000), 2, "a closed queue still hands over what it holds");
+	tc_queue_destroy(&p.q);
+}
