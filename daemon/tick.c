@@ -339,7 +339,10 @@ int tc_tick_series(const struct tc_tick *t, const char *id, size_t len,
 		return -1;
 	}
 	info->slot = (uint32_t)slot;
-	info->age_ticks = t->stats.ticks - t->last_seen[slot];
+	/* Ticks closed since the one its last reading went into (0 while
+	 * that tick is still open). */
+	uint64_t closed_since = t->stats.ticks - t->last_seen[slot];
+	info->age_ticks = closed_since ? closed_since - 1 : 0;
 	info->stepped = t->stepped[slot];
 	info->n_inputs = t->width;
 	info->n_outputs = t->n_outputs;

@@ -50,7 +50,7 @@ struct tc_tick_stats {
 /* What the engine knows of one series, for the control socket. */
 struct tc_series_info {
 	uint32_t slot;
-	uint64_t age_ticks;          /* ticks closed since its last reading */
+	uint64_t age_ticks;          /* ticks closed without a reading since its last one */
 	int stepped;                 /* 0 until its first tick closes */
 	int n_inputs, n_outputs;
 	const float *last_input;     /* [n_inputs]: what it last stepped with; borrowed */

@@ -54,6 +54,8 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+static void publish_status(struct tc_ticker *tk);
+
 /* Swaps a pending model in; called at tick boundaries, engine lock held. */
 static void apply_pending(struct tc_ticker *tk)
 {
@@ -63,6 +65,7 @@ static void apply_pending(struct tc_ticker *tk)
 		if (tk->swap_rc == 0) {
 			tc_model_destroy(&tk->model);
 			tk->model = tk->pending;
+			publish_status(tk); /* status shows the new model once the swap returns */
 		} else {
 			tc_model_destroy(&tk->pending);
 		}

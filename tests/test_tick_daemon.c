@@ -95,7 +95,7 @@ Test(tick_daemon, a_series_idle_for_ttl_ticks_is_freed_and_comes_back_fresh)
 	close_wall(&fx, 1);                 /* tick 1: a idle for 1 */
 	struct tc_series_info info;
 	cr_assert_eq(tc_tick_series(fx.tick, "a", 1, &info), 0, "a was freed too early");
-	cr_assert_eq(info.age_ticks, 2);
+	cr_assert_eq(info.age_ticks, 1);
 	offer_untimed(&fx, "b", 0.5f);
 	close_wall(&fx, 2);                 /* tick 2: a idle for 2: freed */
 	cr_assert_eq(tc_tick_series(fx.tick, "a", 1, &info), -1, "a should be freed");
@@ -121,7 +121,7 @@ Test(tick_daemon, series_info_gives_the_last_input_forecast_and_age)
 	struct tc_series_info info;
 	cr_assert_eq(tc_tick_series(fx.tick, "cpu", 3, &info), 0);
 	cr_assert_eq(info.stepped, 1);
-	cr_assert_eq(info.age_ticks, 2);
+	cr_assert_eq(info.age_ticks, 1);
 	cr_assert_eq(info.n_inputs, 1);
 	cr_assert_float_eq(info.last_input[0], 0.75f, 0);
 	cr_assert_float_eq(info.last_output[0], tanhf(0.75f), 1e-6f);
