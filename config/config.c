@@ -53,14 +53,14 @@
 _Static_assert(sizeof(enum tc_clock) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_aggregate) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_missing) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum tc_scaler) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tc_scaler_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_format) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_log_level) == sizeof(int), "enum size");
 
 static const char *const clock_names[] = { "wall", "event", NULL };
 static const char *const aggregate_names[] = { "last", "mean", "min", "max", "sum", NULL };
 static const char *const missing_names[] = { "skip", "hold", "zero", NULL };
-static const char *const scaler_names[] = { "none", NULL };
+static const char *const scaler_names[] = { "none", "ema", NULL };
 static const char *const layer_type_names[] = { "gru", NULL };
 static const char *const head_type_names[] = { "linear", NULL };
 static const char *const format_names[] = { "text", "json", NULL };
@@ -110,6 +110,18 @@ static const struct tc_option tensor_options[] = {
 	{ 0 },
 };
 
+static const struct tc_option scaler_options[] = {
+	{ .name = "type", .type = TC_OPTION_ENUM, .offset = CFG(scaler.type), .required = 1,
+		.names = scaler_names, .help = "none, or ema: per-series exponential mean and variance" },
+	{ .name = "alpha", .type = TC_OPTION_FLOAT, .offset = CFG(scaler.alpha), .def_float = 0.05,
+		.min_float = 0, .min_open = 1, .max_float = 1,
+		.help = "ema: weight of the newest reading in the mean and variance" },
+	{ .name = "warmup", .type = TC_OPTION_INT, .offset = CFG(scaler.warmup), .def = 24,
+		.min = 0, .max = 1000000,
+		.help = "ema: readings before a series' JSON forecasts stop saying \"warm\":false" },
+	{ 0 },
+};
+
 static const struct tc_option model_options[] = {
 	{ .name = "weights", .type = TC_OPTION_PATH, .offset = CFG(weights_path),
 		.size = CFG_SIZE(weights_path), .required = 1,
@@ -123,8 +135,10 @@ static const struct tc_option model_options[] = {
 		.stride = sizeof(int), .help = "the GRU layers, input side first" },
 	{ .name = "head", .type = TC_OPTION_MAP, .required = 1, .child = head_options,
 		.help = "the linear layer from the last hidden state to the forecast" },
-	{ .name = "scaler", .type = TC_OPTION_ENUM, .offset = CFG(scaler), .def = TC_SCALER_NONE,
-		.names = scaler_names, .help = "input scaling; none for now" },
+	{ .name = "scaler", .type = TC_OPTION_KIND, .offset = CFG(scaler.type),
+		.def = TC_SCALER_NONE, .names = scaler_names, .child = scaler_options,
+		.help = "per-series input scaling: none, ema, or {type: ema, alpha, warmup}; "
+			"read at start only" },
 	{ .name = "tensors", .type = TC_OPTION_MAP, .child = tensor_options,
 		.help = "tensor-name prefixes in the weights file" },
 	{ .name = "watch", .type = TC_OPTION_BOOL, .offset = CFG(model_watch), .def = 0,
@@ -260,7 +274,7 @@ const char *tc_missing_to_string(enum tc_missing v)
 	return ENUM_NAME(missing_names, v);
 }
 
-const char *tc_scaler_to_string(enum tc_scaler v)
+const char *tc_scaler_to_string(enum tc_scaler_type v)
 {
 	return ENUM_NAME(scaler_names, v);
 }

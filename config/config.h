@@ -29,7 +29,15 @@ enum tc_aggregate {
 	TC_AGGREGATE_SUM,
 };
 enum tc_missing { TC_MISSING_SKIP, TC_MISSING_HOLD, TC_MISSING_ZERO };
-enum tc_scaler { TC_SCALER_NONE };
+/* (enum tc_scaler_type, not tc_scaler: core's struct tc_scaler has that tag.) */
+enum tc_scaler_type { TC_SCALER_NONE, TC_SCALER_EMA };
+
+/* model.scaler; read once at start (a reload that changes it only warns). */
+struct tc_scaler_config {
+	enum tc_scaler_type type;
+	double alpha;              /* ema: weight of the newest reading, (0, 1] */
+	int warmup;                /* ema: readings before a series' forecasts are warm */
+};
 
 struct tc_tick_config {
 	enum tc_clock clock;
@@ -79,7 +87,7 @@ struct tc_config {
 	char path[TC_PATH_MAX];         /* the file it was read from */
 	char weights_path[TC_PATH_MAX]; /* model.weights, resolved against path's folder */
 	struct tc_model_spec model;
-	enum tc_scaler scaler;
+	struct tc_scaler_config scaler;
 	int model_watch;                /* reload when the weights file or config changes */
 	int model_reset_state_on_change;/* a reload that changes layer sizes resets states */
 	struct tc_tick_config tick;
@@ -113,7 +121,7 @@ void tc_config_describe(FILE *out);
 const char *tc_clock_to_string(enum tc_clock v);
 const char *tc_aggregate_to_string(enum tc_aggregate v);
 const char *tc_missing_to_string(enum tc_missing v);
-const char *tc_scaler_to_string(enum tc_scaler v);
+const char *tc_scaler_to_string(enum tc_scaler_type v);
 const char *tc_format_to_string(enum tc_format v);
 const char *tc_log_level_to_string(enum tc_log_level v);
 

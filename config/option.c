@@ -3,7 +3,9 @@
 
 #include "error.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -22,6 +24,11 @@ static void store_int(char *base, const struct tc_option *o, long long v)
 	}
 }
 
+static void store_float(char *base, const struct tc_option *o, double v)
+{
+	memcpy(base + o->offset, &v, sizeof v);
+}
+
 static void store_count(char *base, const struct tc_option *o, long long count)
 {
 	int n = (int)count;
@@ -35,6 +42,15 @@ void tc_option_defaults(const struct tc_option *opts, void *base_v)
 		switch (o->type) {
 		case TC_OPTION_MAP:
 			tc_option_defaults(o->child, base);
+			break;
+		case TC_OPTION_KIND:
+			store_int(base, o, o->def);
+			tc_option_defaults(o->child, base);
+			break;
+		case TC_OPTION_FLOAT:
+			if (!o->required) {
+				store_float(base, o, o->def_float);
+			}
 			break;
 		case TC_OPTION_STRING:
 			if (o->def_str) {
@@ -103,6 +119,8 @@ static const char *expected(char *buf, size_t size, const struct tc_option *o)
 			return "a positive integer";
 		}
 		return o->min == 0 ? "a non-negative integer" : "an integer";
+	case TC_OPTION_FLOAT:
+		return "a number";
 	case TC_OPTION_BOOL:
 		return "true or false";
 	case TC_OPTION_ENUM:
@@ -111,6 +129,11 @@ static const char *expected(char *buf, size_t size, const struct tc_option *o)
 		}
 		memcpy(buf, "one of ", 8);
 		join_names(buf + 7, size - 7, o->names, ", ");
+		return buf;
+	case TC_OPTION_KIND:
+		memcpy(buf, "one of ", 8);
+		join_names(buf + 7, size - 7, o->names, ", ");
+		strncat(buf, " or a mapping", size - strlen(buf) - 1);
 		return buf;
 	case TC_OPTION_STRING:
 		return "a string";
@@ -310,6 +333,55 @@ static int is_number(const char *s, size_t len)
 	return has_digits && end == len;
 }
 
+/* A decimal number: an optional sign, digits (no leading zero before
+ * another digit) with an optional fraction, or a fraction alone, and an
+ * optional exponent: 0.05, -2, 1e-3, .5. No hex, no .inf or .nan, no _.
+ * 0: *v set; -1: not such a number; 1: beyond double's range. */
+static int parse_float(const char *s, size_t len, double *v)
+{
+	static const char digits[] = "0123456789";
+	size_t i = (len > 0 && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+	size_t end = span(s, len, i, digits);
+	int has_digits = end > i;
+	if (end - i > 1 && s[i] == '0') {
+		return -1;
+	}
+	if (end < len && s[end] == '.') {
+		size_t frac = span(s, len, end + 1, digits);
+		has_digits |= frac > end + 1;
+		end = frac;
+	}
+	if (has_digits && end < len && (s[end] == 'e' || s[end] == 'E')) {
+		size_t exp = end + 1 + (end + 1 < len && (s[end + 1] == '-' || s[end + 1] == '+'));
+		end = span(s, len, exp, digits);
+		has_digits = end > exp;
+	}
+	if (!has_digits || end != len) {
+		return -1;
+	}
+	char *stop;
+	*v = strtod(s, &stop); /* libyaml ends every scalar with a NUL */
+	return (size_t)(stop - s) == len && isfinite(*v) ? 0 : 1;
+}
+
+static int walk_float(struct walk *w, const yaml_node_t *n, const char *path,
+	const struct tc_option *o, char *base)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	size_t len = n->data.scalar.length;
+	double v;
+	int rc = parse_float(s, len, &v);
+	if (rc < 0) {
+		return fail_type(w, n, path, o);
+	}
+	if (rc > 0 || (o->min_open ? v <= o->min_float : v < o->min_float) || v > o->max_float) {
+		return fail(w, n->start_mark, path, "%.*s is out of range %s%g, %g]", (int)len, s,
+			o->min_open ? "(" : "[", o->min_float, o->max_float);
+	}
+	store_float(base, o, v);
+	return 0;
+}
+
 /* Checks a string value's length and bytes, then o's own check; 0 when it
  * may be stored. */
 static int check_string(struct walk *w, const yaml_node_t *n, const char *path,
@@ -472,6 +544,9 @@ static int walk_value(struct walk *w, const yaml_node_t *n, const char *path,
 	if (o->type == TC_OPTION_STRINGS) {
 		return walk_strings(w, n, path, o, base);
 	}
+	if (o->type == TC_OPTION_KIND && n->type == YAML_MAPPING_NODE) {
+		return walk_map(w, n, path, where, o->child, base);
+	}
 	if (n->type != YAML_SCALAR_NODE || is_null(n)) {
 		return fail_type(w, n, path, o);
 	}
@@ -481,7 +556,10 @@ static int walk_value(struct walk *w, const yaml_node_t *n, const char *path,
 		return walk_int(w, n, path, o, base);
 	case TC_OPTION_BOOL:
 		return walk_bool(w, n, path, o, base);
+	case TC_OPTION_FLOAT:
+		return walk_float(w, n, path, o, base);
 	case TC_OPTION_ENUM:
+	case TC_OPTION_KIND:
 		return walk_enum(w, n, path, o, base);
 	case TC_OPTION_STRING:
 		return walk_string(w, n, path, o, base + o->offset);

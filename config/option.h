@@ -21,8 +21,13 @@ enum tc_option_type {
 	TC_OPTION_STRING,  /* stored in a char[size] */
 	TC_OPTION_STRINGS, /* a sequence of strings, or one string; stored in char[max][size] */
 	TC_OPTION_PATH,    /* a string; relative ones resolve against the file's folder */
+	TC_OPTION_FLOAT,   /* stored as double: a finite decimal number */
 	TC_OPTION_MAP,     /* a mapping whose keys are the child table */
 	TC_OPTION_LIST,    /* a sequence of mappings whose keys are the child table */
+	/* A kind of thing, stored as ENUM: one of names alone (the child's other
+	 * keys keep their defaults), or a mapping of the child table, whose
+	 * required `type` key is the same ENUM at the same offset. */
+	TC_OPTION_KIND,
 };
 
 /* The offset of an option checked but stored nowhere (a layer's `type`). */
@@ -40,15 +45,18 @@ struct tc_option {
 	size_t size;                   /* STRING, PATH: bytes of the buffer; STRINGS: of each item */
 	int required;
 	int may_be_empty;              /* STRING, STRINGS: "" is allowed (it means "none") */
-	long long def;                 /* INT, INT64, BOOL, ENUM: the default */
+	long long def;                 /* INT, INT64, BOOL, ENUM, KIND: the default */
 	const char *def_str;           /* STRING: the default; STRINGS: the one default item */
 	long long min, max;            /* INT, INT64: value bounds; LIST, STRINGS: item count
 	                                  bounds (max no more than the items stored) */
-	const char *const *names;      /* ENUM: the accepted words, NULL-ended */
+	double def_float;              /* FLOAT: the default */
+	double min_float, max_float;   /* FLOAT: value bounds */
+	int min_open;                  /* FLOAT: min_float itself is out of range, as in (0, 1] */
+	const char *const *names;      /* ENUM, KIND: the accepted words, NULL-ended */
 	/* STRING, STRINGS: NULL when a non-empty s is acceptable, else what was
 	 * expected instead ("an endpoint like ..."). */
 	const char *(*check)(const char *s);
-	const struct tc_option *child; /* MAP, LIST: the keys of the mapping (of each item) */
+	const struct tc_option *child; /* MAP, LIST, KIND: the keys of the mapping (of each item) */
 	size_t count_offset;           /* LIST, STRINGS: where the item count goes (int) */
 	size_t stride;                 /* LIST: bytes from one item's fields to the next's */
 	const char *help;              /* one line for --help and the docs */

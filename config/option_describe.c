@@ -35,6 +35,14 @@ static void describe_type(char *buf, size_t size, const struct tc_option *o)
 	case TC_OPTION_ENUM:
 		join_names(buf, size, o->names);
 		break;
+	case TC_OPTION_KIND:
+		join_names(buf, size, o->names);
+		strncat(buf, " | mapping", size - strlen(buf) - 1);
+		break;
+	case TC_OPTION_FLOAT:
+		snprintf(buf, size, "float %s%g, %g]", o->min_open ? "(" : "[", o->min_float,
+			o->max_float);
+		break;
 	case TC_OPTION_STRING:
 		snprintf(buf, size, "string %zu..%zu bytes", min_len, o->size - 1);
 		break;
@@ -65,7 +73,9 @@ static void describe_default(char *buf, size_t size, const struct tc_option *o)
 		snprintf(buf, size, "%lld", o->def);
 	} else if (o->type == TC_OPTION_BOOL) {
 		snprintf(buf, size, "%s", o->def ? "true" : "false");
-	} else if (o->type == TC_OPTION_ENUM) {
+	} else if (o->type == TC_OPTION_FLOAT) {
+		snprintf(buf, size, "%g", o->def_float);
+	} else if (o->type == TC_OPTION_ENUM || o->type == TC_OPTION_KIND) {
 		snprintf(buf, size, "%s", o->names[o->def]);
 	} else if (o->type == TC_OPTION_STRING && o->def_str) {
 		/* Quoted when empty, so that the column is not blank. */

@@ -12,7 +12,7 @@ static const char usage[] =
 	"\n"
 	"Validates the config and every tensor of its weights file, then prints the\n"
 	"model: its layers, parameter count, FLOPs and bytes of hidden state per\n"
-	"series-step, the tick settings and the kernel this CPU will use.\n"
+	"series-step, the scaler, the tick settings and the kernel this CPU will use.\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   the tickcast YAML config\n"
@@ -39,6 +39,12 @@ static void describe(const struct tc_config *cfg, const struct tc_model *m)
 	printf("parameters: %" PRIu64 "\n", tc_model_param_count(m));
 	printf("FLOPs per series-step: %" PRIu64 "\n", tc_model_flops_per_step(m));
 	printf("state bytes per series: %" PRIu64 "\n", tc_model_state_bytes(m));
+	if (cfg->scaler.type == TC_SCALER_EMA) {
+		printf("scaler: ema, alpha %g, warmup %d readings\n", cfg->scaler.alpha,
+			cfg->scaler.warmup);
+	} else {
+		printf("scaler: %s\n", tc_scaler_to_string(cfg->scaler.type));
+	}
 	printf("tick: clock %s, interval %d ms, flush %d ms, aggregate %s, missing %s\n",
 		tc_clock_to_string(cfg->tick.clock), cfg->tick.interval_ms, cfg->tick.flush_ms,
 		tc_aggregate_to_string(cfg->tick.aggregate), tc_missing_to_string(cfg->tick.missing));

@@ -78,10 +78,10 @@ static json_t *status_json(const struct tc_control_deps *d)
 		json_object_set_new(rejected, tc_reject_to_string((enum tc_reject)i),
 			json_integer((json_int_t)n));
 	}
-	json_t *s = json_pack("{s:b, s:s, s:f, s:I, s:I, s:I}", "ok", 1, "version", TC_VERSION,
+	json_t *s = json_pack("{s:b, s:s, s:f, s:I, s:I, s:I, s:I}", "ok", 1, "version", TC_VERSION,
 		"uptime_s", (double)(tc_now_ms() - d->started_ms) / 1000.0,
 		"series", (json_int_t)t.series, "series_evicted", (json_int_t)t.tick.evicted,
-		"ticks", (json_int_t)t.tick.ticks);
+		"series_warming", (json_int_t)t.tick.warming, "ticks", (json_int_t)t.tick.ticks);
 	json_object_set_new(s, "readings", json_pack("{s:I, s:I, s:I, s:o}",
 		"messages", (json_int_t)in.messages, "accepted", (json_int_t)t.tick.accepted,
 		"rejected_total", (json_int_t)total, "rejected", rejected));

@@ -69,7 +69,7 @@ static size_t format_text(char *buf, const char *id, size_t len, const char *t,
 }
 
 static size_t format_json(char *buf, const char *id, size_t len, const char *t,
-	const float *y, int n)
+	const float *y, int n, int warm)
 {
 	size_t used = 0;
 	append(buf, &used, "{\"series\":");
@@ -83,15 +83,15 @@ static size_t format_json(char *buf, const char *id, size_t len, const char *t,
 			append(buf, &used, "%snull", sep);
 		}
 	}
-	append(buf, &used, "]}");
+	append(buf, &used, warm ? "]}" : "],\"warm\":false}");
 	return used;
 }
 
 size_t tc_forecast_format(char *buf, enum tc_format format, const char *id, size_t len,
-	int64_t bucket_ms, const float *y, int n)
+	int64_t bucket_ms, const float *y, int n, int warm)
 {
 	char t[32];
 	tc_forecast_format_time(t, sizeof t, bucket_ms);
-	return format == TC_FORMAT_JSON ? format_json(buf, id, len, t, y, n)
+	return format == TC_FORMAT_JSON ? format_json(buf, id, len, t, y, n, warm)
 		: format_text(buf, id, len, t, y, n);
 }

@@ -2,6 +2,8 @@
  *
  *   text:  <series> <t> <y1> ... <yO>
  *   json:  {"series":"<series>","t":<t>,"forecast":[<y1>,...,<yO>]}
+ *          {"series":"<series>","t":<t>,"forecast":[...],"warm":false}
+ *          (the second while the series' scaler warms up, model.scaler)
  *
  * Shared by replay (to a file) and the daemon's publisher (to messages), so
  * both write the same bytes. t is the bucket start in seconds with at most
@@ -22,9 +24,10 @@ size_t tc_forecast_max_len(int n_outputs);
 void tc_forecast_format_time(char *buf, size_t len, int64_t ms);
 
 /* Writes the forecast of series id (len bytes) for the bucket starting at
- * bucket_ms, without a newline, NUL-terminated. buf must hold
- * tc_forecast_max_len(n). Returns the length written. */
+ * bucket_ms, without a newline, NUL-terminated; warm 0 adds "warm":false to
+ * JSON (text is the same either way). buf must hold tc_forecast_max_len(n).
+ * Returns the length written. */
 size_t tc_forecast_format(char *buf, enum tc_format format, const char *id, size_t len,
-	int64_t bucket_ms, const float *y, int n);
+	int64_t bucket_ms, const float *y, int n, int warm);
 
 #endif

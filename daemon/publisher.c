@@ -21,6 +21,7 @@ struct batch {
 	char *ids;                   /* the ids back to back */
 	size_t *id_end;              /* [n]: end offset of each id in ids */
 	float *outputs;              /* [n x n_outputs] */
+	uint8_t *warm;               /* [n]: 0 while a series warms up; NULL: no scaler */
 };
 
 struct tc_publisher {
@@ -100,15 +101,16 @@ static void send_batch(struct tc_publisher *p, const struct batch *b)
 		const char *id = b->ids + start;
 		size_t id_len = b->id_end[i] - start;
 		const float *y = b->outputs + i * (size_t)b->n_outputs;
+		int warm = b->warm ? b->warm[i] : 1;
 		if (p->cfg.batch_bytes == 0) {
 			size_t len = tc_forecast_format(p->body, p->cfg.format, id, id_len, b->bucket_ms,
-				y, b->n_outputs);
+				y, b->n_outputs, warm);
 			memcpy(p->topic + p->prefix_len, id, id_len);
 			send_message(p, p->topic, p->prefix_len + id_len, p->body, len);
 			continue;
 		}
 		used += tc_forecast_format(p->body + used, p->cfg.format, id, id_len, b->bucket_ms,
-			y, b->n_outputs);
+			y, b->n_outputs, warm);
 		p->body[used++] = '\n';
 		if (used >= (size_t)p->cfg.batch_bytes || i + 1 == b->n) {
 			send_message(p, p->cfg.topic_prefix, p->prefix_len, p->body, used);
@@ -124,6 +126,7 @@ static void batch_free(struct batch *b)
 		free(b->ids);
 		free(b->id_end);
 		free(b->outputs);
+		free(b->warm);
 		free(b);
 	}
 }
@@ -174,7 +177,8 @@ static struct batch *batch_copy(const struct tc_forecasts *f)
 	size_t outs = f->n * (size_t)f->n_outputs;
 	b->id_end = malloc((f->n + 1) * sizeof *b->id_end);
 	b->outputs = malloc(outs * sizeof *b->outputs + 1);
-	if (!b->id_end || !b->outputs) {
+	b->warm = f->warm ? malloc(f->n) : NULL;
+	if (!b->id_end || !b->outputs || (f->warm && !b->warm)) {
 		batch_free(b);
 		return NULL;
 	}
@@ -195,6 +199,9 @@ static struct batch *batch_copy(const struct tc_forecasts *f)
 			b->id_end[i] - start);
 	}
 	memcpy(b->outputs, f->outputs, outs * sizeof *b->outputs);
+	if (b->warm) {
+		memcpy(b->warm, f->warm, f->n);
+	}
 	return b;
 }
 

@@ -65,13 +65,18 @@ int tc_sha256_file(const char *path, char hex[65], char *err)
 	return 0;
 }
 
-/* Names the sections other than model that differ: they need a restart. */
+/* Names the sections other than model, and model.scaler, that differ: they
+ * need a restart. (Scalers are per-series running figures; changing their
+ * rule under live series would mix two rules in one mean.) */
 static void warn_restart_needed(const struct tc_config *old, const struct tc_config *new)
 {
 	const struct {
 		const char *name;
 		int differs;
 	} sections[] = {
+		{"model.scaler", old->scaler.type != new->scaler.type
+			|| old->scaler.alpha != new->scaler.alpha
+			|| old->scaler.warmup != new->scaler.warmup},
 		{"tick", memcmp(&old->tick, &new->tick, sizeof old->tick) != 0},
 		{"ingest", memcmp(&old->ingest, &new->ingest, sizeof old->ingest) != 0},
 		{"publish", memcmp(&old->publish, &new->publish, sizeof old->publish) != 0},

@@ -25,7 +25,7 @@ static int print_forecasts(void *ud, const struct tc_forecasts *f)
 		size_t id_len;
 		const char *id = tc_registry_id(f->registry, f->slots[i], &id_len);
 		size_t len = tc_forecast_format(p->line, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
-			f->outputs + i * (size_t)f->n_outputs, f->n_outputs);
+			f->outputs + i * (size_t)f->n_outputs, f->n_outputs, 1);
 		p->line[len++] = '\n';
 		if (fwrite(p->line, 1, len, p->out) != len) {
 			return -1;
@@ -63,7 +63,7 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 {
 	struct tc_tick_config tick_cfg = cfg->tick;
 	tick_cfg.clock = TC_CLOCK_EVENT;
-	struct tc_tick *tick = tc_tick_create(&tick_cfg, m, REPLAY_MAX_SERIES, 0, err);
+	struct tc_tick *tick = tc_tick_create(&tick_cfg, m, REPLAY_MAX_SERIES, 0, &cfg->scaler, err);
 	if (!tick) {
 		return -1;
 	}

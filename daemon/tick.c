@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "scaler.h"
 #include "staging.h"
 #include "state.h"
 #include "step.h"
@@ -21,6 +22,7 @@ struct tc_tick {
 	struct tc_registry *registry;
 	struct tc_staging *staging;
 	struct tc_state *state;
+	struct tc_scaler *scaler;    /* NULL: model.scaler none */
 	size_t capacity;             /* slots the arrays below hold */
 	float *last_input;           /* [capacity x I]: what each slot last stepped with */
 	float *last_output;          /* [capacity x O]: each slot's last forecast */
@@ -29,6 +31,7 @@ struct tc_tick {
 	uint32_t *batch_slots;       /* [capacity] */
 	float *batch_in;             /* [capacity x I] */
 	float *batch_out;            /* [capacity x O] */
+	uint8_t *batch_warm;         /* [capacity]: with a scaler, whether each stepped one is warm */
 	int has_open;
 	int64_t open_bucket;
 	int has_closed;
@@ -37,7 +40,7 @@ struct tc_tick {
 };
 
 struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc_model *m,
-	size_t max_series, uint64_t ttl_ticks, char *err)
+	size_t max_series, uint64_t ttl_ticks, const struct tc_scaler_config *scaler, char *err)
 {
 	struct tc_tick *t = calloc(1, sizeof *t);
 	if (!t) {
@@ -56,6 +59,12 @@ struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc
 		tc_tick_destroy(&t);
 		return NULL;
 	}
+	if (scaler && scaler->type == TC_SCALER_EMA
+		&& !(t->scaler = tc_scaler_create(t->width, scaler->alpha, (uint32_t)scaler->warmup, 0,
+			err))) {
+		tc_tick_destroy(&t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -68,6 +77,7 @@ void tc_tick_destroy(struct tc_tick **tp)
 	tc_registry_destroy(&t->registry);
 	tc_staging_destroy(&t->staging);
 	tc_state_destroy(&t->state);
+	tc_scaler_destroy(&t->scaler);
 	free(t->last_input);
 	free(t->last_output);
 	free(t->last_seen);
@@ -75,6 +85,7 @@ void tc_tick_destroy(struct tc_tick **tp)
 	free(t->batch_slots);
 	free(t->batch_in);
 	free(t->batch_out);
+	free(t->batch_warm);
 	free(t);
 	*tp = NULL;
 }
@@ -108,14 +119,17 @@ static int reserve(struct tc_tick *t, size_t slot, char *err)
 		|| grow_array((void **)&t->stepped, cap, 1) < 0
 		|| grow_array((void **)&t->batch_slots, cap, sizeof(uint32_t)) < 0
 		|| grow_array((void **)&t->batch_in, cap, in) < 0
-		|| grow_array((void **)&t->batch_out, cap, out) < 0) {
+		|| grow_array((void **)&t->batch_out, cap, out) < 0
+		|| grow_array((void **)&t->batch_warm, cap, 1) < 0
+		|| (t->scaler && tc_scaler_grow(t->scaler, cap, err) < 0)) {
 		return tc_err_set(err, "out of memory for %zu series", cap);
 	}
 	t->capacity = cap;
 	return 0;
 }
 
-/* Gathers the series that step in the open tick, in slot order. */
+/* Gathers the series that step in the open tick, in slot order. With a
+ * scaler, a reading updates it and every input is standardised. */
 static size_t gather_batch(struct tc_tick *t)
 {
 	const size_t width = (size_t)t->width;
@@ -127,12 +141,19 @@ static size_t gather_batch(struct tc_tick *t)
 		if (tc_staging_count(t->staging, slot)) {
 			tc_staging_value(t->staging, slot, in);
 			memcpy(last, in, width * sizeof *in);
+			if (t->scaler && tc_scaler_update(t->scaler, slot, in)) {
+				t->stats.warming--;
+			}
 		} else if (t->cfg.missing == TC_MISSING_SKIP || !tc_registry_id(t->registry, slot, NULL)) {
 			continue;
 		} else if (t->cfg.missing == TC_MISSING_HOLD) {
 			memcpy(in, last, width * sizeof *in);
 		} else {
 			memset(in, 0, width * sizeof *in);
+		}
+		if (t->scaler) {
+			tc_scaler_standardise(t->scaler, slot, in, in);
+			t->batch_warm[n] = (uint8_t)tc_scaler_is_warm(t->scaler, slot);
 		}
 		t->batch_slots[n++] = slot;
 	}
@@ -150,7 +171,19 @@ static void evict_idle(struct tc_tick *t)
 			&& tc_registry_id(t->registry, slot, NULL)) {
 			tc_registry_remove(t->registry, slot);
 			t->stats.evicted++;
+			if (t->scaler && !tc_scaler_is_warm(t->scaler, slot)) {
+				t->stats.warming--;
+			}
 		}
+	}
+}
+
+/* Maps each stepped slot's outputs back to its own units. */
+static void restore_outputs(struct tc_tick *t, size_t n)
+{
+	const int o = t->n_outputs;
+	for (size_t i = 0; i < n; i++) {
+		tc_scaler_restore(t->scaler, t->batch_slots[i], t->batch_out + i * (size_t)o, o);
 	}
 }
 
@@ -185,6 +218,9 @@ int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 	if (n && tc_step(t->model, t->state, t->batch_slots, n, t->batch_in, t->batch_out, err) < 0) {
 		return -1;
 	}
+	if (t->scaler) {
+		restore_outputs(t, n);
+	}
 	remember_outputs(t, n);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	struct tc_forecasts f = {
@@ -195,6 +231,7 @@ int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 		.slots = t->batch_slots,
 		.outputs = t->batch_out,
 		.n_outputs = t->n_outputs,
+		.warm = t->scaler ? t->batch_warm : NULL,
 		.registry = t->registry,
 	};
 	int rc = out->emit(out->ud, &f);
@@ -259,6 +296,10 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 		}
 		tc_state_clear(t->state, (size_t)slot);
 		t->stepped[slot] = 0;
+		if (t->scaler) {
+			tc_scaler_clear(t->scaler, (size_t)slot);
+			t->stats.warming += !tc_scaler_is_warm(t->scaler, (size_t)slot);
+		}
 	}
 	t->last_seen[slot] = t->stats.ticks;
 	if (tc_staging_add(t->staging, (uint32_t)slot, r->values) < 0) {

@@ -10,7 +10,13 @@
  * With the wall clock readings go to the current tick whatever their
  * timestamps, and the caller closes a tick every interval with
  * tc_tick_close_wall. Series idle for series.ttl_ticks ticks are freed when a
- * tick closes. One thread uses a tick engine at a time. */
+ * tick closes. One thread uses a tick engine at a time.
+ *
+ * With model.scaler ema, each series' inputs are standardised by its own EMA
+ * scaler (core/scaler.h) before the step and its outputs mapped back after
+ * it: a tick's combined reading updates the scaler first; a held or zero
+ * input (tick.missing) is standardised with the current figures and updates
+ * nothing. Forecasts and tc_tick_series report the series' own units. */
 #ifndef TC_TICK_H
 #define TC_TICK_H
 
@@ -29,6 +35,7 @@ struct tc_forecasts {
 	const uint32_t *slots;       /* [n] */
 	const float *outputs;        /* [n x n_outputs] */
 	int n_outputs;
+	const uint8_t *warm;         /* [n]: 0 while a series' scaler warms up; NULL: no scaler */
 	const struct tc_registry *registry; /* for the slots' ids */
 	double step_ms;              /* time spent gathering and stepping this tick */
 };
@@ -45,6 +52,7 @@ struct tc_tick_stats {
 	uint64_t ticks;                      /* ticks closed */
 	uint64_t stepped;                    /* series-steps */
 	uint64_t evicted;                    /* series freed after ttl_ticks idle */
+	uint64_t warming;                    /* live series whose scaler is not warm yet (now) */
 };
 
 /* What the engine knows of one series, for the control socket. */
@@ -61,10 +69,10 @@ struct tc_tick;
 
 /* A tick engine for model m (borrowed; must outlive it, see
  * tc_tick_set_model) with the given tick settings, at most max_series live
- * series, freeing those idle for ttl_ticks closed ticks (0: never). NULL
- * and err on failure. */
+ * series, freeing those idle for ttl_ticks closed ticks (0: never), scaling
+ * by `scaler` (copied; NULL: none). NULL and err on failure. */
 struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc_model *m,
-	size_t max_series, uint64_t ttl_ticks, char *err);
+	size_t max_series, uint64_t ttl_ticks, const struct tc_scaler_config *scaler, char *err);
 
 /* Frees *t and sets it to NULL; NULL or *t == NULL is a no-op. */
 void tc_tick_destroy(struct tc_tick **t);
@@ -90,7 +98,8 @@ int tc_tick_has_open(const struct tc_tick *t);
 
 /* Steps with m from the next tick on (m borrowed, as in create). A model of
  * the same shape keeps every series' state; another shape is refused unless
- * reset_states, which zeroes them all. The input size cannot change.
+ * reset_states, which zeroes them all. The input size cannot change. The
+ * series' scalers are kept either way: they describe the data, not the model.
  * Returns 0, or -1 with err and the old model kept. */
 int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset_states,
 	char *err);

@@ -218,7 +218,7 @@ struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model 
 	pthread_mutex_init(&tk->status_lock, NULL);
 	tk->wall_bucket = floor_div(real_ms(), cfg->tick.interval_ms);
 	tk->tick = tc_tick_create(&cfg->tick, m, (size_t)cfg->series.max,
-		(uint64_t)cfg->series.ttl_ticks, err);
+		(uint64_t)cfg->series.ttl_ticks, &cfg->scaler, err);
 	if (!tk->tick) {
 		tc_ticker_destroy(&tk);
 		return NULL;

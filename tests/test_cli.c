@@ -88,6 +88,18 @@ Test(cli, check_describes_the_model_with_pytorchs_parameter_count)
 	expect_output("state bytes per series: 120");
 }
 
+Test(cli, check_shows_the_scaler)
+{
+	char args[8192];
+	snprintf(args, sizeof args, "check --config %s",
+		test_data("golden/replay_scaler_ema/config.yaml"));
+	cr_assert_eq(run(args), 0, "%s", output);
+	expect_output("scaler: ema, alpha 0.3, warmup 3 readings\n");
+	snprintf(args, sizeof args, "check --config %s", test_data("golden/gru1_h1/config.yaml"));
+	cr_assert_eq(run(args), 0, "%s", output);
+	expect_output("scaler: none\n");
+}
+
 Test(cli, check_reports_a_bad_config_with_its_line_and_column)
 {
 	char path[32];

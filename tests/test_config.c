@@ -68,7 +68,7 @@ Test(config, reads_every_key_into_its_field)
 	cr_assert_eq(cfg.model.outputs, 12);
 	cr_assert_str_eq(cfg.model.gru_prefix, "rnn");
 	cr_assert_str_eq(cfg.model.head_prefix, "out");
-	cr_assert_eq(cfg.scaler, TC_SCALER_NONE);
+	cr_assert_eq(cfg.scaler.type, TC_SCALER_NONE);
 	cr_assert_eq(cfg.tick.clock, TC_CLOCK_EVENT);
 	cr_assert_eq(cfg.tick.interval_ms, 250);
 	cr_assert_eq(cfg.tick.flush_ms, 5000);
@@ -84,7 +84,7 @@ Test(config, fills_omitted_keys_with_their_defaults)
 	cr_assert_eq(cfg.model.reset_after, 1);
 	cr_assert_str_eq(cfg.model.gru_prefix, "gru");
 	cr_assert_str_eq(cfg.model.head_prefix, "fc");
-	cr_assert_eq(cfg.scaler, TC_SCALER_NONE);
+	cr_assert_eq(cfg.scaler.type, TC_SCALER_NONE);
 	cr_assert_eq(cfg.tick.clock, TC_CLOCK_WALL);
 	cr_assert_eq(cfg.tick.interval_ms, 1000);
 	cr_assert_eq(cfg.tick.flush_ms, 1000);

@@ -136,7 +136,7 @@ static int collect(void *ud, const struct tc_forecasts *f)
 		size_t id_len;
 		const char *id = tc_registry_id(f->registry, f->slots[i], &id_len);
 		size_t len = tc_forecast_format(c->line, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
-			f->outputs + i * (size_t)f->n_outputs, f->n_outputs);
+			f->outputs + i * (size_t)f->n_outputs, f->n_outputs, 1);
 		dh_lines_add(&c->lines, c->line, len);
 	}
 	return 0;
@@ -163,7 +163,7 @@ static void swap_oracle(const char *text, size_t len, const char *before, const 
 	char err[TC_ERR_LEN];
 	struct tc_tick_config tick_cfg = cfg_before.tick;
 	tick_cfg.clock = TC_CLOCK_EVENT;
-	struct tc_tick *t = tc_tick_create(&tick_cfg, m1, 1 << 20, 0, err);
+	struct tc_tick *t = tc_tick_create(&tick_cfg, m1, 1 << 20, 0, NULL, err);
 	cr_assert_not_null(t, "%s", err);
 	struct collected c = {.line = malloc(tc_forecast_max_len(tc_model_get_spec(m1)->outputs))};
 	struct tc_emitter out_emitter = {collect, &c};

@@ -13,12 +13,14 @@
 #include "step.h"
 
 /* Compares replay output with expected.txt line by line: same series and
- * timestamp, every value within the tolerance its first line states. */
+ * timestamp, every value within the tolerance its first line states:
+ * `# tolerance <abs>`, or `# tolerance <abs> relative <rel>` for abs + rel * |value|. */
 static void compare(const char *name, const char *kernel, FILE *got, FILE *want)
 {
 	char wline[16384], gline[16384];
-	double tol = 0;
-	cr_assert(fgets(wline, sizeof wline, want) && sscanf(wline, "# tolerance %lf", &tol) == 1,
+	double tol = 0, rel = 0;
+	cr_assert(fgets(wline, sizeof wline, want)
+		&& sscanf(wline, "# tolerance %lf relative %lf", &tol, &rel) >= 1,
 		"%s: expected.txt lacks its tolerance line", name);
 	int lineno = 0;
 	double worst = 0;
@@ -35,10 +37,12 @@ static void compare(const char *name, const char *kernel, FILE *got, FILE *want)
 				cr_assert_str_eq(gtok, wtok, "%s [%s]: line %d field %d", name, kernel,
 					lineno, field + 1);
 			} else {
-				double d = fabs(strtod(gtok, NULL) - strtod(wtok, NULL));
+				double w = strtod(wtok, NULL);
+				double d = fabs(strtod(gtok, NULL) - w);
+				double allowed = tol + rel * fabs(w);
 				worst = d > worst ? d : worst;
-				cr_assert(d <= tol, "%s [%s]: line %d value %d: got %s, PyTorch %s (tolerance %g)",
-					name, kernel, lineno, field - 1, gtok, wtok, tol);
+				cr_assert(d <= allowed, "%s [%s]: line %d value %d: got %s, PyTorch %s (tolerance %g)",
+					name, kernel, lineno, field - 1, gtok, wtok, allowed);
 			}
 			wtok = strtok_r(NULL, " \n", &ws);
 			gtok = strtok_r(NULL, " \n", &gs);
@@ -100,3 +104,7 @@ Test(golden, aggregate_sum_adds_them_up) { run_case("replay_agg_sum"); }
 Test(golden, missing_skip_leaves_quiet_series_alone) { run_case("replay_missing_skip"); }
 Test(golden, missing_hold_repeats_the_last_input) { run_case("replay_missing_hold"); }
 Test(golden, missing_zero_steps_quiet_series_with_zeros) { run_case("replay_missing_zero"); }
+Test(golden, the_ema_scaler_standardises_inputs_and_restores_forecasts_as_in_python)
+{
+	run_case("replay_scaler_ema");
+}

@@ -9,7 +9,7 @@ static void setup_daemon(struct fixture *fx, int echo, enum tc_clock clock,
 	setup(fx, echo, 1000, TC_AGGREGATE_LAST, missing, 100);
 	tc_tick_destroy(&fx->tick);
 	fx->cfg.clock = clock;
-	fx->tick = tc_tick_create(&fx->cfg, fx->model, 100, ttl_ticks, fx->err);
+	fx->tick = tc_tick_create(&fx->cfg, fx->model, 100, ttl_ticks, NULL, fx->err);
 	cr_assert_not_null(fx->tick, "%s", fx->err);
 }
 

@@ -119,7 +119,7 @@ static inline void setup(struct fixture *fx, int echo, int interval_ms, enum tc_
 		.aggregate = aggregate,
 		.missing = missing,
 	};
-	fx->tick = tc_tick_create(&fx->cfg, fx->model, max_series, 0, fx->err);
+	fx->tick = tc_tick_create(&fx->cfg, fx->model, max_series, 0, NULL, fx->err);
 	cr_assert_not_null(fx->tick, "tick: %s", fx->err);
 	fx->out = (struct tc_emitter){record, &fx->rec};
 }

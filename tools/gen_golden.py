@@ -21,6 +21,9 @@ approximates; the tolerance bounds the C code's float32 rounding. Two parts:
   * the tick semantics (DESIGN.md §4, event clock, as replay runs it) are
     implemented here in plain Python (`event_ticks`), independently of the C
     code: which series step in which bucket, with which (aggregated) input;
+  * with `model.scaler: ema` (one case), each series' inputs are standardised
+    and its outputs restored by tools/scaler.py, the rule's Python twin, and
+    the standardised input is rounded to float32, as the C model takes it;
   * the model is an independent reference: PyTorch's nn.GRU for
     `reset_after: true`, a hand-written numpy formula (Cho et al.) for
     `reset_after: false`, and the source article's own code for the article
@@ -47,6 +50,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import article_gru  # noqa: E402  (tools/article_gru.py)
+from scaler import EmaScaler  # noqa: E402  (tools/scaler.py)
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
 SEED = 20240611
@@ -266,10 +270,12 @@ def aggregate(values, how):
             "sum": lambda: a.sum(axis=0)}[how]()
 
 
-def event_ticks(readings, tick, input_size):
+def event_ticks(readings, tick, input_size, fresh=None):
     """Replay `readings` [(series, float32 vector, timestamp string)] in file
     order. Returns (ticks, late): ticks is a list of (bucket, [(series, x)])
     with the series in registration order, x the float64 input of its step.
+    When `fresh` is a list, it gets, per tick, the set of series that had a
+    reading in it (the others step by tick.missing).
 
     - a reading opens its bucket if none is open; a reading of a later bucket
       steps the open bucket and opens its own; a reading of an earlier bucket
@@ -299,6 +305,8 @@ def event_ticks(readings, tick, input_size):
             last_input[s] = x
             batch.append((s, x))
         ticks.append((open_bucket, batch))
+        if fresh is not None:
+            fresh.append(set(pending))
 
     for i, (s, v, ts) in enumerate(readings):
         b = bucket_of(ts, tick.interval_ms)
@@ -423,6 +431,8 @@ class Case:
     tick: Tick
     tolerance: float
     expect_late: list = None      # indices of readings that must be late
+    scaler: dict = None           # model.scaler ema: {"alpha": a, "warmup": w}
+    rel_tolerance: float = 0.0    # added to the tolerance, times |expected value|
 
 
 def rng_for(name):
@@ -469,6 +479,67 @@ def replay_case(name, covers, family, input_size, tick):
     return Case(name, covers, spec, TorchOracle(spec), readings, tick, 1e-5, late)
 
 
+def scaled_stream(rng, series, buckets, input_size, interval_ms=1000):
+    """Series (name, first, offsets, scales): readings offset + scale * N(0, 1)
+    per value. Each series starts in bucket `first`, then has no reading in about
+    one bucket of four (tick.missing applies) and two in about one of five
+    (the last counts), at times inside the bucket."""
+    readings = []
+    for b in range(buckets):
+        for name, first, offset, scale in series:
+            if b < first or (b > first and rng.random() < 0.25):
+                continue
+            for _ in range(2 if rng.random() < 0.2 else 1):
+                ms = T0_MS + b * interval_ms + int(rng.integers(0, interval_ms))
+                v = np.asarray(offset) + np.asarray(scale) * rng.standard_normal(input_size)
+                readings.append((name, v.astype(np.float32), fmt_seconds(ms)))
+    # within a bucket, readings go in time order, as a producer sends them
+    return sorted(readings, key=lambda r: Fraction(r[2]))
+
+
+def scaler_case(name, covers, tick, alpha, warmup):
+    rng = rng_for(name)
+    spec = random_spec(rng, 2, [16], 4)
+    series = [("plant.flow", 0, (100.0, 1e4), (2.0, 30.0)),
+              ("grid.load", 0, (1e4, 100.0), (20.0, 0.5)),
+              ("edge.temp", 1, (-40.0, 0.25), (0.1, 0.01)),
+              ("late.join", 5, (3.0, -1e4), (1.0, 5.0))]
+    readings = scaled_stream(rng, series, 14, 2)
+    # A forecast is m + s * y_model: the model's float32 error grows by s (at
+    # most ~60 here) and the result is rounded to float32 (up to 6e-8 of
+    # ~1e4). Absolute 1e-4 covers the first, relative 1e-6 the second, each
+    # with a margin of 10 or more (checked by check_scaled).
+    return Case(name, covers, spec, TorchOracle(spec), readings, tick, 1e-4,
+                scaler={"alpha": alpha, "warmup": warmup}, rel_tolerance=1e-6)
+
+
+def scale_ticks(ticks, fresh, scaler, input_size):
+    """The scaler's side of each tick (tools/scaler.py; core/scaler.h in C):
+    a series with a reading updates its scaler with it, then every input is
+    standardised, and rounded to float32 as the C model takes it. Returns the
+    standardised ticks and, per step in output order, the scaler's figures
+    (m, s) to restore that step's outputs with."""
+    scalers, scaled, figures = {}, [], []
+    for (bucket, batch), got in zip(ticks, fresh):
+        out = []
+        for s, x in batch:
+            x = [float(v) for v in x]
+            sc = scalers.setdefault(s, EmaScaler(scaler["alpha"], input_size))
+            if s in got:
+                sc.update(x)
+            z = np.asarray(sc.standardise(x), dtype=np.float32).astype(np.float64)
+            out.append((s, z))
+            figures.append((list(sc.m), [sc.scale(i) for i in range(input_size)]))
+        scaled.append((bucket, out))
+    return scaled, figures
+
+
+def restore(y, m, scale):
+    """tools/scaler.py's restore with the figures scale_ticks kept."""
+    w = len(m)
+    return np.array([m[k % w] + scale[k % w] * float(yk) for k, yk in enumerate(y)])
+
+
 def all_cases():
     T5, T50 = 1e-5, 1e-4
     abc = ["alpha", "bravo", "charlie"]
@@ -510,6 +581,11 @@ def all_cases():
             + ", aggregate: mean, input_size=1; late readings, a gap",
             "replay_missing", 1, Tick(interval_ms=REPLAY_INTERVAL_MS, flush_ms=1000,
                                       aggregate="mean", missing=miss)))
+    cases.append(scaler_case(
+        "replay_scaler_ema", "replay with model.scaler {type: ema, alpha: 0.3, warmup: 3}: "
+        "input_size=2, values offset by 100, 1e4, -1e4 with scales 0.01..30, missing: hold "
+        "(held inputs standardised, no update), a series joining late; expectation by "
+        "tools/scaler.py", Tick(missing="hold"), 0.3, 3))
     return cases
 
 
@@ -526,8 +602,11 @@ def config_yaml(case):
              f"  reset_after: {'true' if s.reset_after else 'false'}",
              "  layers:"]
     lines += [f"    - {{type: gru, hidden: {h}}}" for h in s.hidden]
-    lines += [f"  head: {{type: linear, outputs: {s.outputs}}}",
-              "tick:",
+    lines += [f"  head: {{type: linear, outputs: {s.outputs}}}"]
+    if case.scaler:
+        lines += [f"  scaler: {{type: ema, alpha: {case.scaler['alpha']}, "
+                  f"warmup: {case.scaler['warmup']}}}"]
+    lines += ["tick:",
               "  clock: event",
               f"  interval_ms: {t.interval_ms}",
               f"  flush_ms: {t.flush_ms}",
@@ -550,6 +629,22 @@ def check_case(case, ticks, out):
     return d32
 
 
+def check_scaled(case, ticks, out, figures, restored):
+    """As check_case, on the standardised ticks; then the float32 estimate
+    restored and rounded to float32, as C prints it, must stay within a tenth
+    of each value's tolerance (absolute + relative)."""
+    check_case(case, ticks, out)
+    ref32 = run_model(ticks, NumpyGRU(case.spec, np.float32), case.spec)
+    worst = 0.0
+    for (_, _, y32), (m, scale), want in zip(ref32, figures, restored):
+        got = restore(y32, m, scale).astype(np.float32).astype(np.float64)
+        err = np.abs(got - want)
+        allowed = case.tolerance + case.rel_tolerance * np.abs(want)
+        assert np.all(err < allowed / 10), (case.name, err, allowed)
+        worst = max(worst, float(np.max(err)))
+    return worst
+
+
 def write_case(case, root):
     d = os.path.join(root, case.name)
     if os.path.isdir(d):
@@ -561,13 +656,21 @@ def write_case(case, root):
     assert set(back) == set(s.tensors)
     assert all(np.array_equal(back[k], s.tensors[k]) for k in back)
 
-    ticks, late = event_ticks(case.readings, case.tick, s.input_size)
+    fresh = []
+    ticks, late = event_ticks(case.readings, case.tick, s.input_size, fresh)
     if case.expect_late is not None:
         assert late == case.expect_late, (case.name, late, case.expect_late)
     else:
         assert not late
-    out = run_model(ticks, case.oracle, s)
-    d32 = check_case(case, ticks, out)
+    if case.scaler:
+        ticks, figures = scale_ticks(ticks, fresh, case.scaler, s.input_size)
+        out = run_model(ticks, case.oracle, s)
+        restored = [restore(y, m, scale) for (_, _, y), (m, scale) in zip(out, figures)]
+        d32 = check_scaled(case, ticks, out, figures, restored)
+        out = [(series, bucket, y) for (series, bucket, _), y in zip(out, restored)]
+    else:
+        out = run_model(ticks, case.oracle, s)
+        d32 = check_case(case, ticks, out)
 
     with open(os.path.join(d, "config.yaml"), "w") as f:
         f.write(config_yaml(case))
@@ -576,13 +679,17 @@ def write_case(case, root):
             assert len(v) == s.input_size
             f.write(f"{series} {fmt_values(v)} {ts}\n")
     with open(os.path.join(d, "expected.txt"), "w") as f:
-        f.write(f"# tolerance {case.tolerance:.0e}\n")
+        rel = f" relative {case.rel_tolerance:.0e}" if case.rel_tolerance else ""
+        f.write(f"# tolerance {case.tolerance:.0e}{rel}\n")
         for series, bucket, y in out:
             ts = fmt_seconds(bucket * case.tick.interval_ms)
             f.write(f"{series} {ts} " + " ".join(fmt_float(v) for v in y) + "\n")
+    tol = f"{case.tolerance:.0e}"
+    if case.rel_tolerance:
+        tol += f" + {case.rel_tolerance:.0e}·\\|y\\|"
     return {"name": case.name, "covers": case.covers, "in": len(case.readings),
             "out": len(out), "ticks": len(ticks), "late": len(late),
-            "tol": case.tolerance, "f32err": d32}
+            "tol": tol, "f32err": d32}
 
 
 README = """\
@@ -593,12 +700,14 @@ Each folder here is one end-to-end case for `tickcast replay` against PyTorch:
 float32 weights named as `nn.GRU`/`nn.Linear` name them), `input.txt` (readings
 `<series> <v1>[,<v2>...] <timestamp>`) and `expected.txt` (`# tolerance <x>`, then
 one line per forecast, `<series> <bucket start seconds> <y1> ... <yO>`, in tick
-order and, within a tick, in the series' registration order). The expectations
+order and, within a tick, in the series' registration order; `# tolerance <a>
+relative <r>` allows `a + r·|y|`). The expectations
 are computed in float64 from the exact float32 weights and inputs, by PyTorch's
 `nn.GRU` (or, for `reset_after: false`, a hand-written formula and the source
 article's own code), with the tick semantics of DESIGN.md §4 implemented
 independently in Python; compare each value within the stated absolute
-tolerance. Do not edit these files: regenerate them all, deterministically, from
+tolerance; the scaler case standardises inputs and restores outputs with
+`tools/scaler.py`. Do not edit these files: regenerate them all, deterministically, from
 the repository root with `/usr/bin/python3 tools/gen_golden.py` (Debian's Python,
 which has PyTorch and numpy).
 
@@ -617,11 +726,11 @@ def main():
         r = write_case(case, args.out)
         rows.append(r)
         print(f"{r['name']:22s} in {r['in']:5d}  out {r['out']:5d}  ticks {r['ticks']:3d}  "
-              f"late {r['late']}  tol {r['tol']:.0e}  float32 err {r['f32err']:.1e}")
+              f"late {r['late']}  tol {r['tol']}  float32 err {r['f32err']:.1e}")
     with open(os.path.join(args.out, "README.md"), "w") as f:
         f.write(README)
         for r in rows:
-            f.write(f"| `{r['name']}` | {r['covers']} | {r['in']} | {r['out']} | {r['tol']:.0e} |\n")
+            f.write(f"| `{r['name']}` | {r['covers']} | {r['in']} | {r['out']} | {r['tol']} |\n")
 
 
 if __name__ == "__main__":

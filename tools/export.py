@@ -1,0 +1,653 @@
+#!/usr/bin/python3
+"""export.py -- a PyTorch GRU forecaster to tickcast's weights and config, checked by replay.
+
+Two sources:
+
+  * a PyTorch module holding one nn.GRU (any number of layers, batch_first
+    either way) and an nn.Linear head with in_features == the GRU's hidden
+    size, whatever their attribute names: the tensors keep their real
+    state_dict names (`encoder.rnn.weight_ih_l0`, `head.weight`, ...) and the
+    config names the prefixes in `model.tensors`;
+  * the source article's hand-written GRU (W_xz, W_hz, b_z, W_xr, W_hr, b_r,
+    W_xh, W_hh, b_h, W_hq, b_q), converted by tools/article_gru.py to the same
+    layout, served with `reset_after: false`.
+
+Each export writes DIR/NAME.safetensors (float32) and DIR/NAME.yaml (the model
+and tick sections of a tickcast config), then verifies it: a few series of
+random unit-scale readings go through PyTorch (in float64, from the float32
+weights the file holds) and through `tickcast replay` (readings one tick
+apart, event clock), and the largest difference of any forecast value is
+printed; above 1e-4 the command exits 1.
+
+  /usr/bin/python3 tools/export.py --module pkg.mod:factory [--state-dict F.pt] --out DIR [--name NAME]
+  /usr/bin/python3 tools/export.py --article PARAMS.pt --out DIR [--name NAME]
+  /usr/bin/python3 tools/export.py --demo [--out DIR]
+
+As a library (tools/ on sys.path):
+
+  from export import export_module, export_article, verify_module, verify_article
+  info = export_module(model, "out", name="model")
+  worst = verify_module(model, "out", "model")
+
+Needs PyTorch and numpy (Debian: python3-torch; run it with /usr/bin/python3).
+The guide: docs/models.md.
+"""
+
+import argparse
+import copy
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(TOOLS)
+sys.path.insert(0, TOOLS)
+import article_gru  # noqa: E402  (tools/article_gru.py)
+from safetensors_io import write_safetensors  # noqa: E402
+
+TOLERANCE = 1e-4
+PREFIX_MAX = 63            # model.tensors.gru / .head: 1..63 bytes
+T0 = 1_700_000_000         # epoch-scale timestamps for the verification readings
+
+
+class ExportError(ValueError):
+    """The module cannot be exported as it is; the message says why."""
+
+
+@dataclass
+class Exported:
+    """What an export wrote."""
+    weights: str                       # path of NAME.safetensors
+    config: str                        # path of NAME.yaml
+    input_size: int
+    layers: list                       # hidden size per layer
+    outputs: int
+    reset_after: bool
+    tensors: dict                      # {"gru": prefix, "head": prefix}
+    names: list = field(default_factory=list)   # tensor names written
+    notes: list = field(default_factory=list)   # things worth telling the user
+
+
+def default_tickcast():
+    return os.environ.get("TC_TICKCAST") or os.path.join(REPO, "build", "daemon", "tickcast")
+
+
+# --------------------------------------------------------------------------
+# Config
+# --------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
+
+
+def yaml_str(s):
+    """`s` as a YAML scalar that reads back as the same string: bare when that
+    is safe, else double-quoted (JSON escapes are valid YAML). Prefixes such as
+    "0" (nn.Sequential children) would read as numbers, so they are quoted."""
+    if _PLAIN.match(s) and s.lower() not in _YAML_WORDS:
+        return s
+    return json.dumps(s)
+
+
+def config_text(name, input_size, layers, outputs, reset_after, tensors,
+                source, horizon_note=None):
+    note = ""
+    if horizon_note:
+        note = "   # " + " ".join(str(horizon_note).split())
+    lines = [
+        f"# {name}.yaml -- written by tools/export.py from {source}",
+        f"# Check it: tickcast check --config {name}.yaml   (every key: tickcast check --help)",
+        "model:",
+        f"  weights: {yaml_str(name + '.safetensors')}   # relative to this file's folder",
+        f"  input_size: {input_size}",
+        f"  reset_after: {'true' if reset_after else 'false'}"
+        + ("           # nn.GRU" if reset_after else "          # the original GRU (Cho et al.)"),
+        "  layers:",
+    ]
+    lines += [f"    - {{type: gru, hidden: {h}}}" for h in layers]
+    lines += [
+        f"  head: {{type: linear, outputs: {outputs}}}{note}",
+        "  scaler: none",
+        f"  tensors: {{gru: {yaml_str(tensors['gru'])}, head: {yaml_str(tensors['head'])}}}",
+        "  watch: false",
+        "  reset_state_on_change: false",
+        "tick:",
+        "  clock: wall",
+        "  interval_ms: 1000",
+        "  flush_ms: 1000",
+        "  aggregate: last",
+        "  missing: skip",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _f32(t):
+    return t.detach().to(device="cpu", dtype=torch.float32).contiguous().numpy().copy()
+
+
+def _write(out_dir, name, arrays, **cfg):
+    if not name or "/" in name or name.startswith("."):
+        raise ExportError(f"bad name {name!r}: a plain file name without '/' is needed")
+    os.makedirs(out_dir, exist_ok=True)
+    weights = os.path.join(out_dir, name + ".safetensors")
+    config = os.path.join(out_dir, name + ".yaml")
+    # Write beside, then rename: a daemon watching the folder never sees half a file.
+    tmp = weights + ".tmp"
+    write_safetensors(tmp, arrays)
+    os.replace(tmp, weights)
+    tmp = config + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(config_text(name, **cfg))
+    os.replace(tmp, config)
+    return weights, config
+
+
+# --------------------------------------------------------------------------
+# A PyTorch module
+# --------------------------------------------------------------------------
+
+def _trace_linear_order(module, gru, input_size):
+    """Names-in-call-order of the nn.Linear modules run after `gru` in one
+    forward pass of a copy of `module`, or None when forward cannot be run
+    with a (batch, steps, input) tensor in the GRU's layout."""
+    ref = copy.deepcopy(module).double().eval()
+    by_id = {id(m): n for n, m in ref.named_modules()}
+    ref_gru = dict(ref.named_modules())[gru]
+    calls, hooks = [], []
+    for m in ref.modules():
+        if isinstance(m, (nn.GRU, nn.Linear)):
+            hooks.append(m.register_forward_hook(
+                lambda mod, _in, _out: calls.append(id(mod))))
+    x = torch.zeros(2, 3, input_size, dtype=torch.float64)
+    if not ref_gru.batch_first:
+        x = x.transpose(0, 1)
+    try:
+        with torch.no_grad():
+            ref(x)
+    except Exception:  # noqa: BLE001 -- any failure just means "no trace"
+        return None
+    finally:
+        for h in hooks:
+            h.remove()
+    if id(ref_gru) not in calls:
+        return None
+    after = calls[calls.index(id(ref_gru)) + 1:]
+    return [by_id[i] for i in after if i != id(ref_gru)]
+
+
+def find_parts(module, gru=None, head=None, notes=None):
+    """(gru_name, gru, head_name, head): the one nn.GRU and its nn.Linear head.
+
+    `gru` / `head` name them explicitly (as named_modules() names them) when
+    the module holds several candidates."""
+    if not isinstance(module, nn.Module):
+        raise ExportError(f"expected an nn.Module, got {type(module).__name__}")
+    mods = dict(module.named_modules())
+    if gru is not None:
+        if not isinstance(mods.get(gru), nn.GRU):
+            raise ExportError(f"no nn.GRU named {gru!r} in {type(module).__name__}")
+        grus = [(gru, mods[gru])]
+    else:
+        grus = [(n, m) for n, m in module.named_modules() if isinstance(m, nn.GRU)]
+    if not grus:
+        raise ExportError(f"no nn.GRU in {type(module).__name__}: export_module needs one "
+                          "nn.GRU (any number of layers) and an nn.Linear head")
+    if len(grus) > 1:
+        raise ExportError(
+            f"{len(grus)} nn.GRU modules in {type(module).__name__} "
+            f"({', '.join(n or '<root>' for n, _ in grus)}): export_module takes exactly one "
+            "nn.GRU (stack layers with num_layers=); name the one to export with gru=, or, "
+            "for layers of different sizes, write the tensors yourself (docs/models.md)")
+    gname, g = grus[0]
+    if g.bidirectional:
+        raise ExportError(f"{gname}: a bidirectional nn.GRU cannot be exported: tickcast runs "
+                          "forward in time, one step per tick, with no future readings to "
+                          "run backward from")
+    if getattr(g, "proj_size", 0):
+        raise ExportError(f"{gname}: an nn.GRU with proj_size={g.proj_size} cannot be exported: "
+                          "tickcast's GRU layers have no projection")
+    if g.mode != "GRU":
+        raise ExportError(f"{gname}: mode {g.mode!r}, not a GRU")
+    H = g.hidden_size
+
+    if head is not None:
+        if not isinstance(mods.get(head), nn.Linear):
+            raise ExportError(f"no nn.Linear named {head!r} in {type(module).__name__}")
+        if mods[head].in_features != H:
+            raise ExportError(f"{head}: in_features {mods[head].in_features}, but the GRU "
+                              f"{gname} has hidden size {H}")
+        return gname, g, head, mods[head]
+    cands = [(n, m) for n, m in module.named_modules()
+             if isinstance(m, nn.Linear) and m.in_features == H]
+    if not cands:
+        others = [f"{n} ({m.in_features} -> {m.out_features})" for n, m in
+                  module.named_modules() if isinstance(m, nn.Linear)]
+        raise ExportError(
+            f"no nn.Linear with in_features {H} (the hidden size of the GRU {gname}) in "
+            f"{type(module).__name__}: tickcast's head is one nn.Linear applied to the last "
+            "GRU layer's output"
+            + (f"; the module's nn.Linear layers: {', '.join(others)}" if others else ""))
+    if len(cands) == 1:
+        return gname, g, cands[0][0], cands[0][1]
+    order = _trace_linear_order(module, gname, g.input_size)
+    names = [n for n, _ in cands]
+    if order:
+        for n in order:
+            if n in names:
+                if notes is not None:
+                    notes.append(f"{len(names)} nn.Linear layers take {H} features "
+                                 f"({', '.join(names)}); took {n}, the first that forward runs "
+                                 "after the GRU (name another with head=, --head)")
+                return gname, g, n, mods[n]
+    raise ExportError(
+        f"{len(cands)} nn.Linear layers take the GRU's {H} features ({', '.join(names)}) and "
+        "running forward did not tell which one follows it; name the head with head=")
+
+
+def _module_tensors(gname, g, hname, h):
+    """{name: float32 array} under the module's own prefixes (missing biases:
+    zeros, which is what bias=False computes)."""
+    out = {}
+    H = g.hidden_size
+    for k in range(g.num_layers):
+        for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            t = getattr(g, f"{w}_l{k}", None)
+            out[f"{gname}.{w}_l{k}"] = (_f32(t) if t is not None
+                                        else np.zeros(3 * H, dtype=np.float32))
+    out[f"{hname}.weight"] = _f32(h.weight)
+    out[f"{hname}.bias"] = (_f32(h.bias) if h.bias is not None
+                            else np.zeros(h.out_features, dtype=np.float32))
+    return out
+
+
+def export_module(module, out_dir, name="model", horizon_note=None, gru=None, head=None):
+    """Write OUT_DIR/NAME.safetensors and OUT_DIR/NAME.yaml from `module`.
+
+    Finds the module's single nn.GRU and the nn.Linear that takes its hidden
+    state (several candidates: the one forward runs first after the GRU, or
+    the one named by `head`). Raises ExportError when the module does not fit
+    (no or several GRUs, bidirectional, proj_size, no matching Linear).
+    Returns an Exported."""
+    notes = []
+    gname, g, hname, h = find_parts(module, gru, head, notes)
+    if not g.bias:
+        notes.append(f"{gname} has bias=False: zero biases written")
+    if h.bias is None:
+        notes.append(f"{hname} has bias=False: a zero bias written")
+    prefixes = {"gru": gname, "head": hname}
+    for key, default in (("gru", "gru"), ("head", "fc")):
+        if len(prefixes[key].encode()) > PREFIX_MAX:
+            notes.append(f"{prefixes[key]}: longer than {PREFIX_MAX} bytes, the most "
+                         f"model.tensors.{key} takes; tensors renamed to {default}.*")
+            prefixes[key] = default
+    if prefixes["gru"] == prefixes["head"]:
+        raise ExportError("the GRU and the head would get the same tensor prefix")
+    tensors = _module_tensors(prefixes["gru"], g, prefixes["head"], h)
+    layers = [g.hidden_size] * g.num_layers
+    src = f"{type(module).__name__} ({gname}: nn.GRU, {hname}: nn.Linear)"
+    weights, config = _write(out_dir, name, tensors, input_size=g.input_size, layers=layers,
+                             outputs=h.out_features, reset_after=True, tensors=prefixes,
+                             source=src, horizon_note=horizon_note)
+    return Exported(weights, config, g.input_size, layers, h.out_features, True, prefixes,
+                    sorted(tensors), notes)
+
+
+def _float32_double(m):
+    """A float64 copy of `m` whose values are exactly the float32 ones exported."""
+    ref = copy.deepcopy(m).float().double().eval()
+    return ref
+
+
+def module_forward(module, gru=None, head=None):
+    """forward_fn for verify(): the exported parts, run as tickcast runs them
+    (head applied to the last GRU layer's output at every step), in float64;
+    plus the module's own forward when it takes a (batch, steps, input) tensor
+    in the GRU's layout and returns one forecast per step or per series."""
+    gname, _, hname, _ = find_parts(module, gru, head)
+    ref = _float32_double(module)
+    mods = dict(ref.named_modules())
+    g, h = mods[gname], mods[hname]
+
+    def fwd(x):                                   # x: (series, steps, input)
+        S, T, _ = x.shape
+        with torch.no_grad():
+            inp = x if g.batch_first else x.transpose(0, 1)
+            out, _ = g(inp)
+            if not g.batch_first:
+                out = out.transpose(0, 1)
+            result = {f"{gname} -> {hname}": h(out)}
+            try:
+                y = ref(inp)
+            except Exception as e:  # noqa: BLE001
+                result["note"] = (f"the module's own forward did not take a tensor "
+                                  f"{list(inp.shape)} ({type(e).__name__}); "
+                                  f"checked {gname} -> {hname} alone")
+                return result
+        if isinstance(y, (tuple, list)) and y and torch.is_tensor(y[0]):
+            y = y[0]
+        O = h.out_features
+        shape = tuple(y.shape) if torch.is_tensor(y) else None
+        if S != T and shape == ((S, T, O) if g.batch_first else (T, S, O)):
+            result["the module's forward"] = y if g.batch_first else y.transpose(0, 1)
+        elif shape == (S, O):
+            result["the module's forward (last step)"] = y
+        elif shape and len(shape) >= 2 and shape[:-1] in ((S, T), (T, S), (S,)) \
+                and shape[-1] != O:
+            result["error"] = (f"the module's forward returned {list(shape)}: {shape[-1]} "
+                               f"values per forecast, but {hname} has {O} outputs; the "
+                               f"module does more after {hname} than tickcast serves "
+                               "(name the real head with head=, --head)")
+        else:
+            result["note"] = (f"the module's own forward returned "
+                              f"{list(shape) if shape else type(y).__name__}, not one "
+                              f"forecast per step or per series; checked {gname} -> {hname} alone")
+        return result
+
+    return fwd
+
+
+# --------------------------------------------------------------------------
+# The article's hand-written GRU
+# --------------------------------------------------------------------------
+
+def export_article(params, out_dir, name="model", horizon_note=None):
+    """Write the article's params (a list in PARAM_NAMES order, or a dict) as
+    OUT_DIR/NAME.safetensors (gru.* and fc.*) and NAME.yaml with
+    reset_after: false. Returns an Exported."""
+    try:
+        sd = article_gru.to_state_dict(params)
+        n_in, n_h, n_out = article_gru.model_sizes(params)
+    except (KeyError, ValueError) as e:
+        raise ExportError(f"article params: {e}") from e
+    tensors = {k: _f32(v) for k, v in sd.items()}
+    prefixes = {"gru": "gru", "head": "fc"}
+    weights, config = _write(out_dir, name, tensors, input_size=int(n_in), layers=[int(n_h)],
+                             outputs=int(n_out), reset_after=False, tensors=prefixes,
+                             source="the article's GRU params (W_xz ... b_q)",
+                             horizon_note=horizon_note)
+    return Exported(weights, config, int(n_in), [int(n_h)], int(n_out), False, prefixes,
+                    sorted(tensors))
+
+
+def article_forward(params):
+    """forward_fn for verify(): the article's own code, float64, float32 values."""
+    p = {n: torch.as_tensor(v).detach().float().double()
+         for n, v in article_gru._as_dict(params).items()}
+    H = p["W_xz"].shape[1]
+
+    def fwd(x):                                   # (series, steps, input)
+        S, T, _ = x.shape
+        with torch.no_grad():
+            y, _ = article_gru.gru(x.transpose(0, 1), (torch.zeros(S, H, dtype=torch.float64),), p)
+        return {"the article's gru()": y.reshape(T, S, -1).transpose(0, 1)}
+
+    return fwd
+
+
+# --------------------------------------------------------------------------
+# Verification
+# --------------------------------------------------------------------------
+
+def _interval_ms(config):
+    with open(config) as f:
+        m = re.search(r"^\s*interval_ms:\s*(\d+)", f.read(), re.M)
+    return int(m.group(1)) if m else 1000
+
+
+def replay(config, x, tickcast=None):
+    """Run x (series, steps, input; float32 values) through `tickcast replay`:
+    series s{i}, step t at T0 + t ticks. Returns (series, steps, outputs) float64."""
+    tickcast = tickcast or default_tickcast()
+    S, T, _ = x.shape
+    step_s = _interval_ms(config) / 1000.0
+    lines = []
+    for t in range(T):
+        ts = "%.3f" % (T0 + t * step_s)
+        for s in range(S):
+            lines.append(f"s{s} " + ",".join("%.9g" % v for v in x[s, t]) + f" {ts}\n")
+    try:
+        run = subprocess.run([tickcast, "replay", "-q", "--config", config],
+                             input="".join(lines), capture_output=True, text=True)
+    except OSError as e:
+        raise RuntimeError(f"cannot run {tickcast}: {e.strerror} (build it, or pass --tickcast)")
+    if run.returncode != 0 or run.stderr.strip():
+        raise RuntimeError(f"tickcast replay failed (exit {run.returncode}): "
+                           f"{run.stderr.strip()[:2000]}")
+    rows = {}
+    for line in run.stdout.splitlines():
+        f = line.split()
+        rows.setdefault(f[0], []).append([float(v) for v in f[2:]])
+    got = []
+    for s in range(S):
+        r = rows.get(f"s{s}", [])
+        if len(r) != T:
+            raise RuntimeError(f"tickcast replay gave {len(r)} forecasts of s{s}, expected {T}")
+        got.append(r)
+    return np.asarray(got, dtype=np.float64)
+
+
+def verify(out_dir, name, forward_fn, input_size, series=5, steps=7, seed=0,
+           tickcast=None, out=None, tolerance=TOLERANCE):
+    """Feed the same random unit-scale readings to forward_fn and to
+    `tickcast replay --config OUT_DIR/NAME.yaml`, print the largest difference
+    and return it.
+
+    forward_fn(x) takes a float64 tensor (series, steps, input) and returns
+    the forecasts, (series, steps, outputs) or (series, outputs) for the last
+    step only, or a dict {label: such a tensor, "note": text, "error": text};
+    every label is compared and the worst difference returned (inf with an
+    "error"). The report goes to `out`
+    (default sys.stdout); `tolerance` only shapes its hints."""
+    out = out or sys.stdout
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((series, steps, input_size)).astype(np.float32)
+    got = replay(os.path.join(out_dir, name + ".yaml"), x, tickcast)
+    want = forward_fn(torch.from_numpy(x.astype(np.float64)))
+    if not isinstance(want, dict):
+        want = {"PyTorch": want}
+    worst, diffs = 0.0, {}
+    for label, y in want.items():
+        if label in ("note", "error"):
+            print(f"  {label}: {y}", file=out)
+            if label == "error":
+                worst = float("inf")
+            continue
+        y = y.detach().double().numpy() if torch.is_tensor(y) else np.asarray(y, np.float64)
+        ref = got[:, -1, :] if y.ndim == 2 else got
+        if y.shape != ref.shape:
+            raise RuntimeError(f"{label}: shape {list(y.shape)}, tickcast gave {list(ref.shape)}")
+        d = float(np.max(np.abs(ref - y))) if y.size else 0.0
+        if not np.isfinite(d):
+            d = float("inf")
+        worst = max(worst, d)
+        diffs[label] = d
+        print(f"  {label} vs tickcast replay: largest difference {d:.3g} "
+              f"({series} series x {steps} steps x {ref.shape[-1]} outputs)", file=out)
+    good = [k for k, d in diffs.items() if d <= tolerance]
+    bad = [k for k, d in diffs.items() if not d <= tolerance]
+    if good and bad:
+        print(f"  {', '.join(bad)} disagrees while {', '.join(good)} agrees: the module's "
+              "forward computes more than tickcast serves (one nn.GRU, then one nn.Linear on "
+              "its output at every step); move the rest out of the model, or serve it "
+              "elsewhere", file=out)
+    return worst
+
+
+def verify_module(module, out_dir, name="model", gru=None, head=None, **kw):
+    """verify() an export_module() export against the module."""
+    _, g, _, _ = find_parts(module, gru, head)
+    return verify(out_dir, name, module_forward(module, gru, head), g.input_size, **kw)
+
+
+def verify_article(params, out_dir, name="model", **kw):
+    """verify() an export_article() export against the article's code."""
+    n_in, _, _ = article_gru.model_sizes(params)
+    return verify(out_dir, name, article_forward(params), int(n_in), **kw)
+
+
+# --------------------------------------------------------------------------
+# The demo module: odd names, a GRU inside a submodule, batch_first
+# --------------------------------------------------------------------------
+
+class _Body(nn.Module):
+    def __init__(self, input_size, hidden, layers):
+        super().__init__()
+        self.encoder = nn.GRU(input_size, hidden, num_layers=layers, batch_first=True)
+
+
+class DemoForecaster(nn.Module):
+    """nn.GRU at `body.encoder` (batch_first), nn.Linear at `readout`: the
+    tensors are body.encoder.weight_ih_l0 ... and readout.weight/bias."""
+
+    def __init__(self, input_size=2, hidden=24, layers=2, horizon=6):
+        super().__init__()
+        self.body = _Body(input_size, hidden, layers)
+        self.readout = nn.Linear(hidden, horizon * input_size)
+
+    def forward(self, x):                         # (batch, steps, input)
+        out, _ = self.body.encoder(x)
+        return self.readout(out)                  # a forecast per step
+
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+def _load_factory(spec):
+    if ":" not in spec:
+        raise ExportError(f"--module {spec!r}: expected pkg.mod:factory")
+    modname, attr = spec.split(":", 1)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        mod = importlib.import_module(modname)
+    except ImportError as e:
+        raise ExportError(f"--module: cannot import {modname}: {e}") from e
+    obj = mod
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ExportError(f"--module: {modname} has no {attr}")
+        obj = getattr(obj, part)
+    if isinstance(obj, nn.Module):
+        return obj
+    if not callable(obj):
+        raise ExportError(f"--module: {spec} is neither an nn.Module nor callable")
+    m = obj()
+    if not isinstance(m, nn.Module):
+        raise ExportError(f"--module: {spec}() returned {type(m).__name__}, not an nn.Module")
+    return m
+
+
+def _torch_load(path):
+    try:
+        return torch.load(path, map_location="cpu")
+    except (OSError, RuntimeError) as e:
+        raise ExportError(f"{path}: cannot load: {e}") from e
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="Export a PyTorch GRU forecaster to tickcast (safetensors + YAML) "
+                    "and verify it against `tickcast replay`.",
+        epilog="Guide: docs/models.md. Exit status: 0 exported (and verified), "
+               "1 verification failed, 2 the model or the arguments are unusable.")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--module", metavar="PKG.MOD:FACTORY",
+                     help="import PKG.MOD (from the current folder or sys.path) and call "
+                          "FACTORY() for the nn.Module")
+    src.add_argument("--article", metavar="FILE.pt",
+                     help="a torch.save()d list (in the article's order) or dict of "
+                          "W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h, W_hq, b_q")
+    src.add_argument("--demo", action="store_true",
+                     help="export and verify a small random module with odd attribute names")
+    ap.add_argument("--state-dict", metavar="FILE.pt",
+                    help="with --module: load these weights (torch.save(model.state_dict()))")
+    ap.add_argument("--out", metavar="DIR", help="output folder (--demo: a temporary one)")
+    ap.add_argument("--name", default="model", help="file names NAME.safetensors, NAME.yaml")
+    ap.add_argument("--gru", metavar="NAME", help="the nn.GRU to export, when there are several")
+    ap.add_argument("--head", metavar="NAME", help="the nn.Linear head, when it is ambiguous")
+    ap.add_argument("--horizon-note", metavar="TEXT", help="a comment for the head's line")
+    ap.add_argument("--no-verify", action="store_true", help="skip the replay comparison")
+    ap.add_argument("--tickcast", default=default_tickcast(),
+                    help="the tickcast program (default: $TC_TICKCAST or build/daemon/tickcast)")
+    ap.add_argument("--series", type=int, default=5, help="series in the verification (5)")
+    ap.add_argument("--steps", type=int, default=7, help="steps per series (7)")
+    ap.add_argument("--seed", type=int, default=0, help="random seed of the verification input")
+    ap.add_argument("--tolerance", type=float, default=TOLERANCE,
+                    help="largest difference accepted (1e-4)")
+    args = ap.parse_args(argv)
+    if args.state_dict and not args.module:
+        ap.error("--state-dict goes with --module")
+    if not args.demo and not args.out:
+        ap.error("--out DIR is required")
+    if args.series < 1 or args.steps < 1:
+        ap.error("--series and --steps must be positive")
+
+    tmp = None
+    try:
+        if args.demo:
+            torch.manual_seed(args.seed)
+            module = DemoForecaster()
+            if not args.out:
+                tmp = tempfile.TemporaryDirectory(prefix="tickcast-export-")
+                args.out = tmp.name
+        elif args.module:
+            module = _load_factory(args.module)
+            if args.state_dict:
+                sd = _torch_load(args.state_dict)
+                if isinstance(sd, nn.Module):
+                    sd = sd.state_dict()
+                try:
+                    module.load_state_dict(sd)
+                except (RuntimeError, TypeError) as e:
+                    raise ExportError(f"{args.state_dict}: {e}") from e
+        if args.article:
+            params = _torch_load(args.article)
+            info = export_article(params, args.out, args.name, args.horizon_note)
+            check = (lambda: verify_article(params, args.out, args.name, **vkw))
+        else:
+            module.eval()
+            info = export_module(module, args.out, args.name, args.horizon_note,
+                                 gru=args.gru, head=args.head)
+            check = (lambda: verify_module(module, args.out, args.name,
+                                           gru=args.gru, head=args.head, **vkw))
+        vkw = dict(series=args.series, steps=args.steps, seed=args.seed, tickcast=args.tickcast,
+                   tolerance=args.tolerance)
+        print(f"wrote {info.weights} ({len(info.names)} tensors) and {info.config}")
+        print(f"  input {info.input_size}, layers {info.layers}, head {info.outputs} outputs, "
+              f"reset_after: {str(info.reset_after).lower()}, "
+              f"tensors: gru={info.tensors['gru']} head={info.tensors['head']}")
+        for n in info.notes:
+            print(f"  note: {n}")
+        if args.no_verify:
+            return 0
+        try:
+            worst = check()
+        except RuntimeError as e:
+            print(f"export.py: verification failed: {e}", file=sys.stderr)
+            return 1
+        if not worst <= args.tolerance:
+            print(f"FAIL: largest difference {worst:.3g} > {args.tolerance:g}")
+            return 1
+        print(f"ok: largest difference {worst:.3g} <= {args.tolerance:g}")
+        return 0
+    except ExportError as e:
+        print(f"export.py: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
