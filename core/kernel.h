@@ -2,8 +2,8 @@
  *
  * gru_kernel.c is compiled once per instruction set (plain C, AVX2, AVX-512)
  * with TC_KERNEL_SUFFIX naming its functions; the plain C build is the
- * reference the others are tested against. Each function works on one block
- * of TC_STEP_BLOCK series whose rows are contiguous. */
+ * reference the others are tested against. Each function works on the first
+ * `count` (at most TC_STEP_BLOCK) rows of one block. */
 #ifndef TC_KERNEL_H
 #define TC_KERNEL_H
 
@@ -18,16 +18,17 @@ struct tc_kernel {
 	const char *name;
 	/* xh [block x (in + hidden)] holds each series' input then its hidden
 	 * state; the hidden state is advanced in place. */
-	void (*gru)(const struct tc_gru_layer *layer, float *xh, float *scratch);
+	void (*gru)(const struct tc_gru_layer *layer, float *xh, int count, float *scratch);
 	/* y [block x w.width] = h [block x w.rows] (row stride ldh) * W + b. */
-	void (*linear)(const struct tc_linear_layer *layer, const float *h, int ldh, float *y);
+	void (*linear)(const struct tc_linear_layer *layer, const float *h, int ldh, int count,
+		float *y);
 };
 
 #define TC_KERNEL_DECLARE(suffix) \
-	void tc_kernel_gru_##suffix(const struct tc_gru_layer *layer, float *xh, \
+	void tc_kernel_gru_##suffix(const struct tc_gru_layer *layer, float *xh, int count, \
 		float *scratch); \
 	void tc_kernel_linear_##suffix(const struct tc_linear_layer *layer, \
-		const float *h, int ldh, float *y);
+		const float *h, int ldh, int count, float *y);
 
 TC_KERNEL_DECLARE(c)
 TC_KERNEL_DECLARE(avx2)

@@ -38,17 +38,12 @@ int tc_step_use_kernel(const char *name)
 }
 
 /* Copies `count` rows of `width` floats from src rows idx[i] into the
- * block's rows (stride ld), zeroing the rest of the block so the kernels
- * see finite numbers. */
+ * block's rows (stride ld). */
 static void gather(float *dst, size_t ld, const float *src, const uint32_t *idx,
 	size_t count, size_t width)
 {
-	for (size_t i = 0; i < TC_STEP_BLOCK; i++) {
-		if (i < count) {
-			memcpy(dst + i * ld, src + (size_t)idx[i] * width, width * sizeof(float));
-		} else {
-			memset(dst + i * ld, 0, width * sizeof(float));
-		}
+	for (size_t i = 0; i < count; i++) {
+		memcpy(dst + i * ld, src + (size_t)idx[i] * width, width * sizeof(float));
 	}
 }
 
@@ -86,17 +81,18 @@ static void step_block(const struct tc_model *m, struct tc_state *st,
 
 	for (int k = 0; k < s->n_layers; k++) {
 		const struct tc_gru_layer *L = &m->layers[k];
-		kern->gru(L, xh[k], work);
+		kern->gru(L, xh[k], (int)count, work);
 		scatter(st->hidden[k], xh[k] + L->in, ld[k], slots, count, (size_t)L->hidden);
 		if (k + 1 < s->n_layers) {
-			for (size_t i = 0; i < TC_STEP_BLOCK; i++) {
+			for (size_t i = 0; i < count; i++) {
 				memcpy(xh[k + 1] + i * ld[k + 1], xh[k] + i * ld[k] + L->in,
 					(size_t)L->hidden * sizeof(float));
 			}
 		}
 	}
 	const struct tc_gru_layer *last = &m->layers[s->n_layers - 1];
-	kern->linear(&m->head, xh[s->n_layers - 1] + last->in, (int)ld[s->n_layers - 1], y);
+	kern->linear(&m->head, xh[s->n_layers - 1] + last->in, (int)ld[s->n_layers - 1],
+		(int)count, y);
 	scatter(outputs, y, (size_t)m->head.w.width, identity, count, (size_t)s->outputs);
 }
 
@@ -110,7 +106,11 @@ int tc_step(const struct tc_model *m, struct tc_state *st, const uint32_t *slots
 	const size_t in = (size_t)m->spec.input_size;
 	const size_t out = (size_t)m->spec.outputs;
 	const long blocks = (long)((n + TC_STEP_BLOCK - 1) / TC_STEP_BLOCK);
-#pragma omp parallel for schedule(static) num_threads(st->n_threads) if (blocks > 1)
+	if (blocks == 1) { /* a handful of series: not worth waking a team */
+		step_block(m, st, kern, slots, n, inputs, outputs, st->scratch[0]);
+		return 0;
+	}
+#pragma omp parallel for schedule(static) num_threads(st->n_threads)
 	for (long b = 0; b < blocks; b++) {
 		size_t first = (size_t)b * TC_STEP_BLOCK;
 		size_t count = n - first < TC_STEP_BLOCK ? n - first : TC_STEP_BLOCK;
