@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# run.sh -- installs what is missing, builds tickcast (release), starts the
-# daemon on the bundled config and model, replays the bundled sample
-# readings into it one tick a second, and prints the forecasts it publishes.
-# Ctrl-C stops it all; so does the end of the sample (two minutes).
+# run.sh -- installs what is missing, builds tickcast (release), and runs the
+# demo, tools/demo.py: it starts tickcastd on the model of the bundled config
+# (a temporary copy of config/tickcast.yaml with a 250 ms wall clock and ipc
+# endpoints of its own, so it never meets a daemon already running), replays
+# four real series of models/demo/ into it, one reading per series per tick,
+# and redraws a table of the live forecasts at every tick (plain lines when
+# standard output is not a terminal). It stops, and stops the daemon, when the
+# data ends (about 80 seconds) or on Ctrl-C. Options go to tools/demo.py
+# (--help lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/deps.sh
@@ -10,27 +15,6 @@ tc_install_missing
 
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
-bin=build/daemon
-config=config/tickcast.yaml
-samples=models/sample-readings.txt
 
-$bin/tickcast check --config "$config" >&2
-$bin/tickcastd --config "$config" &
-daemon=$!
-trap 'kill $sub $daemon 2>/dev/null; wait 2>/dev/null' EXIT
-until $bin/tickcast status --timeout-ms 200 >/dev/null 2>&1; do
-  kill -0 $daemon 2>/dev/null || { echo "tickcastd did not start" >&2; exit 1; }
-  sleep 0.2
-done
-$bin/tickcast sub tcp://127.0.0.1:7701 &
-sub=$!
-sleep 0.5
-
-echo "replaying $samples, one tick a second; forecasts below (Ctrl-C to stop)" >&2
-first=$(awk 'NR == 1 {print $3}' "$samples")
-last=$(awk 'END {print $3}' "$samples")
-for ((t = first; t <= last; t++)); do
-  awk -v t="$t" '$3 == t' "$samples" | $bin/tickcast pub tcp://127.0.0.1:7700 2>/dev/null
-  sleep 1
-done
-$bin/tickcast status >&2
+build/daemon/tickcast check --config config/tickcast.yaml >&2
+exec /usr/bin/python3 tools/demo.py --config config/tickcast.yaml "$@"
