@@ -8,33 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The smallest valid model section (lines 1-4), for tests that vary one thing. */
-#define MODEL \
-	"model:\n" \
-	"  weights: m.safetensors\n" \
-	"  layers: [{type: gru, hidden: 8}]\n" \
-	"  head: {type: linear, outputs: 1}\n"
-
-static int parse(struct tc_config *cfg, const char *text, char *err)
-{
-	err[0] = '\0';
-	return tc_config_parse(cfg, "config.yaml", text, strlen(text), err);
-}
-
-/* Parses text that must be rejected and checks the whole message. */
-static void expect_error(const char *text, const char *want)
-{
-	struct tc_config cfg;
-	char err[TC_ERR_LEN];
-	cr_assert_eq(parse(&cfg, text, err), -1, "accepted:\n%s", text);
-	cr_assert_str_eq(err, want);
-}
-
-static void expect_ok(struct tc_config *cfg, const char *text)
-{
-	char err[TC_ERR_LEN];
-	cr_assert_eq(parse(cfg, text, err), 0, "%s", err);
-}
+#include "config_fixture.h"
 
 /* Checks every daemon key of cfg against the defaults config.h and the docs promise. */
 static void expect_daemon_defaults(const struct tc_config *cfg)
