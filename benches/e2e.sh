@@ -62,6 +62,10 @@ fi
 ninja -C build daemon/tickcastd benches/loadgen >/dev/null
 
 work=$(mktemp -d /tmp/tickcast-e2e.XXXXXX)
+# The binaries of this build, so that a rebuild by someone else during a
+# search does not change what is measured halfway.
+cp build/daemon/tickcastd build/benches/loadgen "$work/"
+revision=$(git describe --always --dirty 2>/dev/null || echo unknown)
 daemon_pid=
 cleanup() {
 	if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
@@ -125,11 +129,12 @@ measure() { # $1 series, $2 format
 	fmt=$2
 	write_config "$n"
 	load=$(wait_quiet)
-	build/daemon/tickcastd --config "$work/tickcast.yaml" 2> "$work/daemon.log" &
+	"$work/tickcastd" --config "$work/tickcast.yaml" 2> "$work/daemon.log" &
 	daemon_pid=$!
-	echo "== $n series, $fmt readings, publish.batch_bytes $batch_bytes, load average before $load"
+	echo "== $n series, $fmt readings, publish.batch_bytes $batch_bytes, load average before $load" \
+		"($(date +%H:%M:%S), $revision)"
 	set +e
-	build/benches/loadgen --ingest "tcp://127.0.0.1:$port" \
+	"$work/loadgen" --ingest "tcp://127.0.0.1:$port" \
 		--forecasts "tcp://127.0.0.1:$((port + 1))" --control "tcp://127.0.0.1:$((port + 2))" \
 		--series "$n" --threads "$threads" --format "$fmt" --batch "$batch" \
 		--seconds "$seconds" --interval-ms "$interval_ms" --daemon-pid "$daemon_pid" \
@@ -155,15 +160,16 @@ measure() { # $1 series, $2 format
 	awk -v fmt="$fmt" -v n="$n" -v bb="$batch_bytes" -v load="$load" -v v="$verdict" '
 		/^ingest rate/ { rate = $3 }
 		/^tick_ms measured/ { p50 = $4; p99 = $6 }
+		/^publish lag ms/ { lag = $5 "/" $7 "/" $9 "/" $11 }
 		/^forecasts expected/ { expected = $3 }
 		/^forecasts received/ { got = $3 }
 		/^cpu daemon/ { dcpu = $3 }
 		/^cpu loadgen +[0-9]/ { lcpu = $3 }
 		/^cpu machine/ { others = $NF }
 		END { printf "RESULT format=%s series=%s batch_bytes=%s load=%s readings_s=%s " \
-			"tick_p50=%s tick_p99=%s forecasts=%s/%s cpu_daemon=%s cpu_loadgen=%s " \
-			"cpu_others=%s verdict=%s\n", fmt, n, bb, load, rate, p50, p99, got, expected,
-			dcpu, lcpu, others, v }' "$work/loadgen.out" | tee -a "$work/results"
+			"tick_p50=%s tick_p99=%s forecasts=%s/%s lag_p50/max/first/last=%s cpu_daemon=%s " \
+			"cpu_loadgen=%s cpu_others=%s verdict=%s\n", fmt, n, bb, load, rate, p50, p99, got,
+			expected, lag, dcpu, lcpu, others, v }' "$work/loadgen.out" | tee -a "$work/results"
 	[ "$verdict" = HOLDS ]
 }
 
@@ -175,7 +181,8 @@ fi
 for fmt in $formats; do
 	largest=none
 	for n in $counts; do
-		if measure "$n" "$fmt" || { echo "(retrying once: the host is shared)"; measure "$n" "$fmt"; }; then
+		if measure "$n" "$fmt" \
+			|| { echo "(retrying once: the host is shared)"; measure "$n" "$fmt"; }; then
 			largest=$n
 		else
 			break

@@ -161,7 +161,7 @@ static size_t build_binary(const struct run *rn, char *buf, size_t cap, long lo,
 	int64_t bucket)
 {
 	struct tc_reading_binary_writer w;
-	static _Thread_local struct tc_reading r;
+	struct tc_reading r;
 	char id[ID_BUF];
 	tc_reading_binary_writer_init(&w, buf, cap, rn->o.width, 0);
 	r.n_values = rn->o.width;
@@ -246,7 +246,8 @@ static void *producer_run(void *arg)
 	struct producer *p = arg;
 	struct run *rn = p->run;
 	/* Worst case a line: id, a 9-character value per input and separators. */
-	size_t cap = TC_READING_BINARY_HEADER_LEN + (size_t)rn->o.batch * (ID_BUF + 12 * (size_t)rn->o.width + 2);
+	size_t line = ID_BUF + 12 * (size_t)rn->o.width + 2;
+	size_t cap = TC_READING_BINARY_HEADER_LEN + (size_t)rn->o.batch * line;
 	char *buf = malloc(cap);
 	void *sock = buf ? open_producer_socket(rn) : NULL;
 	if (!sock) {
@@ -761,6 +762,9 @@ static int report(struct run *rn, struct watch *w)
 			warm_ms = w->ticks[i].ms > warm_ms ? w->ticks[i].ms : warm_ms;
 		}
 	}
+	/* First and last before sorting: a lag that grows tick by tick is a
+	 * backlog that a longer run would turn into lost ticks. */
+	double lag_first = n_lag ? lag[0] : 0, lag_last = n_lag ? lag[n_lag - 1] : 0;
 	double p50, p99, max, lag50, lag99, lagmax;
 	percentiles(tick_ms, n_tick, &p50, &p99, &max);
 	percentiles(lag, n_lag, &lag50, &lag99, &lagmax);
@@ -775,7 +779,8 @@ static int report(struct run *rn, struct watch *w)
 	printf("readings sent          %lld\n", sent);
 	printf("readings accepted      %lld\n", accepted);
 	printf("rejected_total         %lld\n", rejected);
-	printf("ticks                  %lld (daemon ticks during the run)\n", w->after.ticks - w->before.ticks);
+	printf("ticks                  %lld (daemon ticks during the run)\n",
+		w->after.ticks - w->before.ticks);
 	printf("series in daemon       %lld\n", w->after.series);
 	printf("forecasts expected     %llu (%ld series x %d full ticks)\n", (unsigned long long)expected,
 		o->series, o->seconds);
@@ -790,8 +795,8 @@ static int report(struct run *rn, struct watch *w)
 		w->after.p50_ms, w->after.p99_ms);
 	printf("tick_ms measured       p50 %.1f p99 %.1f max %.1f over %d ticks; warm-up tick %.1f\n",
 		p50, p99, max, n_tick, warm_ms);
-	printf("publish lag ms         p50 %.0f max %.0f (last forecast of a tick after it closed)\n",
-		lag50, lagmax);
+	printf("publish lag ms         p50 %.0f max %.0f first %.0f last %.0f (a tick's last forecast "
+		"after the tick closed)\n", lag50, lagmax, lag_first, lag_last);
 	printf("producers              a round's last batch went out at most %lld ms into its interval\n",
 		(long long)atomic_load(&rn->finish_ms_max));
 	if (w->cpu_taken == 2 && w->cpu_ms[1] > w->cpu_ms[0]) {
@@ -819,13 +824,13 @@ static int report(struct run *rn, struct watch *w)
 	char why[512] = "";
 	size_t used = 0;
 	if (accepted != sent || rejected != 0) {
-		used += (size_t)snprintf(why + used, sizeof why - used, "; %lld of %lld readings accepted, %lld rejected",
-			accepted, sent, rejected);
+		used += (size_t)snprintf(why + used, sizeof why - used,
+			"; %lld of %lld readings accepted, %lld rejected", accepted, sent, rejected);
 	}
 	if (short_ticks) {
-		used += (size_t)snprintf(why + used, sizeof why - used, "; %d ticks short of forecasts (first: tick %d, %llu of %ld)",
-			short_ticks, first_short - o->warmup + 1,
-			(unsigned long long)atomic_load(&rn->received[first_short]), o->series);
+		used += (size_t)snprintf(why + used, sizeof why - used,
+			"; %d ticks short of forecasts (first: tick %d, %llu of %ld)", short_ticks,
+			first_short - o->warmup + 1, (unsigned long long)atomic_load(&rn->received[first_short]), o->series);
 	}
 	if (n_tick < o->seconds || p99 >= o->interval_ms) {
 		used += (size_t)snprintf(why + used, sizeof why - used, "; tick p99 %.1f ms over %d of %d ticks",
@@ -870,7 +875,8 @@ int main(int argc, char **argv)
 	pthread_t subscriber;
 	pthread_create(&subscriber, NULL, subscriber_run, &rn);
 	for (int i = 0; i < rn.o.threads; i++) {
-		producers[i] = (struct producer){.run = &rn, .lo = (long)((long long)i * rn.o.series / rn.o.threads),
+		producers[i] = (struct producer){.run = &rn,
+			.lo = (long)((long long)i * rn.o.series / rn.o.threads),
 			.hi = (long)((long long)(i + 1) * rn.o.series / rn.o.threads)};
 		pthread_create(&producers[i].thread, NULL, producer_run, &producers[i]);
 	}
