@@ -15,8 +15,9 @@
 #
 # Before each measurement it waits until the 1-minute load average is under
 # --max-load (default 0.6; E2E_WAIT_S, default 900, bounds the wait) and
-# prints it. The daemon uses ports E2E_PORT..E2E_PORT+2 (default 17700), not
-# the defaults, so that a daemon someone else runs is left alone.
+# prints it. The daemon uses three ports from E2E_PORT up (default 17700; the
+# first free triple, 10 apart), not the defaults, so that a daemon someone
+# else runs is left alone.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -31,7 +32,7 @@ max_load=0.6
 search=0
 formats="text binary"
 counts="10000 30000 100000 200000 300000 500000 1000000"
-port=${E2E_PORT:-17700}
+port_base=${E2E_PORT:-17700}
 wait_s=${E2E_WAIT_S:-900}
 interval_ms=1000
 
@@ -76,14 +77,26 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The first triple of ports from $port_base on that nobody listens on.
+free_ports() {
+	p=$port_base
+	while ss -Hltn "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )" \
+		2>/dev/null | grep -q .; do
+		p=$((p + 10))
+	done
+	echo "$p"
+}
+
 load1() {
 	cut -d' ' -f1 /proc/loadavg
 }
 
-# Waits for a quiet machine; prints the load it started at.
+# Waits for a quiet machine (and for another e2e.sh's loadgen to finish);
+# prints the load it started at.
 wait_quiet() {
 	waited=0
-	while awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l >= m) }'; do
+	while pgrep -x loadgen >/dev/null \
+		|| awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l >= m) }'; do
 		if [ "$waited" -ge "$wait_s" ]; then
 			echo "e2e.sh: load average still $(load1) after ${wait_s} s; measuring anyway" >&2
 			break
@@ -127,12 +140,13 @@ EOF
 measure() { # $1 series, $2 format
 	n=$1
 	fmt=$2
-	write_config "$n"
 	load=$(wait_quiet)
+	port=$(free_ports)
+	write_config "$n"
 	"$work/tickcastd" --config "$work/tickcast.yaml" 2> "$work/daemon.log" &
 	daemon_pid=$!
 	echo "== $n series, $fmt readings, publish.batch_bytes $batch_bytes, load average before $load" \
-		"($(date +%H:%M:%S), $revision)"
+		"($(date +%H:%M:%S), $revision, ports $port..$((port + 2)))"
 	set +e
 	"$work/loadgen" --ingest "tcp://127.0.0.1:$port" \
 		--forecasts "tcp://127.0.0.1:$((port + 1))" --control "tcp://127.0.0.1:$((port + 2))" \

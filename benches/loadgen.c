@@ -11,8 +11,11 @@
  * tick's forecasts, and prints a summary ending in a verdict:
  *
  *     HOLDS  every reading sent was accepted, nothing was rejected, every
- *            series' forecast arrived for every measured tick, and the tick
- *            duration's p99 over the measured ticks is under the interval.
+ *            series' forecast arrived for every measured tick, each tick's
+ *            last forecast within --lag-limit-ms of the tick's close (one
+ *            interval by default: out before the next tick closes, so that
+ *            no backlog builds up), and the tick duration's p99 over the
+ *            measured ticks is under the interval.
  *
  * The first --warmup rounds create the series; they must be accepted but
  * their ticks are not measured. Forecasts must be publish.format: text. */
@@ -52,6 +55,7 @@ struct options {
 	int interval_ms;
 	double spread;           /* fraction of the interval a round is spread over */
 	int grace_ms;            /* after the last tick closes, how long its forecasts may take */
+	int lag_limit_ms;        /* a tick's forecasts all in this long after it closed */
 	int width;               /* values per reading */
 	long daemon_pid;         /* 0: no daemon CPU report */
 };
@@ -555,6 +559,8 @@ static const char usage[] =
 	"  --interval-ms MS      must equal the daemon's tick.interval_ms (default 1000)\n"
 	"  --spread F            a tick's readings go out over the first F of it (default 0.5)\n"
 	"  --grace-ms MS         how long the last tick's forecasts may take (default 2 intervals)\n"
+	"  --lag-limit-ms MS     a tick's forecasts must all arrive within MS of its close\n"
+	"                        for HOLDS (default 1 interval)\n"
 	"  --width V             values per reading, the model's input_size (default 1)\n"
 	"  --daemon-pid PID      report the daemon's CPU use, thread by thread\n"
 	"  -h, --help            this text\n";
@@ -580,11 +586,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"batch", required_argument, NULL, 'b'}, {"seconds", required_argument, NULL, 's'},
 		{"warmup", required_argument, NULL, 'w'}, {"interval-ms", required_argument, NULL, 'I'},
 		{"spread", required_argument, NULL, 'S'}, {"grace-ms", required_argument, NULL, 'g'},
+		{"lag-limit-ms", required_argument, NULL, 'L'},
 		{"width", required_argument, NULL, 'W'}, {"daemon-pid", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'}, {0},
 	};
-	*o = (struct options){"tcp://127.0.0.1:7700", "tcp://127.0.0.1:7701", "tcp://127.0.0.1:7702",
-		10000, 2, 0, 1000, 10, 1, 1000, 0.5, -1, 1, 0};
+	*o = (struct options){
+		.ingest = "tcp://127.0.0.1:7700", .forecasts = "tcp://127.0.0.1:7701",
+		.control = "tcp://127.0.0.1:7702", .series = 10000, .threads = 2, .batch = 1000,
+		.seconds = 10, .warmup = 1, .interval_ms = 1000, .spread = 0.5, .grace_ms = -1,
+		.lag_limit_ms = -1, .width = 1,
+	};
 	int opt;
 	long v = 0;
 	while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -605,6 +616,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'I': bad = parse_long(optarg, 10, 3600000, &v); o->interval_ms = (int)v; break;
 		case 'S': o->spread = strtod(optarg, NULL); bad = !(o->spread >= 0 && o->spread <= 1); break;
 		case 'g': bad = parse_long(optarg, 0, 3600000, &v); o->grace_ms = (int)v; break;
+		case 'L': bad = parse_long(optarg, 0, 3600000, &v); o->lag_limit_ms = (int)v; break;
 		case 'W': bad = parse_long(optarg, 1, TC_MAX_INPUT, &v); o->width = (int)v; break;
 		case 'p': bad = parse_long(optarg, 1, 1L << 30, &o->daemon_pid); break;
 		case 'h': fputs(usage, stdout); return 0;
@@ -625,6 +637,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	o->threads = o->series < o->threads ? (int)o->series : o->threads;
 	o->grace_ms = o->grace_ms < 0 ? 2 * o->interval_ms : o->grace_ms;
+	o->lag_limit_ms = o->lag_limit_ms < 0 ? o->interval_ms : o->lag_limit_ms;
 	return -1;
 }
 
@@ -830,11 +843,17 @@ static int report(struct run *rn, struct watch *w)
 	if (short_ticks) {
 		used += (size_t)snprintf(why + used, sizeof why - used,
 			"; %d ticks short of forecasts (first: tick %d, %llu of %ld)", short_ticks,
-			first_short - o->warmup + 1, (unsigned long long)atomic_load(&rn->received[first_short]), o->series);
+			first_short - o->warmup + 1,
+			(unsigned long long)atomic_load(&rn->received[first_short]), o->series);
+	}
+	if (n_lag && lagmax >= o->lag_limit_ms) {
+		used += (size_t)snprintf(why + used, sizeof why - used,
+			"; a tick's forecasts still arriving %.0f ms after it closed (limit %d)", lagmax,
+			o->lag_limit_ms);
 	}
 	if (n_tick < o->seconds || p99 >= o->interval_ms) {
-		used += (size_t)snprintf(why + used, sizeof why - used, "; tick p99 %.1f ms over %d of %d ticks",
-			p99, n_tick, o->seconds);
+		used += (size_t)snprintf(why + used, sizeof why - used,
+			"; tick p99 %.1f ms over %d of %d ticks", p99, n_tick, o->seconds);
 	}
 	if (atomic_load(&rn->failed)) {
 		snprintf(why + used, sizeof why - used, "; the load generator failed");
