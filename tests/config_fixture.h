@@ -4,6 +4,8 @@
 #define TC_TEST_CONFIG_FIXTURE_H
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -35,6 +37,34 @@ static inline void expect_ok(struct tc_config *cfg, const char *text)
 {
 	char err[TC_ERR_LEN];
 	cr_assert_eq(parse(cfg, text, err), 0, "%s", err);
+}
+
+/* Everything tc_config_describe prints, as one string (the caller frees it). */
+/* Not inlined: GCC 12 then mistakes the returned buffer for a dead local. */
+static __attribute__((noinline, unused)) char *describe_all(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	tc_config_describe(out);
+	fclose(out);
+	return text;
+}
+
+/* Checks that describe's line for key holds each of the words, in order. */
+static inline void expect_described(const char *text, const char *key,
+	const char *const *words)
+{
+	char start[64];
+	snprintf(start, sizeof start, "\n%s ", key);
+	const char *line = strstr(text, start);
+	cr_assert_not_null(line, "no line for %s in:\n%s", key, text);
+	const char *end = strchr(line + 1, '\n');
+	for (const char *at = line + strlen(start); *words; words++) {
+		at = strstr(at, *words);
+		cr_assert(at && at < end, "%s: no \"%s\" in %.*s", key, *words,
+			(int)(end - line), line);
+	}
 }
 
 #endif

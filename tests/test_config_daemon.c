@@ -470,30 +470,11 @@ Test(config, names_the_format_and_log_level_as_the_config_spells_them)
 	cr_assert_str_eq(tc_log_level_to_string((enum tc_log_level)-1), "?");
 }
 
-/* Checks that describe's line for key holds each of the words, in order. */
-static void expect_described(const char *text, const char *key, const char *const *words)
-{
-	char start[64];
-	snprintf(start, sizeof start, "\n%s ", key);
-	const char *line = strstr(text, start);
-	cr_assert_not_null(line, "no line for %s in:\n%s", key, text);
-	const char *end = strchr(line + 1, '\n');
-	for (const char *at = line + strlen(start); *words; words++) {
-		at = strstr(at, *words);
-		cr_assert(at && at < end, "%s: no \"%s\" in %.*s", key, *words,
-			(int)(end - line), line);
-	}
-}
-
 #define WORDS(...) ((const char *[]){ __VA_ARGS__, NULL })
 
 Test(config, describes_every_daemon_key_with_its_type_default_and_help)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	tc_config_describe(out);
-	fclose(out);
+	char *text = describe_all();
 	expect_described(text, "model.watch", WORDS("bool", "false", "inotify"));
 	expect_described(text, "model.reset_state_on_change", WORDS("bool", "false", "refused"));
 	expect_described(text, "ingest", WORDS("mapping", "-", "readings"));

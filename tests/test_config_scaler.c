@@ -149,28 +149,9 @@ Test(config_scaler, names_each_scaler_as_the_config_spells_it)
 	cr_assert_str_eq(tc_scaler_to_string((enum tc_scaler_type)2), "?");
 }
 
-/* Checks that describe's line for key holds each of the words, in order. */
-static void expect_described(const char *text, const char *key, const char *const *words)
-{
-	char start[64];
-	snprintf(start, sizeof start, "\n%s ", key);
-	const char *line = strstr(text, start);
-	cr_assert_not_null(line, "no line for %s in:\n%s", key, text);
-	const char *end = strchr(line + 1, '\n');
-	for (const char *at = line + strlen(start); *words; words++) {
-		at = strstr(at, *words);
-		cr_assert(at && at < end, "%s: no \"%s\" in %.*s", key, *words,
-			(int)(end - line), line);
-	}
-}
-
 Test(config_scaler, describes_the_scaler_and_its_keys)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	tc_config_describe(out);
-	fclose(out);
+	char *text = describe_all();
 	expect_described(text, "model.scaler",
 		(const char *[]){ "none | ema | mapping", "none", "scaling", NULL });
 	expect_described(text, "model.scaler.type",
