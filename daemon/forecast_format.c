@@ -1,15 +1,13 @@
-/* forecast_format.c -- writing forecasts as text lines or JSON objects. */
+/* forecast_format.c -- writing forecasts as text lines or JSON objects, without printf. */
 #include "forecast_format.h"
 
-#include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "float_text.h"
 #include "reading.h"
 
-#define FLOAT_MAX_LEN 16  /* "-1.23456789e+38" and a separator */
+#define FLOAT_MAX_LEN (TC_FLOAT_TEXT_MAX + 1)  /* and a separator */
 
 size_t tc_forecast_max_len(int n_outputs)
 {
@@ -17,18 +15,38 @@ size_t tc_forecast_max_len(int n_outputs)
 	return 2 * TC_ID_MAX + 32 + 64 + (size_t)n_outputs * FLOAT_MAX_LEN;
 }
 
-void tc_forecast_format_time(char *buf, size_t len, int64_t ms)
+/* Writes v in decimal, at least min_digits digits; returns the length. */
+static size_t write_uint(char *out, uint64_t v, int min_digits)
 {
-	const char *sign = ms < 0 ? "-" : "";
-	uint64_t abs_ms = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
-	uint64_t frac = abs_ms % 1000;
-	if (frac == 0) {
-		snprintf(buf, len, "%s%" PRIu64, sign, abs_ms / 1000);
-		return;
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || n < min_digits);
+	for (int i = 0; i < n; i++) {
+		out[i] = tmp[n - 1 - i];
 	}
-	int digits = frac % 100 == 0 ? 1 : frac % 10 == 0 ? 2 : 3;
-	uint64_t shown = digits == 1 ? frac / 100 : digits == 2 ? frac / 10 : frac;
-	snprintf(buf, len, "%s%" PRIu64 ".%0*" PRIu64, sign, abs_ms / 1000, digits, shown);
+	return (size_t)n;
+}
+
+/* Called for every forecast, so no printf: "12", "1.5", "-0.25". */
+static size_t format_time(char *buf, int64_t ms)
+{
+	size_t n = 0;
+	uint64_t abs_ms = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+	if (ms < 0) {
+		buf[n++] = '-';
+	}
+	n += write_uint(buf + n, abs_ms / 1000, 1);
+	uint64_t frac = abs_ms % 1000;
+	if (frac != 0) {
+		int digits = frac % 100 == 0 ? 1 : frac % 10 == 0 ? 2 : 3;
+		buf[n++] = '.';
+		n += write_uint(buf + n, digits == 1 ? frac / 100 : digits == 2 ? frac / 10 : frac,
+			digits);
+	}
+	return n;
 }
 
 /* Series ids have no control characters; only " and \ need escaping. */
@@ -46,52 +64,56 @@ static size_t json_string(char *out, const char *s, size_t len)
 	return n;
 }
 
-/* Appends to buf at *used; tc_forecast_max_len leaves room for it all. */
-__attribute__((format(printf, 3, 4)))
-static void append(char *buf, size_t *used, const char *fmt, ...)
+static size_t append(char *buf, size_t used, const char *s, size_t len)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	*used += (size_t)vsprintf(buf + *used, fmt, ap);
-	va_end(ap);
+	memcpy(buf + used, s, len);
+	return used + len;
 }
 
 static size_t format_text(char *buf, const char *id, size_t len, const char *t,
-	const float *y, int n)
+	size_t t_len, const float *y, int n)
 {
-	memcpy(buf, id, len);
-	size_t used = len;
-	append(buf, &used, " %s", t);
+	size_t used = append(buf, 0, id, len);
+	buf[used++] = ' ';
+	used = append(buf, used, t, t_len);
 	for (int k = 0; k < n; k++) {
-		append(buf, &used, " %.9g", (double)y[k]);
+		buf[used++] = ' ';
+		used += tc_float_text(buf + used, y[k]);
 	}
 	return used;
 }
 
+#define LITERAL(s) s, sizeof s - 1
+
 static size_t format_json(char *buf, const char *id, size_t len, const char *t,
-	const float *y, int n, int warm)
+	size_t t_len, const float *y, int n, int warm)
 {
-	size_t used = 0;
-	append(buf, &used, "{\"series\":");
+	size_t used = append(buf, 0, LITERAL("{\"series\":"));
 	used += json_string(buf + used, id, len);
-	append(buf, &used, ",\"t\":%s,\"forecast\":[", t);
+	used = append(buf, used, LITERAL(",\"t\":"));
+	used = append(buf, used, t, t_len);
+	used = append(buf, used, LITERAL(",\"forecast\":["));
 	for (int k = 0; k < n; k++) {
-		const char *sep = k ? "," : "";
+		if (k) {
+			buf[used++] = ',';
+		}
 		if (isfinite(y[k])) {
-			append(buf, &used, "%s%.9g", sep, (double)y[k]);
+			used += tc_float_text(buf + used, y[k]);
 		} else {
-			append(buf, &used, "%snull", sep);
+			used = append(buf, used, LITERAL("null"));
 		}
 	}
-	append(buf, &used, warm ? "]}" : "],\"warm\":false}");
-	return used;
+	return warm ? append(buf, used, LITERAL("]}"))
+		: append(buf, used, LITERAL("],\"warm\":false}"));
 }
 
 size_t tc_forecast_format(char *buf, enum tc_format format, const char *id, size_t len,
 	int64_t bucket_ms, const float *y, int n, int warm)
 {
 	char t[32];
-	tc_forecast_format_time(t, sizeof t, bucket_ms);
-	return format == TC_FORMAT_JSON ? format_json(buf, id, len, t, y, n, warm)
-		: format_text(buf, id, len, t, y, n);
+	size_t t_len = format_time(t, bucket_ms);
+	size_t used = format == TC_FORMAT_JSON ? format_json(buf, id, len, t, t_len, y, n, warm)
+		: format_text(buf, id, len, t, t_len, y, n);
+	buf[used] = '\0';
+	return used;
 }

@@ -7,8 +7,9 @@
  *
  * Shared by replay (to a file) and the daemon's publisher (to messages), so
  * both write the same bytes. t is the bucket start in seconds with at most
- * three decimals (12, 1.5); floats are %.9g, which parses back to the same
- * float32; a non-finite value is written as nan/inf in text and null in JSON. */
+ * three decimals (12, 1.5); floats as "%.9g" writes them (daemon/float_text.h),
+ * which parses back to the same float32; a non-finite value is written as
+ * nan/inf in text and null in JSON. */
 #ifndef TC_FORECAST_FORMAT_H
 #define TC_FORECAST_FORMAT_H
 
@@ -19,9 +20,6 @@
 
 /* Bytes that always suffice for one forecast of n outputs, NUL included. */
 size_t tc_forecast_max_len(int n_outputs);
-
-/* Writes ms as seconds into buf (at least 32 bytes): "12", "1.5", "-0.25". */
-void tc_forecast_format_time(char *buf, size_t len, int64_t ms);
 
 /* Writes the forecast of series id (len bytes) for the bucket starting at
  * bucket_ms, without a newline, NUL-terminated; warm 0 adds "warm":false to

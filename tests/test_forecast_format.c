@@ -1,0 +1,79 @@
+/* test_forecast_format.c -- forecast lines and JSON objects against printf-built ones. */
+#include <criterion/criterion.h>
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forecast_format.h"
+#include "reading.h"
+
+/* Formats into a heap buffer of exactly tc_forecast_max_len bytes, so
+ * that writing past it trips AddressSanitizer; returns it (caller frees). */
+static char *format(enum tc_format format, const char *id, int64_t bucket_ms,
+	const float *y, int n, int warm)
+{
+	size_t cap = tc_forecast_max_len(n);
+	char *buf = malloc(cap);
+	cr_assert_not_null(buf);
+	size_t len = tc_forecast_format(buf, format, id, strlen(id), bucket_ms, y, n, warm);
+	cr_assert_lt(len, cap);
+	cr_assert_eq(strlen(buf), len, "the length returned is the string's");
+	return buf;
+}
+
+Test(forecast_format, writes_text_lines_as_printf_would)
+{
+	const float y[] = { 1.5f, -0.1f, 1e-7f, 3.4e38f };
+	const struct { int64_t ms; const char *t; } times[] = {
+		{ 12000, "12" }, { 1500, "1.5" }, { -250, "-0.25" }, { 1, "0.001" },
+		{ 123450, "123.45" }, { 0, "0" }, { 1732700000000, "1732700000" },
+	};
+	for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+		char expected[256];
+		snprintf(expected, sizeof expected, "sensor-7 %s %.9g %.9g %.9g %.9g", times[i].t,
+			(double)y[0], (double)y[1], (double)y[2], (double)y[3]);
+		char *got = format(TC_FORMAT_TEXT, "sensor-7", times[i].ms, y, 4, 1);
+		cr_assert_str_eq(got, expected);
+		free(got);
+	}
+}
+
+Test(forecast_format, text_writes_non_finite_values_as_nan_and_inf)
+{
+	const float y[] = { NAN, INFINITY, -INFINITY };
+	char *got = format(TC_FORMAT_TEXT, "a", 2000, y, 3, 1);
+	cr_assert_str_eq(got, "a 2 nan inf -inf");
+	free(got);
+}
+
+Test(forecast_format, writes_json_with_nulls_escapes_and_the_warm_flag)
+{
+	const float y[] = { 0.25f, NAN, 0.1f };
+	char *warm = format(TC_FORMAT_JSON, "a\"b\\c", 1500, y, 3, 1);
+	cr_assert_str_eq(warm, "{\"series\":\"a\\\"b\\\\c\",\"t\":1.5,\"forecast\":[0.25,null,"
+		"0.100000001]}");
+	char *cold = format(TC_FORMAT_JSON, "x", 0, y, 1, 0);
+	cr_assert_str_eq(cold, "{\"series\":\"x\",\"t\":0,\"forecast\":[0.25],\"warm\":false}");
+	free(warm);
+	free(cold);
+}
+
+/* The longest possible forecast: an id of TC_ID_MAX quotes (each escaped
+ * in JSON), the most negative time, and the widest float in every output. */
+Test(forecast_format, the_longest_forecast_fits_tc_forecast_max_len)
+{
+	char id[TC_ID_MAX + 1];
+	memset(id, '"', TC_ID_MAX);
+	id[TC_ID_MAX] = '\0';
+	float y[64];
+	for (int k = 0; k < 64; k++) {
+		y[k] = -1.17549421e-38f;    /* "-1.17549421e-38", 15 bytes */
+	}
+	for (int f = TC_FORMAT_TEXT; f <= TC_FORMAT_JSON; f++) {
+		free(format((enum tc_format)f, id, INT64_MIN, y, 64, 0));
+	}
+}
