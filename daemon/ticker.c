@@ -26,6 +26,8 @@ struct tc_ticker {
 	struct tc_tick *tick;
 	struct tc_model *model;      /* serving */
 	int64_t wall_bucket;         /* wall clock: the bucket now open */
+	uint64_t intervals_skipped;  /* wall clock: boundaries passed while a tick ran */
+	struct tc_log_limit skip_log;
 	int64_t last_reading_ms;     /* event clock: when the open bucket last got one */
 	double history[HISTORY];     /* tick durations, ms, a ring */
 	uint64_t n_history;
@@ -110,6 +112,21 @@ static void offer_all(struct tc_ticker *tk, size_t n)
 	}
 }
 
+/* A tick that ran past more than one boundary leaves the intervals between
+ * without a tick of their own: their readings were filed into the tick that
+ * closes now. Counted for status, and said in the log. */
+static void note_skipped(struct tc_ticker *tk, int64_t skipped)
+{
+	if (skipped <= 0) {
+		return;
+	}
+	tk->intervals_skipped += (uint64_t)skipped;
+	tc_log_limited(&tk->skip_log, TC_LOG_WARNING,
+		"tick: %lld interval(s) of %lld ms passed while the last tick ran; their readings "
+		"went into bucket %lld (combined by tick.aggregate): too little CPU for this load",
+		(long long)skipped, (long long)tk->tick_cfg.interval_ms, (long long)tk->wall_bucket);
+}
+
 /* Closes what is due: the wall clock's tick at its boundary, an event
  * bucket idle for flush_ms. `final`: close whatever is open. */
 static void close_due(struct tc_ticker *tk, int final)
@@ -120,6 +137,7 @@ static void close_due(struct tc_ticker *tk, int final)
 		int64_t now_bucket = floor_div(real_ms(), tk->tick_cfg.interval_ms);
 		if (now_bucket > tk->wall_bucket || final) {
 			rc = tc_tick_close_wall(tk->tick, tk->wall_bucket, &tk->emitter, err);
+			note_skipped(tk, now_bucket - tk->wall_bucket - 1);
 			tk->wall_bucket = now_bucket;
 		}
 	} else if (tc_tick_has_open(tk->tick)
@@ -168,6 +186,7 @@ static void publish_status(struct tc_ticker *tk)
 	struct tc_ticker_status *s = &tk->status;
 	s->tick = *tc_tick_get_stats(tk->tick);
 	s->series = tc_registry_count(tc_tick_registry(tk->tick));
+	s->intervals_skipped = tk->intervals_skipped;
 	s->last_tick_ms = tk->n_history ? tk->history[(tk->n_history - 1) % HISTORY] : 0;
 	s->p50_tick_ms = n ? sorted[n / 2] : 0;
 	s->p99_tick_ms = n ? sorted[n - 1 - n / 100] : 0;
@@ -217,6 +236,7 @@ struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model 
 	pthread_cond_init(&tk->swap_done, NULL);
 	pthread_mutex_init(&tk->status_lock, NULL);
 	tk->wall_bucket = floor_div(real_ms(), cfg->tick.interval_ms);
+	tk->skip_log.interval_ms = 10000;
 	tk->tick = tc_tick_create(&cfg->tick, m, (size_t)cfg->series.max,
 		(uint64_t)cfg->series.ttl_ticks, &cfg->scaler, err);
 	if (!tk->tick) {

@@ -40,6 +40,7 @@ int tc_ticker_swap_model(struct tc_ticker *tk, struct tc_model *m, int reset_sta
 struct tc_ticker_status {
 	struct tc_tick_stats tick;   /* engine counters */
 	uint64_t series;             /* live series */
+	uint64_t intervals_skipped;  /* wall clock: intervals that got no tick of their own */
 	double last_tick_ms;         /* duration of the last tick's step and hand-off */
 	double p50_tick_ms, p99_tick_ms; /* over the last 1024 ticks */
 	struct tc_model_spec model;  /* the model serving now */

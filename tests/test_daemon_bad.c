@@ -265,3 +265,39 @@ Test(daemon_bad, bad_control_requests_get_errors_and_the_daemon_serves_on)
 	expect_good_forecasts(sub, &file, NULL);
 	dh_buf_free(&file);
 }
+
+/* A tick thread held up past two boundaries (here the whole daemon,
+ * stopped with SIGSTOP) leaves those intervals without a tick of their own:
+ * status counts them, the log says why, and the readings sent meanwhile are
+ * all accepted, into the next tick. */
+Test(daemon_bad, intervals_passed_while_stopped_are_counted_and_their_readings_kept)
+{
+	enum { INTERVAL = 200, STOPPED_MS = 900 };
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL,
+		.tick = "clock: wall, interval_ms: 200"});
+	dh_start();
+	void *pub = dh_publisher();
+	dh_wait_int("ticks", 2, DH_WAIT_MS);
+	cr_assert_eq(dh_status_int("intervals_skipped"), 0, "log:\n%s", dh_log_tail());
+	long long accepted = dh_status_int("readings.accepted");
+
+	dh_signal(SIGSTOP);
+	double stopped = dh_now_ms();
+	for (int k = 0; k < 5; k++) {
+		dh_send(pub, "paused-0 1.5", strlen("paused-0 1.5"));
+	}
+	dh_sleep_ms(STOPPED_MS - (int)(dh_now_ms() - stopped));
+	dh_signal(SIGCONT);
+
+	long long ticks = dh_status_int("ticks");
+	dh_wait_int("ticks", ticks + 2, DH_WAIT_MS);
+	long long skipped = dh_status_int("intervals_skipped");
+	cr_assert_geq(skipped, STOPPED_MS / INTERVAL - 2, "%lld intervals skipped; log:\n%s",
+		skipped, dh_log_tail());
+	cr_assert_leq(skipped, STOPPED_MS / INTERVAL + 1, "%lld intervals skipped", skipped);
+	dh_expect_int("readings.accepted", accepted + 5);
+	cr_assert(strstr(dh_log_tail(), "interval(s) of 200 ms passed while the last tick ran"),
+		"the log does not say why; log:\n%s", dh_log_tail());
+	dh_stop(DH_STOP_MS);
+}
