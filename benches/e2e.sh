@@ -2,14 +2,17 @@
 # e2e.sh -- end-to-end load benchmark: build, start tickcastd on a fresh config, run loadgen, stop.
 #
 #   benches/e2e.sh [--series N] [--format text|binary] [--seconds S] [--batch-bytes B]
-#                  [--threads T] [--batch LINES] [--max-load L]
+#                  [--forecast-format text|binary] [--threads T] [--batch LINES]
+#                  [--max-load L]
 #   benches/e2e.sh --search [--formats "text binary"] [--counts "10000 30000 ..."] [...]
 #
 # One measurement: a daemon with the bundled 2 x H=64 model on a 1000 ms wall
 # clock, loadgen sending one reading a tick for each of N series for S
 # measured ticks (default 10, about 15 s in all), the daemon stopped with
 # SIGTERM, loadgen's summary printed, and one line
-#   RESULT format=... series=... verdict=HOLDS|FAILS ...
+#   RESULT format=... forecast_format=... series=... verdict=HOLDS|FAILS ...
+# --format is the readings' format; --forecast-format the daemon's
+# publish.format (default text), which loadgen is told to expect.
 # --search runs the counts in increasing order for each format (a FAILS is
 # retried once, as the host is shared) and reports the largest that HOLDS.
 #
@@ -24,6 +27,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 series=100000
 format=text
+forecast_format=text
 seconds=10
 batch_bytes=0
 threads=2
@@ -37,13 +41,14 @@ wait_s=${E2E_WAIT_S:-900}
 interval_ms=1000
 
 usage() {
-	sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--series) series=$2; shift 2 ;;
 	--format) format=$2; shift 2 ;;
+	--forecast-format) forecast_format=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
 	--batch-bytes) batch_bytes=$2; shift 2 ;;
 	--threads) threads=$2; shift 2 ;;
@@ -56,6 +61,14 @@ while [ $# -gt 0 ]; do
 	*) echo "e2e.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
 	esac
 done
+
+case $forecast_format in
+text|binary) ;;
+*)
+	echo "e2e.sh: --forecast-format: expected text or binary, got \"$forecast_format\"" >&2
+	exit 2
+	;;
+esac
 
 if [ ! -f build/build.ninja ]; then
 	meson setup build >/dev/null
@@ -126,7 +139,7 @@ ingest:
   queue_readings: $queue
 publish:
   bind: ["tcp://127.0.0.1:$((port + 1))"]
-  format: text
+  format: $forecast_format
   sndhwm: 50000000
   batch_bytes: $batch_bytes
 control:
@@ -145,12 +158,14 @@ measure() { # $1 series, $2 format
 	write_config "$n"
 	"$work/tickcastd" --config "$work/tickcast.yaml" 2> "$work/daemon.log" &
 	daemon_pid=$!
-	echo "== $n series, $fmt readings, publish.batch_bytes $batch_bytes, load average before $load" \
+	echo "== $n series, $fmt readings, $forecast_format forecasts, publish.batch_bytes $batch_bytes," \
+		"load average before $load" \
 		"($(date +%H:%M:%S), $revision, ports $port..$((port + 2)))"
 	set +e
 	"$work/loadgen" --ingest "tcp://127.0.0.1:$port" \
 		--forecasts "tcp://127.0.0.1:$((port + 1))" --control "tcp://127.0.0.1:$((port + 2))" \
-		--series "$n" --threads "$threads" --format "$fmt" --batch "$batch" \
+		--series "$n" --threads "$threads" --format "$fmt" --forecast-format "$forecast_format" \
+		--batch "$batch" \
 		--seconds "$seconds" --interval-ms "$interval_ms" --daemon-pid "$daemon_pid" \
 		> "$work/loadgen.out"
 	lg=$?
@@ -171,7 +186,8 @@ measure() { # $1 series, $2 format
 	if [ "$lg" -eq 2 ] || [ "$dst" -ne 0 ]; then
 		verdict=ERROR
 	fi
-	awk -v fmt="$fmt" -v n="$n" -v bb="$batch_bytes" -v load="$load" -v v="$verdict" '
+	awk -v fmt="$fmt" -v ff="$forecast_format" -v n="$n" -v bb="$batch_bytes" -v load="$load" \
+		-v v="$verdict" '
 		/^ingest rate/ { rate = $3 }
 		/^tick_ms measured/ { p50 = $4; p99 = $6 }
 		/^publish lag ms/ { lag = $5 "/" $7 "/" $9 "/" $11 }
@@ -180,10 +196,11 @@ measure() { # $1 series, $2 format
 		/^cpu daemon/ { dcpu = $3 }
 		/^cpu loadgen +[0-9]/ { lcpu = $3 }
 		/^cpu machine/ { others = $NF }
-		END { printf "RESULT format=%s series=%s batch_bytes=%s load=%s readings_s=%s " \
-			"tick_p50=%s tick_p99=%s forecasts=%s/%s lag_p50/max/first/last=%s cpu_daemon=%s " \
-			"cpu_loadgen=%s cpu_others=%s verdict=%s\n", fmt, n, bb, load, rate, p50, p99, got,
-			expected, lag, dcpu, lcpu, others, v }' "$work/loadgen.out" | tee -a "$work/results"
+		END { printf "RESULT format=%s forecast_format=%s series=%s batch_bytes=%s load=%s " \
+			"readings_s=%s tick_p50=%s tick_p99=%s forecasts=%s/%s lag_p50/max/first/last=%s " \
+			"cpu_daemon=%s cpu_loadgen=%s cpu_others=%s verdict=%s\n", fmt, ff, n, bb, load,
+			rate, p50, p99, got, expected, lag, dcpu, lcpu, others, v }' "$work/loadgen.out" \
+		| tee -a "$work/results"
 	[ "$verdict" = HOLDS ]
 }
 
@@ -202,7 +219,8 @@ for fmt in $formats; do
 			break
 		fi
 	done
-	echo "LARGEST format=$fmt batch_bytes=$batch_bytes series=$largest" | tee -a "$work/results"
+	echo "LARGEST format=$fmt forecast_format=$forecast_format batch_bytes=$batch_bytes" \
+		"series=$largest" | tee -a "$work/results"
 done
 echo
 echo "== all measurements"

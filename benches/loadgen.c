@@ -5,8 +5,10 @@
  * --batch readings a message, spread over the first --spread of the
  * interval. Rounds are aligned to the daemon's wall-clock buckets, so round
  * r's readings all belong to one bucket. A subscriber thread counts the
- * forecasts of each bucket (the body's second field, the tick start; a
- * batched message is counted by its lines). The main thread polls the
+ * forecasts of each bucket: in text, the body's second field is the tick
+ * start and a batched message is counted by its lines; a binary batch
+ * (--forecast-format binary) gives N and bucket_ms in its header, and is
+ * checked whole by the reader. The main thread polls the
  * control socket's `status` to see each tick's duration, waits for the last
  * tick's forecasts, and prints a summary ending in a verdict:
  *
@@ -18,7 +20,9 @@
  *            measured ticks is under the interval.
  *
  * The first --warmup rounds create the series; they must be accepted but
- * their ticks are not measured. Forecasts must be publish.format: text. */
+ * their ticks are not measured. Forecasts must be in publish.format
+ * --forecast-format (text or binary); a message in another format, or a
+ * malformed binary batch, is counted as unreadable and fails the run. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +39,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "error.h"
+#include "forecast_binary.h"
 #include "reading_binary.h"
 
 #define LEAD_MS 20              /* a round starts this long after its bucket opens */
@@ -48,7 +54,8 @@ struct options {
 	const char *ingest, *forecasts, *control;
 	long series;
 	int threads;
-	int binary;
+	int binary;              /* readings as binary batches */
+	int forecast_binary;     /* forecasts expected as binary batches (publish.format) */
 	int batch;               /* readings per message */
 	int seconds;             /* measured rounds */
 	int warmup;              /* rounds before those, not measured */
@@ -83,6 +90,7 @@ struct run {
 	atomic_llong *last_arrival;              /* [rounds] real ms of its last forecast */
 	atomic_uint_fast64_t received_other;     /* forecasts of other buckets */
 	atomic_uint_fast64_t received_messages;
+	atomic_uint_fast64_t received_unreadable;/* messages not in the expected format */
 };
 
 struct producer {
@@ -302,29 +310,59 @@ static int parse_bucket(const char *body, size_t len, int interval_ms, int64_t *
 	return 0;
 }
 
-static void count_forecasts(struct run *rn, const char *body, size_t len)
+/* A text body: its forecasts and their bucket. 0, or -1 when unreadable. */
+static int read_text(const struct run *rn, const char *body, size_t len, uint_fast64_t *lines,
+	int64_t *bucket)
 {
+	if (tc_forecast_binary_detect(body, len)) {
+		return -1;
+	}
 	/* A batched body ends each forecast with \n; a per-series body is one
 	 * forecast without. A batch holds one tick only. */
-	uint_fast64_t lines = 0;
+	*lines = 0;
 	if (len && body[len - 1] == '\n') {
 		for (const char *p = body; (p = memchr(p, '\n', len - (size_t)(p - body))) != NULL; p++) {
-			lines++;
+			(*lines)++;
 		}
 	} else {
-		lines = 1;
+		*lines = 1;
 	}
+	return parse_bucket(body, len, rn->o.interval_ms, bucket);
+}
+
+/* A binary body: N and bucket_ms from its header, once the reader has
+ * checked the whole batch. 0, or -1 when unreadable. */
+static int read_binary(const struct run *rn, const char *body, size_t len, uint_fast64_t *count,
+	int64_t *bucket)
+{
+	struct tc_forecast_binary_reader rd;
+	char err[TC_ERR_LEN];
+	if (!tc_forecast_binary_detect(body, len)
+		|| tc_forecast_binary_reader_init(&rd, body, len, err) < 0) {
+		return -1;
+	}
+	*count = rd.count;
+	*bucket = rd.bucket_ms / rn->o.interval_ms;
+	return 0;
+}
+
+static void count_forecasts(struct run *rn, const char *body, size_t len)
+{
+	uint_fast64_t n;
 	int64_t bucket;
-	int64_t idx = -1;
-	if (parse_bucket(body, len, rn->o.interval_ms, &bucket) == 0) {
-		idx = bucket - atomic_load(&rn->first_bucket);
-	}
+	int readable = (rn->o.forecast_binary ? read_binary : read_text)(rn, body, len, &n, &bucket)
+		== 0;
 	atomic_fetch_add(&rn->received_messages, 1);
+	if (!readable) {
+		atomic_fetch_add(&rn->received_unreadable, 1);
+		return;
+	}
+	int64_t idx = bucket - atomic_load(&rn->first_bucket);
 	if (idx >= 0 && idx < rn->rounds) {
-		atomic_fetch_add(&rn->received[idx], lines);
+		atomic_fetch_add(&rn->received[idx], n);
 		atomic_store(&rn->last_arrival[idx], (long long)real_ms());
 	} else {
-		atomic_fetch_add(&rn->received_other, lines);
+		atomic_fetch_add(&rn->received_other, n);
 	}
 }
 
@@ -540,9 +578,10 @@ static void print_cpu(const char *who, const struct cpu_snapshot *a, const struc
 static const char usage[] =
 	"Usage: loadgen [OPTIONS]\n"
 	"\n"
-	"Loads a running tickcastd (wall clock, publish.format: text) end to end: T producer\n"
-	"threads send one reading a tick for each of N series, a subscriber counts the\n"
-	"forecasts of every tick, and the control socket's status gives tick durations.\n"
+	"Loads a running tickcastd (wall clock, publish.format text or binary) end to end:\n"
+	"T producer threads send one reading a tick for each of N series, a subscriber\n"
+	"counts the forecasts of every tick, and the control socket's status gives tick\n"
+	"durations.\n"
 	"Prints a summary and `verdict HOLDS` or `verdict FAILS (why)`; exit status 0 when\n"
 	"it holds, 1 when it fails, 2 on bad usage or when the daemon cannot be reached.\n"
 	"\n"
@@ -553,6 +592,9 @@ static const char usage[] =
 	"  --series N            series, ids s0 .. s<N-1> (default 10000)\n"
 	"  --threads T           producer threads (default 2)\n"
 	"  --format text|binary  reading format (default text)\n"
+	"  --forecast-format text|binary\n"
+	"                        the daemon's publish.format (default text); a forecast\n"
+	"                        message in another format fails the run\n"
 	"  --batch LINES         readings per message (default 1000)\n"
 	"  --seconds S           measured ticks, at least 2 (default 10)\n"
 	"  --warmup W            ticks before them that create the series (default 1)\n"
@@ -583,6 +625,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"ingest", required_argument, NULL, 'i'}, {"forecasts", required_argument, NULL, 'f'},
 		{"control", required_argument, NULL, 'c'}, {"series", required_argument, NULL, 'n'},
 		{"threads", required_argument, NULL, 't'}, {"format", required_argument, NULL, 'F'},
+		{"forecast-format", required_argument, NULL, 'P'},
 		{"batch", required_argument, NULL, 'b'}, {"seconds", required_argument, NULL, 's'},
 		{"warmup", required_argument, NULL, 'w'}, {"interval-ms", required_argument, NULL, 'I'},
 		{"spread", required_argument, NULL, 'S'}, {"grace-ms", required_argument, NULL, 'g'},
@@ -609,6 +652,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'F':
 			bad = strcmp(optarg, "text") && strcmp(optarg, "binary");
 			o->binary = !strcmp(optarg, "binary");
+			break;
+		case 'P':
+			bad = strcmp(optarg, "text") && strcmp(optarg, "binary");
+			o->forecast_binary = !strcmp(optarg, "binary");
 			break;
 		case 'b': bad = parse_long(optarg, 1, 1000000, &v); o->batch = (int)v; break;
 		case 's': bad = parse_long(optarg, 2, 100000, &v); o->seconds = (int)v; break;
@@ -789,6 +836,7 @@ static int report(struct run *rn, struct watch *w)
 		o->warmup, o->interval_ms);
 	printf("format                 %s, %d readings a message, %d producers, spread %.2f\n",
 		o->binary ? "binary" : "text", o->batch, o->threads, o->spread);
+	printf("forecast format        %s\n", o->forecast_binary ? "binary" : "text");
 	printf("readings sent          %lld\n", sent);
 	printf("readings accepted      %lld\n", accepted);
 	printf("rejected_total         %lld\n", rejected);
@@ -797,9 +845,10 @@ static int report(struct run *rn, struct watch *w)
 	printf("series in daemon       %lld\n", w->after.series);
 	printf("forecasts expected     %llu (%ld series x %d full ticks)\n", (unsigned long long)expected,
 		o->series, o->seconds);
-	printf("forecasts received     %llu (+%llu of other ticks; %llu messages)\n",
+	const unsigned long long unreadable = atomic_load(&rn->received_unreadable);
+	printf("forecasts received     %llu (+%llu of other ticks; %llu messages, %llu unreadable)\n",
 		(unsigned long long)received, (unsigned long long)atomic_load(&rn->received_other),
-		(unsigned long long)atomic_load(&rn->received_messages));
+		(unsigned long long)atomic_load(&rn->received_messages), unreadable);
 	printf("forecasts published    %lld in %lld messages (daemon, during the run)\n",
 		w->after.forecasts - w->before.forecasts, w->after.messages - w->before.messages);
 	printf("ingest rate            %.0f readings/s accepted\n",
@@ -854,6 +903,11 @@ static int report(struct run *rn, struct watch *w)
 	if (n_tick < o->seconds || p99 >= o->interval_ms) {
 		used += (size_t)snprintf(why + used, sizeof why - used,
 			"; tick p99 %.1f ms over %d of %d ticks", p99, n_tick, o->seconds);
+	}
+	if (unreadable) {
+		used += (size_t)snprintf(why + used, sizeof why - used,
+			"; %llu forecast messages unreadable (not publish.format %s?)", unreadable,
+			o->forecast_binary ? "binary" : "text");
 	}
 	if (atomic_load(&rn->failed)) {
 		snprintf(why + used, sizeof why - used, "; the load generator failed");

@@ -63,7 +63,7 @@ static const char *const missing_names[] = { "skip", "hold", "zero", NULL };
 static const char *const scaler_names[] = { "none", "ema", NULL };
 static const char *const layer_type_names[] = { "gru", NULL };
 static const char *const head_type_names[] = { "linear", NULL };
-static const char *const format_names[] = { "text", "json", NULL };
+static const char *const format_names[] = { "text", "json", "binary", NULL };
 static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
 
 /* A ZeroMQ endpoint's shape; the address itself is left to zmq_bind. */
@@ -199,7 +199,7 @@ static const struct tc_option publish_options[] = {
 		.help = "a forecast's topic is this prefix and its series id" },
 	{ .name = "format", .type = TC_OPTION_ENUM, .offset = CFG(publish.format),
 		.def = TC_FORMAT_TEXT, .names = format_names,
-		.help = "how a forecast message is written" },
+		.help = "how a forecast message is written; binary: docs/protocol.md" },
 	{ .name = "sndhwm", .type = TC_OPTION_INT, .offset = CFG(publish.sndhwm), .def = 2000000,
 		.min = 1, .max = 100000000,
 		.help = "messages queued per subscriber before ZeroMQ drops" },

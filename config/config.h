@@ -52,7 +52,7 @@ struct tc_tick_config {
 #define TC_MAX_PREFIXES 16
 #define TC_PREFIX_MAX 256     /* bytes of one subscribe prefix / topic prefix, NUL included */
 
-enum tc_format { TC_FORMAT_TEXT, TC_FORMAT_JSON };
+enum tc_format { TC_FORMAT_TEXT, TC_FORMAT_JSON, TC_FORMAT_BINARY };
 enum tc_log_level { TC_LOG_ERROR, TC_LOG_WARNING, TC_LOG_INFO, TC_LOG_DEBUG };
 
 struct tc_ingest_config {

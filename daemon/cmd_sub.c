@@ -12,6 +12,9 @@
 #include <zmq.h>
 
 #include "commands.h"
+#include "error.h"
+#include "forecast_binary.h"
+#include "forecast_format.h"
 
 static const char usage[] =
 	"Usage: tickcast sub [OPTIONS] ENDPOINT [PREFIX ...]\n"
@@ -21,9 +24,12 @@ static const char usage[] =
 	"message; the topic is publish.topic_prefix and the series id, so `forecast.cpu`\n"
 	"selects the series whose ids start with cpu) and prints each message's body on\n"
 	"standard output: one line per forecast; a batch prints all of its lines.\n"
+	"A binary body (publish.format: binary; it starts with a 0x00 byte) is decoded\n"
+	"and printed as text lines, `<series> <t> <y1> ... <yO>`, as publish.format: text\n"
+	"would send them; a malformed one is reported on standard error and skipped.\n"
 	"\n"
 	"Options:\n"
-	"  -n, --count N          exit after N messages\n"
+	"  -n, --count N          exit after N messages (skipped ones count)\n"
 	"  -t, --timeout-ms T     fail when nothing arrives for T ms (default: wait forever)\n"
 	"      --topic            print each line's topic first, then a tab\n"
 	"  -h, --help             this text\n"
@@ -151,9 +157,48 @@ static int print_body(const char *topic, size_t topic_len, const char *body, siz
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
 
+/* Prints a binary forecast batch as text lines (with_topic: each line after
+ * the topic and a tab). A malformed batch is reported on stderr with its
+ * topic, and is no failure: the next message may be fine. 0, or -1 when
+ * stdout fails. */
+static int print_binary(const char *topic, size_t topic_len, int with_topic, const void *body,
+	size_t len)
+{
+	struct tc_forecast_binary_reader rd;
+	char err[TC_ERR_LEN];
+	if (tc_forecast_binary_reader_init(&rd, body, len, err) < 0) {
+		fprintf(stderr, "tickcast sub: skipped a message on topic \"%.*s\": %s\n",
+			(int)topic_len, topic, err);
+		return 0;
+	}
+	float *y = malloc((size_t)rd.n_outputs * sizeof *y);
+	char *line = malloc(tc_forecast_max_len(rd.n_outputs));
+	if (!y || !line) {
+		free(y);
+		free(line);
+		fprintf(stderr, "tickcast sub: out of memory for a batch of %u forecasts\n", rd.count);
+		return 0;
+	}
+	struct tc_forecast_binary_record f;
+	while (tc_forecast_binary_reader_next(&rd, &f, y)) {
+		size_t n = tc_forecast_format(line, TC_FORMAT_TEXT, f.id, f.id_len, rd.bucket_ms, y,
+			rd.n_outputs, f.warm);
+		if (with_topic) {
+			fwrite(topic, 1, topic_len, stdout);
+			putchar('\t');
+		}
+		fwrite(line, 1, n, stdout);
+		putchar('\n');
+	}
+	free(y);
+	free(line);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+}
+
 /* Receives one whole message and prints it: the first frame is the topic,
  * the second the body; a one-frame message is all body, with an empty topic;
- * further frames are dropped. Returns 1 printed, 0 nothing there, -1 failed. */
+ * further frames are dropped. Returns 1 received (printed, or skipped as a
+ * malformed binary batch), 0 nothing there, -1 failed. */
 static int receive_one(void *sock, int with_topic)
 {
 	zmq_msg_t topic, body;
@@ -183,13 +228,14 @@ static int receive_one(void *sock, int with_topic)
 		}
 		zmq_msg_close(&extra);
 	}
-	const char *t = NULL;
-	size_t t_len = 0;
-	if (with_topic) {
-		t = b == &body ? zmq_msg_data(&topic) : "";
-		t_len = b == &body ? zmq_msg_size(&topic) : 0;
-	}
-	if (print_body(t, t_len, zmq_msg_data(b), zmq_msg_size(b)) < 0) {
+	const char *t = b == &body ? zmq_msg_data(&topic) : "";
+	size_t t_len = b == &body ? zmq_msg_size(&topic) : 0;
+	const void *data = zmq_msg_data(b);
+	size_t len = zmq_msg_size(b);
+	int printed = tc_forecast_binary_detect(data, len)
+		? print_binary(t, t_len, with_topic, data, len)
+		: print_body(with_topic ? t : NULL, t_len, data, len);
+	if (printed < 0) {
 		fprintf(stderr, "tickcast sub: standard output: %s\n", strerror(errno));
 		goto out;
 	}

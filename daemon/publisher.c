@@ -8,9 +8,12 @@
 #include <zmq.h>
 
 #include "error.h"
+#include "forecast_binary.h"
 #include "forecast_format.h"
 #include "log.h"
 #include "sockets.h"
+
+_Static_assert(TC_ID_MAX == TC_FORECAST_BINARY_ID_MAX, "a series id fits a binary record");
 
 /* One tick's forecasts, copied out of the tick engine. */
 struct batch {
@@ -87,19 +90,26 @@ static int body_reserve(struct tc_publisher *p, size_t need)
 	return 0;
 }
 
-static void send_batch(struct tc_publisher *p, const struct batch *b)
+/* Series i's id in b: its bytes (no NUL) and their count. */
+static const char *batch_id(const struct batch *b, size_t i, size_t *len)
+{
+	size_t start = i ? b->id_end[i - 1] : 0;
+	*len = b->id_end[i] - start;
+	return b->ids + start;
+}
+
+/* Text or JSON: a line per series, or lines packed into ~batch_bytes. */
+static int send_text(struct tc_publisher *p, const struct batch *b)
 {
 	size_t line_max = tc_forecast_max_len(b->n_outputs);
 	size_t cap = (size_t)p->cfg.batch_bytes + line_max + 1;
 	if (body_reserve(p, cap) < 0) {
-		tc_log_error("out of memory formatting forecasts: %zu not published", b->n);
-		return;
+		return -1;
 	}
 	size_t used = 0;
 	for (size_t i = 0; i < b->n; i++) {
-		size_t start = i ? b->id_end[i - 1] : 0;
-		const char *id = b->ids + start;
-		size_t id_len = b->id_end[i] - start;
+		size_t id_len;
+		const char *id = batch_id(b, i, &id_len);
 		const float *y = b->outputs + i * (size_t)b->n_outputs;
 		int warm = b->warm ? b->warm[i] : 1;
 		if (p->cfg.batch_bytes == 0) {
@@ -116,6 +126,49 @@ static void send_batch(struct tc_publisher *p, const struct batch *b)
 			send_message(p, p->cfg.topic_prefix, p->prefix_len, p->body, used);
 			used = 0;
 		}
+	}
+	return 0;
+}
+
+/* Binary: a one-record batch per series, or records packed into batches of
+ * ~batch_bytes; each message is a whole batch. */
+static int send_binary(struct tc_publisher *p, const struct batch *b)
+{
+	int has_warm = b->warm != NULL;
+	size_t record_max = tc_forecast_binary_record_size(TC_FORECAST_BINARY_ID_MAX, b->n_outputs,
+		has_warm);
+	size_t cap = TC_FORECAST_BINARY_HEADER_LEN + (size_t)p->cfg.batch_bytes + record_max;
+	struct tc_forecast_binary_writer w;
+	if (body_reserve(p, cap) < 0
+		|| tc_forecast_binary_writer_init(&w, p->body, cap, b->n_outputs, has_warm,
+			b->bucket_ms) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		size_t id_len;
+		const char *id = batch_id(b, i, &id_len);
+		const float *y = b->outputs + i * (size_t)b->n_outputs;
+		/* Cannot fail: cap holds the header, batch_bytes and one more record. */
+		tc_forecast_binary_writer_add(&w, id, id_len, y, b->warm ? b->warm[i] : 1);
+		if (p->cfg.batch_bytes == 0) {
+			memcpy(p->topic + p->prefix_len, id, id_len);
+			send_message(p, p->topic, p->prefix_len + id_len, p->body, w.len);
+		} else if (w.len >= (size_t)p->cfg.batch_bytes || i + 1 == b->n) {
+			send_message(p, p->cfg.topic_prefix, p->prefix_len, p->body, w.len);
+		} else {
+			continue; /* the batch takes more records */
+		}
+		tc_forecast_binary_writer_init(&w, p->body, cap, b->n_outputs, has_warm, b->bucket_ms);
+	}
+	return 0;
+}
+
+static void send_batch(struct tc_publisher *p, const struct batch *b)
+{
+	int rc = p->cfg.format == TC_FORMAT_BINARY ? send_binary(p, b) : send_text(p, b);
+	if (rc < 0) {
+		tc_log_error("out of memory formatting forecasts: %zu not published", b->n);
+		return;
 	}
 	atomic_fetch_add(&p->forecasts, b->n);
 }

@@ -2,11 +2,13 @@
  *
  * The tick thread hands each closed tick's forecasts over with
  * tc_publisher_submit (a copy, so the tick can go on); the publisher thread
- * formats them (text or JSON) and sends them: per series, a two-frame
- * message `<topic_prefix><series>` + body; or, with publish.batch_bytes,
- * two-frame messages `<topic_prefix>` + newline-separated bodies of about
- * that size. Nothing submitted is dropped by the publisher; ZeroMQ drops
- * for a subscriber that falls publish.sndhwm messages behind. */
+ * formats them (text, JSON or binary: publish.format) and sends them: per
+ * series, a two-frame message `<topic_prefix><series>` + body (binary: a
+ * one-record batch); or, with publish.batch_bytes, two-frame messages
+ * `<topic_prefix>` + bodies of about that size (text and JSON:
+ * newline-separated forecasts; binary: one batch of whole records). Nothing
+ * submitted is dropped by the publisher; ZeroMQ drops for a subscriber that
+ * falls publish.sndhwm messages behind. */
 #ifndef TC_PUBLISHER_H
 #define TC_PUBLISHER_H
 

@@ -4,88 +4,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "byte_order.h"
 #include "error.h"
 
 #define TIME_MAX 1e13   /* seconds, as in the text parser (reading.c) */
-
-/* Every multi-byte field may sit at any offset: copy, then fix the byte order. */
-
-static uint16_t load_u16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t load_u32(const unsigned char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof v);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	return v;
-}
-
-static uint64_t load_u64(const unsigned char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof v);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static float load_f32(const unsigned char *p)
-{
-	uint32_t u = load_u32(p);
-	float f;
-	memcpy(&f, &u, sizeof f);
-	return f;
-}
-
-static double load_f64(const unsigned char *p)
-{
-	uint64_t u = load_u64(p);
-	double d;
-	memcpy(&d, &u, sizeof d);
-	return d;
-}
-
-static void store_u16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void store_u32(unsigned char *p, uint32_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	memcpy(p, &v, sizeof v);
-}
-
-static void store_u64(unsigned char *p, uint64_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	memcpy(p, &v, sizeof v);
-}
-
-static void store_f32(unsigned char *p, float f)
-{
-	uint32_t u;
-	memcpy(&u, &f, sizeof u);
-	store_u32(p, u);
-}
-
-static void store_f64(unsigned char *p, double d)
-{
-	uint64_t u;
-	memcpy(&u, &d, sizeof u);
-	store_u64(p, u);
-}
 
 int tc_reading_binary_detect(const void *data, size_t len)
 {
@@ -120,8 +42,8 @@ int tc_reading_binary_writer_init(struct tc_reading_binary_writer *w, void *buf,
 	memcpy(w->buf, TC_READING_BINARY_MAGIC, TC_READING_BINARY_MAGIC_LEN);
 	w->buf[4] = TC_READING_BINARY_VERSION;
 	w->buf[5] = w->has_time ? TC_READING_BINARY_FLAG_TIME : 0;
-	store_u16(w->buf + 6, (uint16_t)n_values);
-	store_u32(w->buf + 8, 0);
+	tc_store_u16(w->buf + 6, (uint16_t)n_values);
+	tc_store_u32(w->buf + 8, 0);
 	return 0;
 }
 
@@ -142,14 +64,14 @@ int tc_reading_binary_writer_add(struct tc_reading_binary_writer *w, const struc
 		p += r->id_len;
 	}
 	for (int i = 0; i < w->n_values; i++, p += 4) {
-		store_f32(p, r->values[i]);
+		tc_store_f32(p, r->values[i]);
 	}
 	if (w->has_time) {
-		store_f64(p, r->time);
+		tc_store_f64(p, r->time);
 	}
 	w->len += size;
 	w->count++;
-	store_u32(w->buf + 8, w->count);
+	tc_store_u32(w->buf + 8, w->count);
 	return 0;
 }
 
@@ -201,14 +123,14 @@ int tc_reading_binary_reader_init(struct tc_reading_binary_reader *rd, const voi
 	if (p[5] & ~TC_READING_BINARY_FLAG_TIME) {
 		return tc_err_set(err, "binary batch: unknown flags 0x%02x", p[5]);
 	}
-	unsigned v = load_u16(p + 6);
+	unsigned v = tc_load_u16(p + 6);
 	if (v < 1 || v > TC_MAX_INPUT || (int)v != n_values) {
 		return tc_err_set(err, "binary batch: %u value%s per reading, expected %d", v,
 			v == 1 ? "" : "s", n_values);
 	}
 	rd->pos = p + TC_READING_BINARY_HEADER_LEN;
 	rd->end = p + len;
-	rd->count = load_u32(p + 8);
+	rd->count = tc_load_u32(p + 8);
 	rd->n_values = n_values;
 	rd->has_time = (p[5] & TC_READING_BINARY_FLAG_TIME) != 0;
 	rd->done = 0;
@@ -297,10 +219,10 @@ int tc_reading_binary_reader_next(struct tc_reading_binary_reader *rd, struct tc
 	p += id_len;
 	r->n_values = rd->n_values;
 	for (int i = 0; i < rd->n_values; i++, p += 4) {
-		r->values[i] = load_f32(p);
+		r->values[i] = tc_load_f32(p);
 	}
 	r->has_time = rd->has_time;
-	r->time = rd->has_time ? load_f64(p) : 0.0;
+	r->time = rd->has_time ? tc_load_f64(p) : 0.0;
 	rd->pos += size;
 	rd->index++;
 	return check_record(r, number, why, err) < 0 ? -1 : 1;

@@ -443,10 +443,18 @@ Test(config, rejects_an_unknown_model_reload_key)
 		"input_size, reset_after, layers, head, scaler, tensors, watch, reset_state_on_change)");
 }
 
+Test(config, reads_binary_as_a_publish_format)
+{
+	struct tc_config cfg;
+	expect_ok(&cfg, MODEL "publish: {format: binary, batch_bytes: 4096}\n");
+	cr_assert_eq(cfg.publish.format, TC_FORMAT_BINARY);
+	cr_assert_eq(cfg.publish.batch_bytes, 4096);
+}
+
 Test(config, rejects_a_word_outside_the_format_and_log_level_choices)
 {
 	expect_error(MODEL "publish: {format: xml}\n",
-		"config.yaml:5:19: publish.format: expected one of text, json, got \"xml\"");
+		"config.yaml:5:19: publish.format: expected one of text, json, binary, got \"xml\"");
 	expect_error(MODEL "log:\n  level: warn\n",
 		"config.yaml:6:10: log.level: expected one of error, warning, info, debug, "
 		"got \"warn\"");
@@ -462,11 +470,12 @@ Test(config, names_the_format_and_log_level_as_the_config_spells_them)
 {
 	cr_assert_str_eq(tc_format_to_string(TC_FORMAT_TEXT), "text");
 	cr_assert_str_eq(tc_format_to_string(TC_FORMAT_JSON), "json");
+	cr_assert_str_eq(tc_format_to_string(TC_FORMAT_BINARY), "binary");
 	cr_assert_str_eq(tc_log_level_to_string(TC_LOG_ERROR), "error");
 	cr_assert_str_eq(tc_log_level_to_string(TC_LOG_WARNING), "warning");
 	cr_assert_str_eq(tc_log_level_to_string(TC_LOG_INFO), "info");
 	cr_assert_str_eq(tc_log_level_to_string(TC_LOG_DEBUG), "debug");
-	cr_assert_str_eq(tc_format_to_string((enum tc_format)2), "?");
+	cr_assert_str_eq(tc_format_to_string((enum tc_format)3), "?");
 	cr_assert_str_eq(tc_log_level_to_string((enum tc_log_level)-1), "?");
 }
 
@@ -491,7 +500,8 @@ Test(config, describes_every_daemon_key_with_its_type_default_and_help)
 		WORDS("list of 1..8 strings", "[\"tcp://127.0.0.1:7701\"]", "PUB"));
 	expect_described(text, "publish.topic_prefix",
 		WORDS("string 0..255 bytes", "forecast.", "series id"));
-	expect_described(text, "publish.format", WORDS("text | json", "text", "written"));
+	expect_described(text, "publish.format",
+		WORDS("text | json | binary", "text", "written", "protocol.md"));
 	expect_described(text, "publish.sndhwm", WORDS("int 1..100000000", "2000000", "drops"));
 	expect_described(text, "publish.batch_bytes", WORDS("int 0..268435456", "0", "pack"));
 	expect_described(text, "control.bind",

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "forecast_binary.h"
+
 static char output[1 << 16];
 
 /* Runs a shell command line, stdout and stderr together into output;
@@ -74,6 +76,7 @@ struct fake {
 	atomic_int stop;
 	char last_request[512];     /* REP: the last request, NUL-terminated */
 	const char *const (*messages)[2];   /* PUB: {topic, body} pairs, sent over and over */
+	const size_t *body_lens;            /* PUB: each body's bytes; NULL: strlen (text) */
 	int n_messages;
 };
 
@@ -127,7 +130,7 @@ static void *pub_main(void *arg)
 		for (int i = 0; i < f->n_messages; i++) {
 			const char *topic = f->messages[i][0], *body = f->messages[i][1];
 			zmq_send(f->sock, topic, strlen(topic), ZMQ_SNDMORE);
-			zmq_send(f->sock, body, strlen(body), 0);
+			zmq_send(f->sock, body, f->body_lens ? f->body_lens[i] : strlen(body), 0);
 		}
 		usleep(10 * 1000);
 	}
@@ -389,6 +392,63 @@ Test(control_cli, sub_prints_a_batch_as_is_with_one_final_newline)
 	fake_stop(&f);
 	cr_assert_eq(status, 0, "%s", output);
 	expect_exactly("forecast.\ta 12 0.5 0.25\nforecast.\tb 12 1 2\n");
+}
+
+/* Binary batches (publish.format: binary) of the bucket at 12 s, O = 2. */
+static unsigned char good_batch[128], bad_batch[128];
+static size_t binary_lens[2];
+static const char *const binary[][2] = {
+	{"forecast.", (const char *)good_batch},
+	{"forecast.", (const char *)bad_batch},
+};
+
+/* good_batch: a 12 0.5 0.25, and b 12 1 2 still warming; bad_batch: the same as version 2. */
+static void make_batches(void)
+{
+	static const float a[2] = {0.5f, 0.25f}, b[2] = {1, 2};
+	struct tc_forecast_binary_writer w;
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, good_batch, sizeof good_batch, 2, 1, 12000),
+		0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, a, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "b", 1, b, 0), 0);
+	binary_lens[0] = binary_lens[1] = w.len;
+	memcpy(bad_batch, good_batch, w.len);
+	bad_batch[4] = 2;
+}
+
+Test(control_cli, sub_prints_a_binary_batch_as_the_text_lines)
+{
+	make_batches();
+	struct fake f = {.messages = binary, .body_lens = binary_lens, .n_messages = 1};
+	fake_start(&f, ZMQ_PUB, "sub_binary");
+	char args[256];
+	snprintf(args, sizeof args, "sub %s --count 1 --timeout-ms 5000", f.endpoint);
+	int status = run(args);
+	cr_assert_eq(status, 0, "%s", output);
+	expect_exactly("a 12 0.5 0.25\nb 12 1 2\n");
+	snprintf(args, sizeof args, "sub %s --count 1 --timeout-ms 5000 --topic", f.endpoint);
+	status = run(args);
+	fake_stop(&f);
+	cr_assert_eq(status, 0, "%s", output);
+	expect_exactly("forecast.\ta 12 0.5 0.25\nforecast.\tb 12 1 2\n");
+}
+
+Test(control_cli, sub_reports_a_malformed_binary_batch_and_goes_on)
+{
+	make_batches();
+	struct fake f = {.messages = binary, .body_lens = binary_lens, .n_messages = 2};
+	fake_start(&f, ZMQ_PUB, "sub_badbin");
+	char args[256];
+	snprintf(args, sizeof args, "sub %s --count 3 --timeout-ms 5000", f.endpoint);
+	int status = run(args);
+	fake_stop(&f);
+	cr_assert_eq(status, 0, "%s", output);
+	expect_output("tickcast sub: skipped a message on topic \"forecast.\": binary forecast "
+		"batch: version 2, this reader knows version 1\n");
+	cr_assert_geq(count_lines("a 12 0.5 0.25"), 1, "%s", output);
+	cr_assert_geq(count_lines("b 12 1 2"), 1, "%s", output);
+	cr_assert_eq(run("sub --help"), 0);
+	expect_output("A binary body (publish.format: binary");
 }
 
 Test(control_cli, sub_times_out_with_exit_1)
