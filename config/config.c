@@ -206,6 +206,9 @@ static const struct tc_option publish_options[] = {
 	{ .name = "batch_bytes", .type = TC_OPTION_INT, .offset = CFG(publish.batch_bytes), .def = 0,
 		.min = 0, .max = 268435456,
 		.help = "0: one message per series; N: pack each tick's forecasts into ~N-byte messages" },
+	{ .name = "queue_ticks", .type = TC_OPTION_INT, .offset = CFG(publish.queue_ticks),
+		.def = 4, .min = 1, .max = 1000,
+		.help = "stepped ticks waiting to be sent before the tick thread waits for the publisher" },
 	{ 0 },
 };
 

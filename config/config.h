@@ -72,6 +72,7 @@ struct tc_publish_config {
 	enum tc_format format;
 	int sndhwm;                  /* messages ZeroMQ queues per subscriber */
 	int batch_bytes;             /* 0: a message per series; else ~this many bytes a message */
+	int queue_ticks;             /* ticks queued for sending before the tick thread waits */
 };
 
 struct tc_control_config {

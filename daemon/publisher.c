@@ -35,6 +35,10 @@ struct tc_publisher {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct batch *head, *tail;   /* queued, oldest first */
+	int queued;                  /* batches in the queue; at most cfg.queue_ticks */
+	pthread_cond_t room;         /* signalled when a batch leaves the queue */
+	atomic_uint_fast64_t waits;  /* submits that found the queue full */
+	struct tc_log_limit wait_log;
 	int stopping;
 	atomic_uint_fast64_t forecasts;
 	atomic_uint_fast64_t messages;
@@ -55,6 +59,8 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 	p->cfg = *cfg;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
+	pthread_cond_init(&p->room, NULL);
+	p->wait_log.interval_ms = 10000;
 	p->prefix_len = strlen(cfg->topic_prefix);
 	p->topic = malloc(p->prefix_len + TC_ID_MAX + 1);
 	memcpy(p->topic, cfg->topic_prefix, p->prefix_len);
@@ -200,6 +206,8 @@ static void *run(void *arg)
 		if (!p->head) {
 			p->tail = NULL;
 		}
+		p->queued--;
+		pthread_cond_signal(&p->room);
 		pthread_mutex_unlock(&p->lock);
 		send_batch(p, b);
 		batch_free(b);
@@ -258,6 +266,23 @@ static struct batch *batch_copy(const struct tc_forecasts *f)
 	return b;
 }
 
+/* Blocks the caller (the tick thread) while cfg.queue_ticks ticks wait to
+ * be sent: nothing is dropped, and the wait backs up into the reading queue
+ * and ZeroMQ's, bounding the memory a slow publisher can take. Lock held. */
+static void wait_for_room(struct tc_publisher *p)
+{
+	if (p->queued < p->cfg.queue_ticks || !p->started) {
+		return;
+	}
+	atomic_fetch_add(&p->waits, 1);
+	tc_log_limited(&p->wait_log, TC_LOG_WARNING,
+		"publisher: %d ticks wait to be sent (publish.queue_ticks); the tick thread waits "
+		"for them: forecasts are written and sent slower than ticks close", p->queued);
+	while (p->queued >= p->cfg.queue_ticks) {
+		pthread_cond_wait(&p->room, &p->lock);
+	}
+}
+
 int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f)
 {
 	if (f->n == 0) {
@@ -268,12 +293,14 @@ int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f)
 		return -1;
 	}
 	pthread_mutex_lock(&p->lock);
+	wait_for_room(p);
 	if (p->tail) {
 		p->tail->next = b;
 	} else {
 		p->head = b;
 	}
 	p->tail = b;
+	p->queued++;
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
@@ -302,6 +329,7 @@ void tc_publisher_destroy(struct tc_publisher **pp, int linger_ms)
 		zmq_close(p->socket);
 	}
 	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->room);
 	pthread_mutex_destroy(&p->lock);
 	free(p->topic);
 	free(p->body);
@@ -317,4 +345,9 @@ uint64_t tc_publisher_forecasts(const struct tc_publisher *p)
 uint64_t tc_publisher_messages(const struct tc_publisher *p)
 {
 	return atomic_load(&p->messages);
+}
+
+uint64_t tc_publisher_waits(const struct tc_publisher *p)
+{
+	return atomic_load(&p->waits);
 }

@@ -8,7 +8,10 @@
  * `<topic_prefix>` + bodies of about that size (text and JSON:
  * newline-separated forecasts; binary: one batch of whole records). Nothing
  * submitted is dropped by the publisher; ZeroMQ drops for a subscriber that
- * falls publish.sndhwm messages behind. */
+ * falls publish.sndhwm messages behind. At most publish.queue_ticks ticks
+ * wait to be sent: a submit beyond that waits for the publisher, which
+ * bounds both the memory and the time that sending what is left at exit
+ * takes. */
 #ifndef TC_PUBLISHER_H
 #define TC_PUBLISHER_H
 
@@ -27,7 +30,8 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 /* Starts the publisher thread. Returns 0 or -1 with err. */
 int tc_publisher_start(struct tc_publisher *p, char *err);
 
-/* Copies f and queues it for sending. Returns 0, or -1 when out of memory. */
+/* Copies f and queues it for sending, first waiting while queue_ticks ticks
+ * are queued (once started). Returns 0, or -1 when out of memory. */
 int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f);
 
 /* Sends everything submitted, stops the thread, closes the socket (waiting
@@ -37,5 +41,8 @@ void tc_publisher_destroy(struct tc_publisher **p, int linger_ms);
 /* Forecasts sent so far, and messages (a batch message counts once). */
 uint64_t tc_publisher_forecasts(const struct tc_publisher *p);
 uint64_t tc_publisher_messages(const struct tc_publisher *p);
+
+/* Submits that had to wait for room in the queue. */
+uint64_t tc_publisher_waits(const struct tc_publisher *p);
 
 #endif

@@ -194,6 +194,7 @@ static const struct int_key int_keys[] = {
 	{ "ingest", "queue_readings", 1024, 1000000000 },
 	{ "publish", "sndhwm", 1, 100000000 },
 	{ "publish", "batch_bytes", 0, 268435456 },
+	{ "publish", "queue_ticks", 1, 1000 },
 	{ "series", "max", 1, 100000000 },
 	{ "series", "ttl_ticks", 0, 1000000000000LL },
 };
@@ -207,6 +208,7 @@ static long long int_field(const struct tc_config *cfg, const struct int_key *k)
 		{ "queue_readings", offsetof(struct tc_config, ingest.queue_readings), 0 },
 		{ "sndhwm", offsetof(struct tc_config, publish.sndhwm), 0 },
 		{ "batch_bytes", offsetof(struct tc_config, publish.batch_bytes), 0 },
+		{ "queue_ticks", offsetof(struct tc_config, publish.queue_ticks), 0 },
 		{ "max", offsetof(struct tc_config, series.max), 1 },
 		{ "ttl_ticks", offsetof(struct tc_config, series.ttl_ticks), 1 },
 	};
@@ -226,7 +228,7 @@ Test(config, accepts_each_daemon_integer_at_both_of_its_bounds)
 		const struct int_key *k = &int_keys[i];
 		long long ends[] = { k->min, k->max };
 		for (int e = 0; e < 2; e++) {
-			char text[512];
+			char text[1024];
 			struct tc_config cfg;
 			snprintf(text, sizeof text, MODEL "%s:\n  %s: %lld\n", k->section, k->key, ends[e]);
 			expect_ok(&cfg, text);
@@ -241,7 +243,7 @@ Test(config, rejects_each_daemon_integer_just_outside_its_bounds)
 		const struct int_key *k = &int_keys[i];
 		long long outside[] = { k->min - 1, k->max + 1 };
 		for (int e = 0; e < 2; e++) {
-			char text[512], want[TC_ERR_LEN];
+			char text[1024], want[TC_ERR_LEN];
 			snprintf(text, sizeof text, MODEL "%s:\n  %s: %lld\n", k->section, k->key,
 				outside[e]);
 			/* The value starts after "  key: ". */
@@ -422,7 +424,7 @@ Test(config, rejects_an_unknown_key_in_each_daemon_section_at_its_place)
 {
 	static const struct { const char *section, *keys; } cases[] = {
 		{ "ingest", "bind, subscribe, rcvhwm, max_message_bytes, queue_readings" },
-		{ "publish", "bind, topic_prefix, format, sndhwm, batch_bytes" },
+		{ "publish", "bind, topic_prefix, format, sndhwm, batch_bytes, queue_ticks" },
 		{ "control", "bind" },
 		{ "series", "max, ttl_ticks" },
 		{ "log", "level" },
