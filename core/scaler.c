@@ -100,6 +100,11 @@ size_t tc_scaler_capacity(const struct tc_scaler *s)
 	return s->capacity;
 }
 
+size_t tc_scaler_memory(const struct tc_scaler *s)
+{
+	return s->capacity * (2 * (size_t)s->width * sizeof(double) + sizeof(uint32_t));
+}
+
 void tc_scaler_clear(struct tc_scaler *s, size_t slot)
 {
 	size_t w = (size_t)s->width;

@@ -51,6 +51,9 @@ int tc_scaler_grow(struct tc_scaler *s, size_t capacity, char *err);
 
 size_t tc_scaler_capacity(const struct tc_scaler *s);
 
+/* Bytes of the per-slot figures: capacity x (2 x width doubles + a count). */
+size_t tc_scaler_memory(const struct tc_scaler *s);
+
 /* Forgets slot's readings (n = 0): its next reading is a first one. */
 void tc_scaler_clear(struct tc_scaler *s, size_t slot);
 

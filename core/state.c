@@ -2,6 +2,7 @@
 #include "state.h"
 
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ void tc_state_destroy(struct tc_state **stp)
 	}
 	struct tc_state *st = *stp;
 	for (int k = 0; k < TC_MAX_LAYERS; k++) {
-		free(st->hidden[k]);
+		free(st->hidden_block[k]);
 	}
 	for (int t = 0; st->scratch && t < st->n_threads; t++) {
 		free(st->scratch[t]);
@@ -73,18 +74,38 @@ void tc_state_destroy(struct tc_state **stp)
 	*stp = NULL;
 }
 
+/* n zeroed floats, TC_ALIGN-aligned, in *block (what to free); NULL when
+ * out of memory. From calloc rather than tc_alloc_floats: glibc serves a
+ * large calloc from a fresh mapping and does not write it (the kernel hands
+ * out zero pages as they are first touched), so slots grown for series that
+ * have not come yet cost address space, not resident memory. */
+static float *alloc_states(size_t n, void **block)
+{
+	*block = NULL;
+	if (n > (SIZE_MAX - TC_ALIGN) / sizeof(float)) {
+		return NULL;
+	}
+	char *p = calloc(1, n * sizeof(float) + TC_ALIGN);
+	if (!p) {
+		return NULL;
+	}
+	*block = p;
+	return (float *)(p + (TC_ALIGN - (uintptr_t)p % TC_ALIGN) % TC_ALIGN);
+}
+
 int tc_state_grow(struct tc_state *st, size_t capacity, char *err)
 {
 	if (capacity <= st->capacity) {
 		return 0;
 	}
 	float *grown[TC_MAX_LAYERS] = {0};
+	void *blocks[TC_MAX_LAYERS] = {0};
 	for (int k = 0; k < st->shape.n_layers; k++) {
 		size_t h = (size_t)st->shape.hidden[k];
 		if (capacity > SIZE_MAX / sizeof(float) / h
-			|| !(grown[k] = tc_alloc_floats(capacity * h))) {
+			|| !(grown[k] = alloc_states(capacity * h, &blocks[k]))) {
 			for (int j = 0; j < k; j++) {
-				free(grown[j]);
+				free(blocks[j]);
 			}
 			return tc_err_set(err, "out of memory growing the states to %zu series", capacity);
 		}
@@ -94,8 +115,9 @@ int tc_state_grow(struct tc_state *st, size_t capacity, char *err)
 			memcpy(grown[k], st->hidden[k],
 				st->capacity * (size_t)st->shape.hidden[k] * sizeof(float));
 		}
-		free(st->hidden[k]);
+		free(st->hidden_block[k]);
 		st->hidden[k] = grown[k];
+		st->hidden_block[k] = blocks[k];
 	}
 	st->capacity = capacity;
 	return 0;
@@ -104,6 +126,15 @@ int tc_state_grow(struct tc_state *st, size_t capacity, char *err)
 size_t tc_state_capacity(const struct tc_state *st)
 {
 	return st->capacity;
+}
+
+size_t tc_state_memory(const struct tc_state *st)
+{
+	size_t floats = 0;
+	for (int k = 0; k < st->shape.n_layers; k++) {
+		floats += st->capacity * (size_t)st->shape.hidden[k];
+	}
+	return floats * sizeof(float);
 }
 
 int tc_state_threads(const struct tc_state *st)

@@ -28,6 +28,11 @@ void tc_state_destroy(struct tc_state **st);
 int tc_state_grow(struct tc_state *st, size_t capacity, char *err);
 
 size_t tc_state_capacity(const struct tc_state *st);
+
+/* Bytes of the hidden states: capacity x sum_k H_k floats (the per-thread
+ * scratch, whose size does not depend on the series, is not counted). */
+size_t tc_state_memory(const struct tc_state *st);
+
 int tc_state_threads(const struct tc_state *st);
 
 /* Zeroes every layer's hidden state of slot (slot < capacity). */

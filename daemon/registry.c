@@ -1,5 +1,15 @@
-/* registry.c -- an open-addressing (linear probing) hash table from series id
- * to slot, hashed with XXH3; deletion by backward shift, so no tombstones. */
+/* registry.c -- series ids to slots: a linear-probing hash table over ids kept in an arena.
+ *
+ * Per series it holds a bucket (8 bytes, in a table kept at most 3/4 full),
+ * a slot-table entry (4 bytes) and the id's record in the arena: a length
+ * byte and the id's bytes, rounded up to 4-byte granules ("s123456": 8
+ * bytes). A bucket holds the low 32 bits of
+ * the id's XXH3 hash, its tag, and the slot; the home bucket is tag & mask,
+ * so growing the table and deleting (by backward shift: no tombstones) need
+ * no other id's hash. A tag match is confirmed against the id's bytes. The arena is
+ * one array, grown by half when full (so registering an id may move every
+ * id's bytes); a removed id's record goes on a free list for its size,
+ * which the next id of that size takes. */
 #include "registry.h"
 
 #include <stdlib.h>
@@ -8,26 +18,37 @@
 
 #include "error.h"
 
-struct bucket {
-	uint64_t hash;
-	uint32_t slot_plus1;     /* 0: empty */
-};
+/* The table's fullest: at 3/4, linear probing still ends within a cache
+ * line or two of 8 buckets, and a table half the size of one kept half
+ * full stays in cache better (docs/benchmarks.md, "Memory per series"). */
+#define MAX_LOAD_NUM 3
+#define MAX_LOAD_DEN 4
+#define GRANULE 4                 /* bytes: the unit of an id record's size */
+#define RECORD_MAX_GRANULES ((1 + TC_REGISTRY_ID_MAX + GRANULE - 1) / GRANULE)
+#define MIN_GRANULES 4096         /* the arena's first size: 16 KiB */
+#define MAX_GRANULES ((uint32_t)1 << 31) /* the arena's limit: 8 GiB */
+#define FREE_SLOT 0x80000000u     /* slot table: a free slot; the low bits link the next */
+#define NO_SLOT 0x7fffffffu       /* the end of the free-slot list */
+#define NO_RECORD UINT32_MAX      /* the end of a free-record list */
 
-struct slot_entry {
-	char *id;                /* owned copy, NUL-terminated; NULL: free slot */
-	size_t len;
+struct bucket {
+	uint32_t tag;             /* low 32 bits of the id's XXH3 hash */
+	uint32_t slot_plus1;      /* 0: empty */
 };
 
 struct tc_registry {
 	size_t max_series;
-	size_t count;            /* live series */
+	size_t count;             /* live series */
 	struct bucket *buckets;
-	size_t n_buckets;        /* a power of two, kept at most half full */
-	struct slot_entry *slots;
-	size_t n_slots;          /* handed out so far */
+	size_t n_buckets;         /* a power of two */
+	uint32_t *slot_ids;       /* [slots_cap]: the id's record (in granules), or FREE_SLOT | next */
+	size_t n_slots;           /* handed out so far */
 	size_t slots_cap;
-	uint32_t *free_slots;    /* stack of removed slots to reuse */
-	size_t n_free;
+	uint32_t free_slot;       /* the last slot removed, or NO_SLOT */
+	uint8_t *arena;           /* [arena_cap granules]: the ids' records */
+	uint32_t arena_cap;       /* granules */
+	uint32_t arena_end;       /* granules handed out */
+	uint32_t free_records[RECORD_MAX_GRANULES + 1]; /* by size in granules, linked */
 };
 
 struct tc_registry *tc_registry_create(size_t max_series, char *err)
@@ -36,7 +57,9 @@ struct tc_registry *tc_registry_create(size_t max_series, char *err)
 	if (!r) {
 		goto err_oom;
 	}
-	r->max_series = max_series < UINT32_MAX ? max_series : UINT32_MAX - 1;
+	r->max_series = max_series < NO_SLOT ? max_series : NO_SLOT;
+	r->free_slot = NO_SLOT;
+	memset(r->free_records, 0xff, sizeof r->free_records);
 	r->n_buckets = 64;
 	r->buckets = calloc(r->n_buckets, sizeof *r->buckets);
 	if (!r->buckets) {
@@ -56,39 +79,91 @@ void tc_registry_destroy(struct tc_registry **rp)
 		return;
 	}
 	struct tc_registry *r = *rp;
-	for (size_t i = 0; i < r->n_slots; i++) {
-		free(r->slots[i].id);
-	}
-	free(r->slots);
-	free(r->free_slots);
+	free(r->arena);
+	free(r->slot_ids);
 	free(r->buckets);
 	free(r);
 	*rp = NULL;
 }
 
-static int same_id(const struct tc_registry *r, const struct bucket *b, uint64_t hash,
-	const char *id, size_t len)
+/* ---- the arena ---------------------------------------------------------- */
+
+static uint8_t *record(const struct tc_registry *r, uint32_t at)
 {
-	const struct slot_entry *e = &r->slots[b->slot_plus1 - 1];
-	return b->hash == hash && e->len == len && memcmp(e->id, id, len) == 0;
+	return r->arena + (size_t)at * GRANULE;
 }
 
-/* Index of id's bucket, or of the empty bucket where it would go. */
-static size_t probe(const struct tc_registry *r, uint64_t hash, const char *id, size_t len)
+static uint32_t record_granules(size_t len)
 {
-	size_t mask = r->n_buckets - 1;
-	size_t i = (size_t)hash & mask;
-	while (r->buckets[i].slot_plus1 && !same_id(r, &r->buckets[i], hash, id, len)) {
-		i = (i + 1) & mask;
+	return (uint32_t)((1 + len + GRANULE - 1) / GRANULE);
+}
+
+static void free_record(struct tc_registry *r, uint32_t at, uint32_t granules)
+{
+	memcpy(record(r, at), &r->free_records[granules], sizeof at);
+	r->free_records[granules] = at;
+}
+
+/* A record of `granules`: a freed one of that size, or new. -1 when out of
+ * memory or at the arena's limit. */
+static int64_t take_record(struct tc_registry *r, uint32_t granules)
+{
+	uint32_t at = r->free_records[granules];
+	if (at != NO_RECORD) {
+		memcpy(&r->free_records[granules], record(r, at), sizeof at);
+		return at;
 	}
-	return i;
+	if (r->arena_cap - r->arena_end < granules) {
+		uint64_t cap = r->arena_cap ? (uint64_t)r->arena_cap + r->arena_cap / 2 : MIN_GRANULES;
+		cap = cap < MAX_GRANULES ? cap : MAX_GRANULES;
+		uint8_t *arena = cap - r->arena_end >= granules ? realloc(r->arena, cap * GRANULE) : NULL;
+		if (!arena) {
+			return -1;
+		}
+		r->arena = arena;
+		r->arena_cap = (uint32_t)cap;
+	}
+	at = r->arena_end;
+	r->arena_end += granules;
+	return at;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static uint32_t tag_of(const void *id, size_t len)
+{
+	return (uint32_t)XXH3_64bits(id, len);
+}
+
+static int same_id(const struct tc_registry *r, uint32_t slot, const char *id, size_t len)
+{
+	const uint8_t *rec = record(r, r->slot_ids[slot]);
+	return rec[0] == len && memcmp(rec + 1, id, len) == 0;
+}
+
+/* Index of id's bucket, or of the empty bucket where it would go. Always
+ * inlined: GCC would call it, and the call cost tc_registry_find a fifth
+ * more instructions (cachegrind). */
+static inline __attribute__((always_inline)) size_t probe(const struct tc_registry *r,
+	uint32_t tag, const char *id, size_t len)
+{
+	const size_t mask = r->n_buckets - 1;
+	size_t i = tag & mask;
+	for (;; i = (i + 1) & mask) {
+		const struct bucket *b = &r->buckets[i];
+		if (!b->slot_plus1 || (b->tag == tag && same_id(r, b->slot_plus1 - 1, id, len))) {
+			return i;
+		}
+	}
 }
 
 int64_t tc_registry_find(const struct tc_registry *r, const char *id, size_t len)
 {
-	uint64_t hash = XXH3_64bits(id, len);
-	const struct bucket *b = &r->buckets[probe(r, hash, id, len)];
-	return b->slot_plus1 ? (int64_t)b->slot_plus1 - 1 : -1;
+	if (len > TC_REGISTRY_ID_MAX) {
+		return -1;
+	}
+	const struct bucket *b = &r->buckets[probe(r, tag_of(id, len), id, len)];
+	return (int64_t)b->slot_plus1 - 1;
 }
 
 static int rehash(struct tc_registry *r)
@@ -100,7 +175,7 @@ static int rehash(struct tc_registry *r)
 	}
 	for (size_t i = 0; i < r->n_buckets; i++) {
 		if (r->buckets[i].slot_plus1) {
-			size_t j = (size_t)r->buckets[i].hash & (n - 1);
+			size_t j = r->buckets[i].tag & (n - 1);
 			while (grown[j].slot_plus1) {
 				j = (j + 1) & (n - 1);
 			}
@@ -113,23 +188,21 @@ static int rehash(struct tc_registry *r)
 	return 0;
 }
 
-/* A slot for a new series: a freed one, or the next never used. */
+/* A slot for a new series: the last one freed, or the next never used. */
 static int64_t take_slot(struct tc_registry *r)
 {
-	if (r->n_free) {
-		return r->free_slots[--r->n_free];
+	if (r->free_slot != NO_SLOT) {
+		uint32_t slot = r->free_slot;
+		r->free_slot = r->slot_ids[slot] & ~FREE_SLOT;
+		return slot;
 	}
 	if (r->n_slots == r->slots_cap) {
-		size_t cap = r->slots_cap ? r->slots_cap * 2 : 64;
-		struct slot_entry *s = realloc(r->slots, cap * sizeof *s);
-		uint32_t *f = s ? realloc(r->free_slots, cap * sizeof *f) : NULL;
-		if (s) {
-			r->slots = s;
-		}
-		if (!f) {
+		size_t cap = r->slots_cap ? r->slots_cap + r->slots_cap / 2 : 64;
+		uint32_t *s = realloc(r->slot_ids, cap * sizeof *s);
+		if (!s) {
 			return -1;
 		}
-		r->free_slots = f;
+		r->slot_ids = s;
 		r->slots_cap = cap;
 	}
 	return (int64_t)r->n_slots++;
@@ -137,31 +210,39 @@ static int64_t take_slot(struct tc_registry *r)
 
 int64_t tc_registry_insert(struct tc_registry *r, const char *id, size_t len, int *created)
 {
-	uint64_t hash = XXH3_64bits(id, len);
-	size_t i = probe(r, hash, id, len);
 	*created = 0;
+	if (len > TC_REGISTRY_ID_MAX) {
+		return -1;
+	}
+	uint32_t tag = tag_of(id, len);
+	size_t i = probe(r, tag, id, len);
 	if (r->buckets[i].slot_plus1) {
 		return (int64_t)r->buckets[i].slot_plus1 - 1;
 	}
 	if (r->count >= r->max_series) {
 		return -1;
 	}
-	if (2 * (r->count + 1) > r->n_buckets) {
+	if (MAX_LOAD_DEN * (r->count + 1) > MAX_LOAD_NUM * r->n_buckets) {
 		if (rehash(r) < 0) {
 			return -1;
 		}
-		i = probe(r, hash, id, len);
+		i = probe(r, tag, id, len);
 	}
-	char *copy = malloc(len + 1);
-	int64_t slot = copy ? take_slot(r) : -1;
-	if (slot < 0) {
-		free(copy);
+	uint32_t granules = record_granules(len);
+	int64_t at = take_record(r, granules);
+	if (at < 0) {
 		return -1;
 	}
-	memcpy(copy, id, len);
-	copy[len] = '\0';
-	r->slots[slot] = (struct slot_entry){copy, len};
-	r->buckets[i] = (struct bucket){hash, (uint32_t)slot + 1};
+	int64_t slot = take_slot(r);
+	if (slot < 0) {
+		free_record(r, (uint32_t)at, granules);
+		return -1;
+	}
+	uint8_t *rec = record(r, (uint32_t)at);
+	rec[0] = (uint8_t)len;
+	memcpy(rec + 1, id, len);
+	r->slot_ids[slot] = (uint32_t)at;
+	r->buckets[i] = (struct bucket){tag, (uint32_t)slot + 1};
 	r->count++;
 	*created = 1;
 	return slot;
@@ -169,37 +250,38 @@ int64_t tc_registry_insert(struct tc_registry *r, const char *id, size_t len, in
 
 void tc_registry_remove(struct tc_registry *r, uint32_t slot)
 {
-	if (slot >= r->n_slots || !r->slots[slot].id) {
+	size_t len;
+	const char *id = tc_registry_id(r, slot, &len);
+	if (!id) {
 		return;
 	}
-	struct slot_entry *e = &r->slots[slot];
-	size_t mask = r->n_buckets - 1;
-	size_t i = probe(r, XXH3_64bits(e->id, e->len), e->id, e->len);
+	const size_t mask = r->n_buckets - 1;
+	size_t i = probe(r, tag_of(id, len), id, len);
 	/* Backward shift: pull later members of the probe run into the hole. */
 	for (size_t j = (i + 1) & mask; r->buckets[j].slot_plus1; j = (j + 1) & mask) {
-		size_t home = (size_t)r->buckets[j].hash & mask;
+		size_t home = r->buckets[j].tag & mask;
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			r->buckets[i] = r->buckets[j];
 			i = j;
 		}
 	}
 	r->buckets[i].slot_plus1 = 0;
-	free(e->id);
-	e->id = NULL;
-	e->len = 0;
-	r->free_slots[r->n_free++] = slot;
+	free_record(r, r->slot_ids[slot], record_granules(len));
+	r->slot_ids[slot] = FREE_SLOT | r->free_slot;
+	r->free_slot = slot;
 	r->count--;
 }
 
 const char *tc_registry_id(const struct tc_registry *r, uint32_t slot, size_t *len)
 {
-	if (slot >= r->n_slots || !r->slots[slot].id) {
+	if (slot >= r->n_slots || (r->slot_ids[slot] & FREE_SLOT)) {
 		return NULL;
 	}
+	const uint8_t *rec = record(r, r->slot_ids[slot]);
 	if (len) {
-		*len = r->slots[slot].len;
+		*len = rec[0];
 	}
-	return r->slots[slot].id;
+	return (const char *)rec + 1;
 }
 
 size_t tc_registry_count(const struct tc_registry *r)
@@ -210,4 +292,10 @@ size_t tc_registry_count(const struct tc_registry *r)
 size_t tc_registry_slots(const struct tc_registry *r)
 {
 	return r->n_slots;
+}
+
+void tc_registry_memory(const struct tc_registry *r, size_t *table, size_t *ids)
+{
+	*table = r->n_buckets * sizeof *r->buckets;
+	*ids = r->slots_cap * sizeof *r->slot_ids + (size_t)r->arena_cap * GRANULE;
 }

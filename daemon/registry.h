@@ -3,17 +3,21 @@
  * A slot is a dense index into the state store, handed out on a series'
  * first reading; removed series give their slot back for reuse, so slots
  * stay below the peak number of live series. At most `max_series` live at
- * once; an insert over the limit fails and the existing series keep working. */
+ * once; an insert over the limit fails and the existing series keep working.
+ * Ids are 0..TC_REGISTRY_ID_MAX bytes, any bytes. */
 #ifndef TC_REGISTRY_H
 #define TC_REGISTRY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#define TC_REGISTRY_ID_MAX 255 /* bytes; a longer id is never registered */
+
 struct tc_registry;
 
-/* A registry for up to max_series live series. NULL and err when out of
- * memory; the result is the caller's, released with tc_registry_destroy. */
+/* A registry for up to max_series live series (at most 2^31 - 1). NULL and
+ * err when out of memory; the result is the caller's, released with
+ * tc_registry_destroy. */
 struct tc_registry *tc_registry_create(size_t max_series, char *err);
 
 /* Frees *r and sets it to NULL; NULL or *r == NULL is a no-op. */
@@ -23,18 +27,24 @@ void tc_registry_destroy(struct tc_registry **r);
 int64_t tc_registry_find(const struct tc_registry *r, const char *id, size_t len);
 
 /* The slot of id, registering it when new (*created = 1). Returns -1 when
- * it is new and max_series are live, or memory ran out. */
+ * it is new and max_series are live, it is over TC_REGISTRY_ID_MAX bytes,
+ * or memory ran out. */
 int64_t tc_registry_insert(struct tc_registry *r, const char *id, size_t len, int *created);
 
 /* Unregisters the series in slot (a no-op for a free slot). */
 void tc_registry_remove(struct tc_registry *r, uint32_t slot);
 
-/* The id in slot and its length, or NULL for a free slot. Borrowed, valid
- * until the slot is removed. */
+/* The id in slot and its length, or NULL for a free slot. Borrowed, not
+ * NUL-terminated, valid until the next insert or the slot's removal (ids
+ * are packed in one array, which registering an id may move). */
 const char *tc_registry_id(const struct tc_registry *r, uint32_t slot, size_t *len);
 
 /* Live series, and one past the highest slot ever handed out. */
 size_t tc_registry_count(const struct tc_registry *r);
 size_t tc_registry_slots(const struct tc_registry *r);
+
+/* Bytes held: *table the hash table's buckets, *ids the slot table and the
+ * ids' own bytes. */
+void tc_registry_memory(const struct tc_registry *r, size_t *table, size_t *ids);
 
 #endif

@@ -40,11 +40,10 @@ void tc_staging_destroy(struct tc_staging **sp)
 	*sp = NULL;
 }
 
-static int grow(struct tc_staging *s, size_t need)
+int tc_staging_grow(struct tc_staging *s, size_t cap)
 {
-	size_t cap = s->capacity ? s->capacity : 64;
-	while (cap < need) {
-		cap *= 2;
+	if (cap <= s->capacity) {
+		return 0;
 	}
 	float *acc = realloc(s->acc, cap * (size_t)s->width * sizeof *acc);
 	if (!acc) {
@@ -87,9 +86,19 @@ static void combine(enum tc_aggregate aggregate, float *acc, const float *v, int
 	}
 }
 
+/* Doubles the capacity (from 64) until it holds need slots. */
+static int grow_for(struct tc_staging *s, size_t need)
+{
+	size_t cap = s->capacity ? s->capacity : 64;
+	while (cap < need) {
+		cap *= 2;
+	}
+	return tc_staging_grow(s, cap);
+}
+
 int tc_staging_add(struct tc_staging *s, uint32_t slot, const float *values)
 {
-	if (slot >= s->capacity && grow(s, (size_t)slot + 1) < 0) {
+	if (slot >= s->capacity && grow_for(s, (size_t)slot + 1) < 0) {
 		return -1;
 	}
 	float *acc = s->acc + (size_t)slot * s->width;
@@ -120,6 +129,11 @@ size_t tc_staging_touched(const struct tc_staging *s, const uint32_t **slots)
 {
 	*slots = s->touched;
 	return s->n_touched;
+}
+
+size_t tc_staging_memory(const struct tc_staging *s)
+{
+	return s->capacity * ((size_t)s->width * sizeof(float) + 2 * sizeof(uint32_t));
 }
 
 void tc_staging_reset(struct tc_staging *s)

@@ -19,7 +19,12 @@ struct tc_staging;
 struct tc_staging *tc_staging_create(int width, enum tc_aggregate aggregate, char *err);
 void tc_staging_destroy(struct tc_staging **s);
 
-/* Adds one reading's values for slot. Returns 0, or -1 when out of memory. */
+/* Makes room for slots below capacity, so that adding to them never
+ * allocates. Shrinking is a no-op. Returns 0, or -1 when out of memory. */
+int tc_staging_grow(struct tc_staging *s, size_t capacity);
+
+/* Adds one reading's values for slot, growing when slot is past the
+ * capacity. Returns 0, or -1 when out of memory. */
 int tc_staging_add(struct tc_staging *s, uint32_t slot, const float *values);
 
 /* Readings slot got this tick (0 when untouched; slot may be past the end). */
@@ -33,5 +38,8 @@ size_t tc_staging_touched(const struct tc_staging *s, const uint32_t **slots);
 
 /* Forgets this tick's readings: O(touched slots). */
 void tc_staging_reset(struct tc_staging *s);
+
+/* Bytes of the per-slot arrays (accumulators, counts, touched list). */
+size_t tc_staging_memory(const struct tc_staging *s);
 
 #endif

@@ -12,6 +12,8 @@
 #include "state.h"
 #include "step.h"
 
+_Static_assert(TC_ID_MAX <= TC_REGISTRY_ID_MAX, "the registry must take every valid id");
+
 struct tc_tick {
 	struct tc_tick_config cfg;
 	const struct tc_model *model;
@@ -100,16 +102,18 @@ static int grow_array(void **p, size_t n, size_t size)
 	return 0;
 }
 
-/* Makes every per-slot array hold slot, doubling, so closing never allocates. */
+/* Makes every per-slot array hold slot, so closing never allocates. They
+ * grow by half (from 1024), never past max_series: at most a third of what
+ * they hold is slack, none once max_series are live (docs/benchmarks.md,
+ * "Memory per series"). */
 static int reserve(struct tc_tick *t, size_t slot, char *err)
 {
 	if (slot < t->capacity) {
 		return 0;
 	}
-	size_t cap = t->capacity ? t->capacity * 2 : 1024;
-	while (cap <= slot) {
-		cap *= 2;
-	}
+	size_t cap = t->capacity ? t->capacity + t->capacity / 2 : 1024;
+	cap = cap > slot ? cap : slot + 1;
+	cap = cap < t->max_series ? cap : t->max_series; /* slot < max_series: still > slot */
 	size_t in = (size_t)t->width * sizeof(float);
 	size_t out = (size_t)t->n_outputs * sizeof(float);
 	if (tc_state_grow(t->state, cap, err) < 0
@@ -121,6 +125,7 @@ static int reserve(struct tc_tick *t, size_t slot, char *err)
 		|| grow_array((void **)&t->batch_in, cap, in) < 0
 		|| grow_array((void **)&t->batch_out, cap, out) < 0
 		|| grow_array((void **)&t->batch_warm, cap, 1) < 0
+		|| tc_staging_grow(t->staging, cap) < 0
 		|| (t->scaler && tc_scaler_grow(t->scaler, cap, err) < 0)) {
 		return tc_err_set(err, "out of memory for %zu series", cap);
 	}
@@ -390,6 +395,21 @@ int tc_tick_series(const struct tc_tick *t, const char *id, size_t len,
 	info->last_input = t->last_input + (size_t)slot * t->width;
 	info->last_output = t->last_output + (size_t)slot * t->n_outputs;
 	return 0;
+}
+
+void tc_tick_memory(const struct tc_tick *t, struct tc_tick_memory *mem)
+{
+	const size_t in = (size_t)t->width * sizeof(float);
+	const size_t out = (size_t)t->n_outputs * sizeof(float);
+	*mem = (struct tc_tick_memory){
+		.capacity = t->capacity,
+		.state = tc_state_memory(t->state),
+		.staging = tc_staging_memory(t->staging),
+		.scaler = t->scaler ? tc_scaler_memory(t->scaler) : 0,
+		.series = t->capacity * (in + out + sizeof *t->last_seen + sizeof *t->stepped),
+		.batch = t->capacity * (sizeof *t->batch_slots + in + out + sizeof *t->batch_warm),
+	};
+	tc_registry_memory(t->registry, &mem->registry_table, &mem->registry_ids);
 }
 
 const struct tc_tick_stats *tc_tick_get_stats(const struct tc_tick *t)

@@ -108,6 +108,22 @@ int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset_sta
 int tc_tick_series(const struct tc_tick *t, const char *id, size_t len,
 	struct tc_series_info *info);
 
+/* Heap bytes the engine holds for its series, by part, as its arrays are
+ * sized: at the capacity they were grown to, which may exceed the live
+ * series (docs/benchmarks.md, "Memory per series"). Not counted: the model
+ * and the step's per-thread scratch, which do not grow with the series. */
+struct tc_tick_memory {
+	size_t capacity;             /* slots the per-slot arrays hold */
+	size_t state;                /* hidden states, bytes */
+	size_t registry_table;       /* the registry's hash table, bytes */
+	size_t registry_ids;         /* its slot table and id bytes, bytes */
+	size_t staging;              /* the open tick's accumulators, bytes */
+	size_t scaler;               /* EMA figures, bytes; 0 without a scaler */
+	size_t series;               /* last input, forecast and tick seen, stepped flag, bytes */
+	size_t batch;                /* a closing tick's slots, inputs, outputs, warm flags, bytes */
+};
+void tc_tick_memory(const struct tc_tick *t, struct tc_tick_memory *mem);
+
 const struct tc_tick_stats *tc_tick_get_stats(const struct tc_tick *t);
 const struct tc_registry *tc_tick_registry(const struct tc_tick *t);
 

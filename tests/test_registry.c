@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "error.h"
 #include "registry.h"
@@ -311,6 +312,188 @@ Test(registry, agrees_with_a_plain_array_over_random_inserts_and_removes)
 		cr_assert_eq(tc_registry_count(r), live);
 		cr_assert_leq(tc_registry_slots(r), POOL);
 	}
+	tc_registry_destroy(&r);
+}
+
+Test(registry, takes_ids_of_1_and_255_bytes_and_refuses_256)
+{
+	struct tc_registry *r = make(10);
+	char longest[TC_REGISTRY_ID_MAX + 1];
+	for (size_t i = 0; i < sizeof longest; i++) {
+		longest[i] = (char)('a' + i % 26);
+	}
+	int created = -1;
+	cr_assert_eq(tc_registry_insert(r, "x", 1, &created), 0);
+	cr_assert_eq(tc_registry_insert(r, longest, TC_REGISTRY_ID_MAX, &created), 1);
+	cr_assert_eq(created, 1);
+	created = -1;
+	cr_assert_eq(tc_registry_insert(r, longest, TC_REGISTRY_ID_MAX + 1, &created), -1,
+		"an id over TC_REGISTRY_ID_MAX bytes is refused");
+	cr_assert_eq(created, 0);
+	cr_assert_eq(tc_registry_find(r, longest, TC_REGISTRY_ID_MAX + 1), -1);
+	cr_assert_eq(tc_registry_find(r, longest, TC_REGISTRY_ID_MAX), 1);
+	cr_assert_eq(tc_registry_find(r, longest, TC_REGISTRY_ID_MAX - 1), -1);
+	size_t len = 0;
+	const char *id = tc_registry_id(r, 1, &len);
+	cr_assert_eq(len, TC_REGISTRY_ID_MAX);
+	cr_assert(memcmp(id, longest, len) == 0);
+	id = tc_registry_id(r, 0, &len);
+	cr_assert(len == 1 && id[0] == 'x');
+	cr_assert_eq(tc_registry_count(r), 2);
+	tc_registry_destroy(&r);
+}
+
+/* Id i of a churn round: a length from a fixed mix of 1..255 by i % 13, its
+ * first bytes (up to 4) i * 31 + round in base 256, the rest '#'. Ids of
+ * one length differ within a round while fewer than 256 share it (i steps
+ * by 13, so i * 31 by 403, which is odd). */
+static size_t mixed_id(char *buf, uint32_t round, uint32_t i)
+{
+	static const size_t lengths[13] = {1, 2, 3, 4, 7, 8, 12, 31, 64, 100, 200, 254, 255};
+	size_t len = lengths[i % 13];
+	uint32_t v = i * 31 + round;
+	memset(buf, '#', len);
+	for (size_t k = 0; k < len && k < 4; k++) {
+		buf[k] = (char)(v >> (8 * k));
+	}
+	return len;
+}
+
+/* Removing ids gives their bytes back: rounds that replace every id with a
+ * new one of the same length reuse the freed space, so the registry's
+ * memory stays what the first round took, and every id keeps its slot. */
+Test(registry, reuses_the_space_of_removed_ids_so_churn_keeps_memory_bounded)
+{
+	enum { LIVE = 2000, ROUNDS = 50 };
+	struct tc_registry *r = make(LIVE);
+	char id[TC_REGISTRY_ID_MAX];
+	int created;
+	for (uint32_t i = 0; i < LIVE; i++) {
+		size_t len = mixed_id(id, 0, i);
+		cr_assert_eq(tc_registry_insert(r, id, len, &created), (int64_t)i);
+	}
+	size_t table0, ids0;
+	tc_registry_memory(r, &table0, &ids0);
+	uint32_t slot_of[LIVE];
+	for (uint32_t i = 0; i < LIVE; i++) {
+		slot_of[i] = i;
+	}
+	for (uint32_t round = 1; round <= ROUNDS; round++) {
+		/* Remove in an order that differs from round to round. */
+		for (uint32_t k = 0; k < LIVE; k++) {
+			tc_registry_remove(r, slot_of[(k * 7 + round) % LIVE]);
+		}
+		cr_assert_eq(tc_registry_count(r), 0);
+		for (uint32_t i = 0; i < LIVE; i++) {
+			size_t len = mixed_id(id, round, i);
+			int64_t slot = tc_registry_insert(r, id, len, &created);
+			cr_assert(slot >= 0 && slot < LIVE && created, "round %u id %u: slot %lld", round,
+				i, (long long)slot);
+			slot_of[i] = (uint32_t)slot;
+		}
+		for (uint32_t i = 0; i < LIVE; i++) {
+			size_t len = mixed_id(id, round, i);
+			size_t got_len;
+			const char *got = tc_registry_id(r, slot_of[i], &got_len);
+			if (tc_registry_find(r, id, len) != (int64_t)slot_of[i] || !got || got_len != len
+				|| memcmp(got, id, len) != 0) {
+				cr_assert_fail("round %u: id %u is not in its slot %u", round, i, slot_of[i]);
+			}
+		}
+		size_t table, ids;
+		tc_registry_memory(r, &table, &ids);
+		cr_assert_eq(ids, ids0, "round %u: the ids take %zu bytes, the first round %zu", round,
+			ids, ids0);
+		cr_assert_eq(table, table0);
+		cr_assert_eq(tc_registry_slots(r), LIVE);
+	}
+	tc_registry_destroy(&r);
+}
+
+/* A bucket keeps 32 bits of an id's hash (the low 32 of XXH3_64bits, see
+ * registry.c); ids whose 32 bits agree share a home bucket at every table
+ * size and must still be told apart by their bytes. */
+static int tag_order(const void *a, const void *b)
+{
+	const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void colliding_pair(char a[16], char b[16])
+{
+	enum { N = 300000 }; /* ~10 pairs expected among 32-bit hashes */
+	uint64_t *keys = malloc(N * sizeof *keys);
+	cr_assert_not_null(keys);
+	char id[16];
+	for (uint32_t i = 0; i < N; i++) {
+		snprintf(id, sizeof id, "c%07u", i);
+		keys[i] = (uint64_t)(uint32_t)XXH3_64bits(id, 8) << 32 | i;
+	}
+	qsort(keys, N, sizeof *keys, tag_order);
+	for (uint32_t i = 1; i < N; i++) {
+		if (keys[i] >> 32 == keys[i - 1] >> 32) {
+			snprintf(a, 16, "c%07u", (uint32_t)keys[i - 1]);
+			snprintf(b, 16, "c%07u", (uint32_t)keys[i]);
+			free(keys);
+			return;
+		}
+	}
+	free(keys);
+	cr_assert_fail("no two of %d ids share 32 bits of hash", N);
+}
+
+Test(registry, tells_apart_ids_whose_hashes_share_the_32_bits_it_keeps)
+{
+	char a[16], b[16];
+	colliding_pair(a, b);
+	cr_assert_eq((uint32_t)XXH3_64bits(a, 8), (uint32_t)XXH3_64bits(b, 8));
+	cr_assert_str_neq(a, b);
+	struct tc_registry *r = make(100);
+	int created;
+	/* Others first, so that the pair lands inside probe runs. */
+	char id[16];
+	for (uint32_t i = 0; i < 40; i++) {
+		snprintf(id, sizeof id, "o%u", i);
+		tc_registry_insert(r, id, strlen(id), &created);
+	}
+	cr_assert_eq(tc_registry_insert(r, a, 8, &created), 40);
+	cr_assert_eq(find_str(r, b), -1, "%s must not be taken for %s", b, a);
+	cr_assert_eq(tc_registry_insert(r, b, 8, &created), 41);
+	cr_assert_eq(created, 1, "%s was taken for %s", b, a);
+	cr_assert_eq(find_str(r, a), 40);
+	cr_assert_eq(find_str(r, b), 41);
+	tc_registry_remove(r, 40);
+	cr_assert_eq(find_str(r, a), -1);
+	cr_assert_eq(find_str(r, b), 41, "removing %s lost %s", a, b);
+	cr_assert_eq(tc_registry_insert(r, a, 8, &created), 40);
+	tc_registry_remove(r, 41);
+	cr_assert_eq(find_str(r, a), 40, "removing %s lost %s", b, a);
+	cr_assert_eq(find_str(r, b), -1);
+	for (uint32_t i = 0; i < 40; i++) {
+		snprintf(id, sizeof id, "o%u", i);
+		cr_assert_eq(find_str(r, id), (int64_t)i);
+	}
+	tc_registry_destroy(&r);
+}
+
+Test(registry, memory_grows_with_the_ids_it_holds)
+{
+	struct tc_registry *r = make(100000);
+	size_t table0, ids0, table, ids;
+	tc_registry_memory(r, &table0, &ids0);
+	cr_assert_gt(table0, 0);
+	char id[16];
+	int created;
+	for (uint32_t i = 0; i < 100000; i++) {
+		snprintf(id, sizeof id, "s%u", i);
+		tc_registry_insert(r, id, strlen(id), &created);
+	}
+	tc_registry_memory(r, &table, &ids);
+	/* 8-byte buckets, at most 3/4 full and at least 3/8 after doubling; per
+	 * id a 4-byte slot entry and its length byte and bytes in 4-byte units
+	 * (at most 8 here), both in arrays grown by half. */
+	cr_assert(table >= 100000 * 8 * 4 / 3 && table <= 100000 * 8 * 8 / 3, "table %zu", table);
+	cr_assert(ids >= 100000 * (4 + 7) && ids <= 100000 * (4 + 8) * 3 / 2, "ids %zu", ids);
 	tc_registry_destroy(&r);
 }
 

@@ -209,6 +209,8 @@ Test(scaler, growing_keeps_every_slot_and_clears_the_new_ones)
 	cr_assert_eq(tc_scaler_readings(sc, 1), 2);
 	cr_assert_eq(tc_scaler_readings(sc, 4999), 0);
 	cr_assert_not(tc_scaler_is_warm(sc, 4999));
+	cr_assert_eq(tc_scaler_memory(sc), tc_scaler_capacity(sc) * (2 * 3 * sizeof(double) + 4),
+		"per slot: m and v of each of the 3 values, and the count");
 	tc_scaler_destroy(&sc);
 }
 

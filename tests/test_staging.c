@@ -182,6 +182,25 @@ Test(staging, grows_for_slots_far_past_its_capacity_keeping_earlier_readings)
 	tc_staging_destroy(&s);
 }
 
+Test(staging, grow_makes_room_ahead_keeping_readings_and_adds_below_it_stay_in_it)
+{
+	const size_t per_slot = 3 * sizeof(float) + 2 * sizeof(uint32_t);
+	struct tc_staging *s = make(TC_AGGREGATE_SUM);
+	cr_assert_eq(tc_staging_memory(s), 0);
+	add(s, 3, readings[0]);
+	cr_assert_eq(tc_staging_grow(s, 5000), 0);
+	cr_assert_eq(tc_staging_memory(s), 5000 * per_slot);
+	cr_assert_eq(tc_staging_grow(s, 10), 0, "shrinking is a no-op");
+	add(s, 4999, readings[1]);
+	add(s, 3, readings[2]);
+	cr_assert_eq(tc_staging_memory(s), 5000 * per_slot, "slots below the capacity fit");
+	cr_assert_eq(tc_staging_count(s, 4998), 0, "a slot in the grown range starts empty");
+	cr_assert_eq(tc_staging_count(s, 3), 2);
+	assert_value(s, 3, (const float[]){8, 11, -9});
+	assert_value(s, 4999, readings[1]);
+	tc_staging_destroy(&s);
+}
+
 Test(staging, touches_every_one_of_many_slots_once)
 {
 	/* More touched slots than the first allocation holds. */

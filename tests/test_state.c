@@ -127,6 +127,17 @@ Test(state, grow_keeps_every_existing_slot_and_zeroes_the_new_ones)
 	tc_model_destroy(&m);
 }
 
+Test(state, memory_counts_every_layers_hidden_array_at_its_capacity)
+{
+	struct tc_model *m = make_3_5();
+	struct tc_state *st = make_state(m, 10, 2);
+	cr_assert_eq(tc_state_memory(st), 10 * (3 + 5) * sizeof(float));
+	cr_assert_eq(tc_state_grow(st, 1000, NULL), 0);
+	cr_assert_eq(tc_state_memory(st), 1000 * (3 + 5) * sizeof(float));
+	tc_state_destroy(&st);
+	tc_model_destroy(&m);
+}
+
 Test(state, grows_from_zero_capacity)
 {
 	struct tc_model *m = make_3_5();

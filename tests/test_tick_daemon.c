@@ -111,6 +111,48 @@ Test(tick_daemon, a_series_idle_for_ttl_ticks_is_freed_and_comes_back_fresh)
 	teardown(&fx);
 }
 
+static int count_forecasts(void *ud, const struct tc_forecasts *f)
+{
+	*(size_t *)ud += f->n;
+	return 0;
+}
+
+/* The per-series arrays grow by half from 1024 slots and stop at
+ * max_series, so an engine holding max_series series holds no slack. */
+Test(tick_daemon, grows_its_per_series_arrays_by_half_up_to_max_series)
+{
+	struct fixture fx;
+	setup(&fx, 1, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 2000);
+	size_t forecasts = 0;
+	fx.out = (struct tc_emitter){count_forecasts, &forecasts};
+	struct tc_tick_memory mem;
+	tc_tick_memory(fx.tick, &mem);
+	cr_assert_eq(mem.capacity, 0);
+	static char ids[2000][8];
+	for (int i = 0; i < 2000; i++) {
+		snprintf(ids[i], sizeof ids[i], "s%d", i);
+		offer_ok(&fx, ids[i], 0.5f, 0.5);
+		tc_tick_memory(fx.tick, &mem);
+		size_t want = i < 1024 ? 1024 : i < 1536 ? 1536 : 2000;
+		if (mem.capacity != want) {
+			cr_assert_fail("after %d series: capacity %zu, expected %zu", i + 1, mem.capacity,
+				want);
+		}
+	}
+	/* Each part at that capacity, as tick.h, staging.h and state.h size it:
+	 * one GRU layer of 2 units, input 1, output 1, no scaler. */
+	cr_assert_eq(mem.state, 2000 * 2 * sizeof(float));
+	cr_assert_eq(mem.series, 2000 * (sizeof(float) + sizeof(float) + sizeof(uint64_t) + 1));
+	cr_assert_eq(mem.batch, 2000 * (sizeof(uint32_t) + sizeof(float) + sizeof(float) + 1));
+	cr_assert_eq(mem.staging, 2000 * (sizeof(float) + 2 * sizeof(uint32_t)));
+	cr_assert_eq(mem.scaler, 0);
+	cr_assert_gt(mem.registry_table, 0);
+	cr_assert_gt(mem.registry_ids, 0);
+	close_ok(&fx);
+	cr_assert_eq(forecasts, 2000);
+	teardown(&fx);
+}
+
 Test(tick_daemon, series_info_gives_the_last_input_forecast_and_age)
 {
 	struct fixture fx;
