@@ -52,7 +52,7 @@ static int decimal_exponent_estimate(int e2)
  * one half (the error is under 2.3e-7). */
 static int near_tie(double s)
 {
-	return fabs(s - floor(s) - 0.5) < 1e-6;
+	return fabs(s - (double)(uint64_t)s - 0.5) < 1e-6;
 }
 
 /* The nine significant digits of a finite v > 0 as an integer in
@@ -71,9 +71,26 @@ static int significant_digits(float v, uint64_t *digits, int *exp10)
 	if (near_tie(s)) {
 		return -1;
 	}
-	*digits = (uint64_t)llrint(s);
+	*digits = (uint64_t)(s + 0.5); /* not a tie, so no rounding rule to keep */
 	*exp10 = e;
 	return 0;
+}
+
+/* "00" .. "99" */
+static const char PAIRS[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Writes n < 10^9 as exactly nine digits, two at a time. */
+static void write_nine_digits(char *d, uint32_t n)
+{
+	uint32_t low = n % 100000000;
+	d[0] = (char)('0' + n / 100000000);
+	memcpy(d + 1, PAIRS + 2 * (low / 1000000), 2);
+	memcpy(d + 3, PAIRS + 2 * (low / 10000 % 100), 2);
+	memcpy(d + 5, PAIRS + 2 * (low / 100 % 100), 2);
+	memcpy(d + 7, PAIRS + 2 * (low % 100), 2);
 }
 
 static size_t write_int(char *out, unsigned v)
@@ -156,15 +173,11 @@ size_t tc_float_text(char *out, float v)
 		memcpy(out + n, buf, (size_t)len);
 		return n + (size_t)len;
 	}
-	int nd = DIGITS;
-	while (nd > 1 && digits % 10 == 0) {
-		digits /= 10;
-		nd--;
-	}
 	char d[DIGITS];
-	for (int i = nd - 1; i >= 0; i--) {
-		d[i] = (char)('0' + digits % 10);
-		digits /= 10;
+	write_nine_digits(d, (uint32_t)digits);
+	int nd = DIGITS;
+	while (nd > 1 && d[nd - 1] == '0') {
+		nd--;
 	}
 	if (exp10 < -4 || exp10 >= DIGITS) {
 		return n + write_exponential(out + n, d, nd, exp10);
