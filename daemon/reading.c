@@ -58,17 +58,31 @@ static int reject(enum tc_reject *why, enum tc_reject reason)
 	return -1;
 }
 
-/* Parses one number token of len bytes; `what` names it in messages. */
-static int parse_number(const char *tok, size_t len, const char *what, double *out,
+/* What an error calls number `index` of a line: "value 2", or "timestamp"
+ * for 0. Built only for an error: a reading's hot path has no printf. */
+static const char *number_name(char *name, size_t len, int index)
+{
+	if (index == 0) {
+		return "timestamp";
+	}
+	snprintf(name, len, "value %d", index);
+	return name;
+}
+
+/* Parses number `index` of a line (0: the timestamp, 1..: the values), a
+ * token of len bytes. */
+static int parse_number(const char *tok, size_t len, int index, double *out,
 	enum tc_reject *why, char *err)
 {
 	char buf[NUMBER_MAX + 1];
+	char name[32];
 	if (len == 0) {
-		tc_err_set(err, "%s: empty", what);
+		tc_err_set(err, "%s: empty", number_name(name, sizeof name, index));
 		return reject(why, TC_REJECT_MALFORMED);
 	}
 	if (len > NUMBER_MAX) {
-		tc_err_set(err, "%s: not a number (%zu bytes)", what, len);
+		tc_err_set(err, "%s: not a number (%zu bytes)",
+			number_name(name, sizeof name, index), len);
 		return reject(why, TC_REJECT_MALFORMED);
 	}
 	memcpy(buf, tok, len);
@@ -77,11 +91,13 @@ static int parse_number(const char *tok, size_t len, const char *what, double *o
 	errno = 0;
 	double v = strtod(buf, &end);
 	if (end != buf + len) {
-		tc_err_set(err, "%s: not a number: \"%s\"", what, buf);
+		tc_err_set(err, "%s: not a number: \"%s\"",
+			number_name(name, sizeof name, index), buf);
 		return reject(why, TC_REJECT_MALFORMED);
 	}
 	if (!isfinite(v)) {
-		tc_err_set(err, "%s: not finite: \"%s\"", what, buf);
+		tc_err_set(err, "%s: not finite: \"%s\"",
+			number_name(name, sizeof name, index), buf);
 		return reject(why, TC_REJECT_NONFINITE);
 	}
 	*out = v;
@@ -116,14 +132,12 @@ static int parse_values(struct tc_reading *r, const char *tok, size_t len, int n
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		const char *stop = comma ? comma : end;
 		if (n < n_values) {
-			char what[32];
 			double v;
-			snprintf(what, sizeof what, "value %d", n + 1);
-			if (parse_number(p, (size_t)(stop - p), what, &v, why, err) < 0) {
+			if (parse_number(p, (size_t)(stop - p), n + 1, &v, why, err) < 0) {
 				return -1;
 			}
 			if (!isfinite((float)v)) {
-				tc_err_set(err, "%s: %.9g is out of float range", what, v);
+				tc_err_set(err, "value %d: %.9g is out of float range", n + 1, v);
 				return reject(why, TC_REJECT_NONFINITE);
 			}
 			r->values[n] = (float)v;
@@ -166,7 +180,7 @@ int tc_reading_parse(struct tc_reading *r, const char *line, size_t len,
 		return -1;
 	}
 	if (next_field(&pos, end, &field, &flen)) {
-		if (parse_number(field, flen, "timestamp", &r->time, why, err) < 0) {
+		if (parse_number(field, flen, 0, &r->time, why, err) < 0) {
 			return -1;
 		}
 		if (fabs(r->time) > TIMESTAMP_MAX) {
