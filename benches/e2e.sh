@@ -169,12 +169,15 @@ measure() { # $1 series, $2 format
 		--seconds "$seconds" --interval-ms "$interval_ms" --daemon-pid "$daemon_pid" \
 		> "$work/loadgen.out"
 	lg=$?
+	stop_start=$(date +%s%N)
 	kill -TERM "$daemon_pid" 2>/dev/null
 	wait "$daemon_pid"
 	dst=$?
+	stop_ms=$(( ($(date +%s%N) - stop_start) / 1000000 ))
 	set -e
 	daemon_pid=
 	cat "$work/loadgen.out"
+	echo "daemon stop            $stop_ms ms from SIGTERM to exit"
 	if [ "$dst" -ne 0 ]; then
 		echo "daemon exited with status $dst; its log:"
 		tail -20 "$work/daemon.log"
@@ -187,7 +190,7 @@ measure() { # $1 series, $2 format
 		verdict=ERROR
 	fi
 	awk -v fmt="$fmt" -v ff="$forecast_format" -v n="$n" -v bb="$batch_bytes" -v load="$load" \
-		-v v="$verdict" '
+		-v v="$verdict" -v stop="$stop_ms" '
 		/^ingest rate/ { rate = $3 }
 		/^tick_ms measured/ { p50 = $4; p99 = $6 }
 		/^publish lag ms/ { lag = $5 "/" $7 "/" $9 "/" $11 }
@@ -198,8 +201,8 @@ measure() { # $1 series, $2 format
 		/^cpu machine/ { others = $NF }
 		END { printf "RESULT format=%s forecast_format=%s series=%s batch_bytes=%s load=%s " \
 			"readings_s=%s tick_p50=%s tick_p99=%s forecasts=%s/%s lag_p50/max/first/last=%s " \
-			"cpu_daemon=%s cpu_loadgen=%s cpu_others=%s verdict=%s\n", fmt, ff, n, bb, load,
-			rate, p50, p99, got, expected, lag, dcpu, lcpu, others, v }' "$work/loadgen.out" \
+			"cpu_daemon=%s cpu_loadgen=%s cpu_others=%s stop_ms=%s verdict=%s\n", fmt, ff, n,
+			bb, load, rate, p50, p99, got, expected, lag, dcpu, lcpu, others, stop, v }' "$work/loadgen.out" \
 		| tee -a "$work/results"
 	[ "$verdict" = HOLDS ]
 }
