@@ -209,6 +209,9 @@ static const struct tc_option publish_options[] = {
 	{ .name = "queue_ticks", .type = TC_OPTION_INT, .offset = CFG(publish.queue_ticks),
 		.def = 4, .min = 1, .max = 1000,
 		.help = "stepped ticks waiting to be sent before the tick thread waits for the publisher" },
+	{ .name = "threads", .type = TC_OPTION_INT, .offset = CFG(publish.threads),
+		.def = 2, .min = 1, .max = 64,
+		.help = "threads formatting a tick's forecasts, the publisher thread included; 1: it alone" },
 	{ 0 },
 };
 

@@ -73,6 +73,7 @@ struct tc_publish_config {
 	int sndhwm;                  /* messages ZeroMQ queues per subscriber */
 	int batch_bytes;             /* 0: a message per series; else ~this many bytes a message */
 	int queue_ticks;             /* ticks queued for sending before the tick thread waits */
+	int threads;                 /* threads formatting forecasts, the publisher thread's included */
 };
 
 struct tc_control_config {

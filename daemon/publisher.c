@@ -1,4 +1,4 @@
-/* publisher.c -- formatting and sending forecasts on the PUB socket. */
+/* publisher.c -- the forecast queue and the thread that sends it on the PUB socket. */
 #include "publisher.h"
 
 #include <pthread.h>
@@ -8,23 +8,14 @@
 #include <zmq.h>
 
 #include "error.h"
-#include "forecast_binary.h"
-#include "forecast_format.h"
+#include "format_pool.h"
 #include "log.h"
 #include "sockets.h"
 
-_Static_assert(TC_ID_MAX == TC_FORECAST_BINARY_ID_MAX, "a series id fits a binary record");
-
-/* One tick's forecasts, copied out of the tick engine. */
+/* One tick's forecasts, queued. */
 struct batch {
 	struct batch *next;
-	int64_t bucket_ms;
-	size_t n;
-	int n_outputs;
-	char *ids;                   /* the ids back to back */
-	size_t *id_end;              /* [n]: end offset of each id in ids */
-	float *outputs;              /* [n x n_outputs] */
-	uint8_t *warm;               /* [n]: 0 while a series warms up; NULL: no scaler */
+	struct tc_forecast_copy copy;
 };
 
 struct tc_publisher {
@@ -32,6 +23,7 @@ struct tc_publisher {
 	void *socket;
 	pthread_t thread;
 	int started;
+	struct tc_format_pool *pool; /* formats for the publisher thread; from start on */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct batch *head, *tail;   /* queued, oldest first */
@@ -44,8 +36,6 @@ struct tc_publisher {
 	atomic_uint_fast64_t messages;
 	char *topic;                 /* scratch: prefix + id */
 	size_t prefix_len;
-	char *body;                  /* scratch: one forecast or one batch message */
-	size_t body_cap;
 };
 
 struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_config *cfg,
@@ -73,119 +63,38 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 	return p;
 }
 
-static void send_message(struct tc_publisher *p, const char *topic, size_t topic_len,
-	const char *body, size_t body_len)
+/* The pool's send: one two-frame message, its topic the prefix and, for a
+ * series' own message, the series id. Publisher thread only. */
+static void send_message(void *arg, const char *id, size_t id_len, const char *body,
+	size_t body_len)
 {
-	zmq_send(p->socket, topic, topic_len, ZMQ_SNDMORE);
+	struct tc_publisher *p = arg;
+	const char *topic = p->cfg.topic_prefix;
+	if (id) {
+		memcpy(p->topic + p->prefix_len, id, id_len);
+		topic = p->topic;
+	}
+	zmq_send(p->socket, topic, p->prefix_len + id_len, ZMQ_SNDMORE);
 	zmq_send(p->socket, body, body_len, 0);
 	atomic_fetch_add(&p->messages, 1);
 }
 
-/* Makes the body scratch hold at least need bytes. */
-static int body_reserve(struct tc_publisher *p, size_t need)
-{
-	if (need <= p->body_cap) {
-		return 0;
-	}
-	char *grown = realloc(p->body, need);
-	if (!grown) {
-		return -1;
-	}
-	p->body = grown;
-	p->body_cap = need;
-	return 0;
-}
-
-/* Series i's id in b: its bytes (no NUL) and their count. */
-static const char *batch_id(const struct batch *b, size_t i, size_t *len)
-{
-	size_t start = i ? b->id_end[i - 1] : 0;
-	*len = b->id_end[i] - start;
-	return b->ids + start;
-}
-
-/* Text or JSON: a line per series, or lines packed into ~batch_bytes. */
-static int send_text(struct tc_publisher *p, const struct batch *b)
-{
-	size_t line_max = tc_forecast_max_len(b->n_outputs);
-	size_t cap = (size_t)p->cfg.batch_bytes + line_max + 1;
-	if (body_reserve(p, cap) < 0) {
-		return -1;
-	}
-	size_t used = 0;
-	for (size_t i = 0; i < b->n; i++) {
-		size_t id_len;
-		const char *id = batch_id(b, i, &id_len);
-		const float *y = b->outputs + i * (size_t)b->n_outputs;
-		int warm = b->warm ? b->warm[i] : 1;
-		if (p->cfg.batch_bytes == 0) {
-			size_t len = tc_forecast_format(p->body, p->cfg.format, id, id_len, b->bucket_ms,
-				y, b->n_outputs, warm);
-			memcpy(p->topic + p->prefix_len, id, id_len);
-			send_message(p, p->topic, p->prefix_len + id_len, p->body, len);
-			continue;
-		}
-		used += tc_forecast_format(p->body + used, p->cfg.format, id, id_len, b->bucket_ms,
-			y, b->n_outputs, warm);
-		p->body[used++] = '\n';
-		if (used >= (size_t)p->cfg.batch_bytes || i + 1 == b->n) {
-			send_message(p, p->cfg.topic_prefix, p->prefix_len, p->body, used);
-			used = 0;
-		}
-	}
-	return 0;
-}
-
-/* Binary: a one-record batch per series, or records packed into batches of
- * ~batch_bytes; each message is a whole batch. */
-static int send_binary(struct tc_publisher *p, const struct batch *b)
-{
-	int has_warm = b->warm != NULL;
-	size_t record_max = tc_forecast_binary_record_size(TC_FORECAST_BINARY_ID_MAX, b->n_outputs,
-		has_warm);
-	size_t cap = TC_FORECAST_BINARY_HEADER_LEN + (size_t)p->cfg.batch_bytes + record_max;
-	struct tc_forecast_binary_writer w;
-	if (body_reserve(p, cap) < 0
-		|| tc_forecast_binary_writer_init(&w, p->body, cap, b->n_outputs, has_warm,
-			b->bucket_ms) < 0) {
-		return -1;
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		size_t id_len;
-		const char *id = batch_id(b, i, &id_len);
-		const float *y = b->outputs + i * (size_t)b->n_outputs;
-		/* Cannot fail: cap holds the header, batch_bytes and one more record. */
-		tc_forecast_binary_writer_add(&w, id, id_len, y, b->warm ? b->warm[i] : 1);
-		if (p->cfg.batch_bytes == 0) {
-			memcpy(p->topic + p->prefix_len, id, id_len);
-			send_message(p, p->topic, p->prefix_len + id_len, p->body, w.len);
-		} else if (w.len >= (size_t)p->cfg.batch_bytes || i + 1 == b->n) {
-			send_message(p, p->cfg.topic_prefix, p->prefix_len, p->body, w.len);
-		} else {
-			continue; /* the batch takes more records */
-		}
-		tc_forecast_binary_writer_init(&w, p->body, cap, b->n_outputs, has_warm, b->bucket_ms);
-	}
-	return 0;
-}
-
 static void send_batch(struct tc_publisher *p, const struct batch *b)
 {
-	int rc = p->cfg.format == TC_FORMAT_BINARY ? send_binary(p, b) : send_text(p, b);
-	if (rc < 0) {
-		tc_log_error("out of memory formatting forecasts: %zu not published", b->n);
-		return;
+	size_t sent = tc_format_pool_run(p->pool, &b->copy, send_message, p);
+	if (sent < b->copy.n) {
+		tc_log_error("out of memory formatting forecasts: %zu not published", b->copy.n - sent);
 	}
-	atomic_fetch_add(&p->forecasts, b->n);
+	atomic_fetch_add(&p->forecasts, sent);
 }
 
 static void batch_free(struct batch *b)
 {
 	if (b) {
-		free(b->ids);
-		free(b->id_end);
-		free(b->outputs);
-		free(b->warm);
+		free(b->copy.ids);
+		free(b->copy.id_end);
+		free(b->copy.outputs);
+		free(b->copy.warm);
 		free(b);
 	}
 }
@@ -219,7 +128,12 @@ static void *run(void *arg)
 
 int tc_publisher_start(struct tc_publisher *p, char *err)
 {
+	p->pool = tc_format_pool_create(p->cfg.format, p->cfg.batch_bytes, p->cfg.threads, err);
+	if (!p->pool) {
+		return -1;
+	}
 	if (pthread_create(&p->thread, NULL, run, p) != 0) {
+		tc_format_pool_destroy(&p->pool);
 		return tc_err_set(err, "cannot start the publisher thread");
 	}
 	p->started = 1;
@@ -232,14 +146,15 @@ static struct batch *batch_copy(const struct tc_forecasts *f)
 	if (!b) {
 		return NULL;
 	}
-	b->bucket_ms = f->bucket_ms;
-	b->n = f->n;
-	b->n_outputs = f->n_outputs;
+	struct tc_forecast_copy *c = &b->copy;
+	c->bucket_ms = f->bucket_ms;
+	c->n = f->n;
+	c->n_outputs = f->n_outputs;
 	size_t outs = f->n * (size_t)f->n_outputs;
-	b->id_end = malloc((f->n + 1) * sizeof *b->id_end);
-	b->outputs = malloc(outs * sizeof *b->outputs + 1);
-	b->warm = f->warm ? malloc(f->n) : NULL;
-	if (!b->id_end || !b->outputs || (f->warm && !b->warm)) {
+	c->id_end = malloc((f->n + 1) * sizeof *c->id_end);
+	c->outputs = malloc(outs * sizeof *c->outputs + 1);
+	c->warm = f->warm ? malloc(f->n) : NULL;
+	if (!c->id_end || !c->outputs || (f->warm && !c->warm)) {
 		batch_free(b);
 		return NULL;
 	}
@@ -248,20 +163,20 @@ static struct batch *batch_copy(const struct tc_forecasts *f)
 		size_t len;
 		tc_registry_id(f->registry, f->slots[i], &len);
 		used += len;
-		b->id_end[i] = used;
+		c->id_end[i] = used;
 	}
-	if (!(b->ids = malloc(used + 1))) {
+	if (!(c->ids = malloc(used + 1))) {
 		batch_free(b);
 		return NULL;
 	}
 	for (size_t i = 0; i < f->n; i++) {
-		size_t start = i ? b->id_end[i - 1] : 0;
-		memcpy(b->ids + start, tc_registry_id(f->registry, f->slots[i], NULL),
-			b->id_end[i] - start);
+		size_t start = i ? c->id_end[i - 1] : 0;
+		memcpy(c->ids + start, tc_registry_id(f->registry, f->slots[i], NULL),
+			c->id_end[i] - start);
 	}
-	memcpy(b->outputs, f->outputs, outs * sizeof *b->outputs);
-	if (b->warm) {
-		memcpy(b->warm, f->warm, f->n);
+	memcpy(c->outputs, f->outputs, outs * sizeof *c->outputs);
+	if (c->warm) {
+		memcpy(c->warm, f->warm, f->n);
 	}
 	return b;
 }
@@ -319,6 +234,7 @@ void tc_publisher_destroy(struct tc_publisher **pp, int linger_ms)
 		pthread_mutex_unlock(&p->lock);
 		pthread_join(p->thread, NULL);
 	}
+	tc_format_pool_destroy(&p->pool);
 	while (p->head) {
 		struct batch *next = p->head->next;
 		batch_free(p->head);
@@ -332,7 +248,6 @@ void tc_publisher_destroy(struct tc_publisher **pp, int linger_ms)
 	pthread_cond_destroy(&p->room);
 	pthread_mutex_destroy(&p->lock);
 	free(p->topic);
-	free(p->body);
 	free(p);
 	*pp = NULL;
 }

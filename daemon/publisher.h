@@ -6,12 +6,18 @@
  * series, a two-frame message `<topic_prefix><series>` + body (binary: a
  * one-record batch); or, with publish.batch_bytes, two-frame messages
  * `<topic_prefix>` + bodies of about that size (text and JSON:
- * newline-separated forecasts; binary: one batch of whole records). Nothing
- * submitted is dropped by the publisher; ZeroMQ drops for a subscriber that
- * falls publish.sndhwm messages behind. At most publish.queue_ticks ticks
- * wait to be sent: a submit beyond that waits for the publisher, which
- * bounds both the memory and the time that sending what is left at exit
- * takes. */
+ * newline-separated forecasts; binary: one batch of whole records). With
+ * publish.threads > 1, threads - 1 more threads help format (format_pool.h)
+ * while the publisher thread alone sends: the same forecasts with the same
+ * bytes in the same order, but a tick is formatted in chunks of up to 16384
+ * series and a batch message never spans two chunks, so a chunk's last batch
+ * may be shorter than batch_bytes (and a batch holds one chunk at most).
+ *
+ * Nothing submitted is dropped by the publisher; ZeroMQ drops for a
+ * subscriber that falls publish.sndhwm messages behind. At most
+ * publish.queue_ticks ticks wait to be sent: a submit beyond that waits for
+ * the publisher, which bounds both the memory and the time that sending what
+ * is left at exit takes. */
 #ifndef TC_PUBLISHER_H
 #define TC_PUBLISHER_H
 
@@ -27,14 +33,15 @@ struct tc_publisher;
 struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_config *cfg,
 	char *err);
 
-/* Starts the publisher thread. Returns 0 or -1 with err. */
+/* Starts the publisher thread and cfg.threads - 1 formatting threads.
+ * Returns 0 or -1 with err. */
 int tc_publisher_start(struct tc_publisher *p, char *err);
 
 /* Copies f and queues it for sending, first waiting while queue_ticks ticks
  * are queued (once started). Returns 0, or -1 when out of memory. */
 int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f);
 
-/* Sends everything submitted, stops the thread, closes the socket (waiting
+/* Sends everything submitted, stops the threads, closes the socket (waiting
  * up to linger_ms for slow subscribers) and frees p; sets *p to NULL. */
 void tc_publisher_destroy(struct tc_publisher **p, int linger_ms);
 

@@ -1,0 +1,421 @@
+/* format_pool.c -- formatting a tick inline, or in chunks on worker threads. */
+#include "format_pool.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "forecast_binary.h"
+#include "forecast_format.h"
+#include "reading.h"
+
+_Static_assert(TC_ID_MAX == TC_FORECAST_BINARY_ID_MAX, "a series id fits a binary record");
+
+#define CHUNK_SERIES_MAX 16384       /* series a chunk holds at most */
+#define CHUNK_BYTES ((size_t)4 << 20) /* about the most text a chunk should hold */
+
+/* One chunk's messages, formatted and waiting to be sent. */
+struct chunk {
+	char *body;                  /* the message bodies back to back */
+	size_t body_cap;             /* bytes allocated for body */
+	size_t *end;                 /* [CHUNK_SERIES_MAX]: end offset of each message in body */
+	size_t n_messages;
+	size_t first, count;         /* the chunk is series [first, first + count) of the tick */
+	int failed;                  /* out of memory: none of its forecasts is sent */
+	int ready;                   /* formatted and not yet sent (under the pool's lock) */
+};
+
+struct tc_format_pool {
+	enum tc_format format;
+	size_t batch_bytes;          /* 0: a message per series; else ~bytes a message */
+	int threads;                 /* the caller's and the workers' */
+	pthread_t *workers;          /* [threads - 1] */
+	int n_workers;               /* workers started */
+	struct chunk *chunks;        /* [n_slots]: chunk i of a tick goes in chunks[i % n_slots] */
+	size_t n_slots;
+	pthread_mutex_t lock;        /* guards what follows, and each chunk's ready */
+	pthread_cond_t work;         /* for workers: a chunk may be claimed, or stopping */
+	pthread_cond_t done;         /* for the caller: a chunk was formatted */
+	const struct tc_forecast_copy *tick; /* the tick being formatted; NULL between runs */
+	size_t chunk_series;         /* series a chunk of this tick holds */
+	size_t n_chunks;             /* chunks of this tick */
+	size_t next_claim;           /* the next chunk to format */
+	size_t next_send;            /* the next chunk to send */
+	int stopping;
+	char *body;                  /* threads = 1: the message being sent */
+	size_t body_cap;             /* bytes allocated for body */
+};
+
+/* tc_format_pool_run's send. */
+typedef void send_fn(void *arg, const char *id, size_t id_len, const char *body, size_t len);
+
+/* Makes *buf (*cap bytes) hold at least need bytes, at least doubling it. */
+static int reserve(char **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap) {
+		return 0;
+	}
+	size_t grown_cap = need > 2 * *cap ? need : 2 * *cap;
+	char *grown = realloc(*buf, grown_cap);
+	if (!grown) {
+		return -1;
+	}
+	*buf = grown;
+	*cap = grown_cap;
+	return 0;
+}
+
+/* Series i's id in f: its bytes (no NUL) and their count. */
+static const char *series_id(const struct tc_forecast_copy *f, size_t i, size_t *len)
+{
+	size_t start = i ? f->id_end[i - 1] : 0;
+	*len = f->id_end[i] - start;
+	return f->ids + start;
+}
+
+/* Writes series i's forecast as text or JSON at out (tc_forecast_max_len
+ * bytes free); returns its length. */
+static size_t format_line(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	size_t i, char *out)
+{
+	size_t id_len;
+	const char *id = series_id(f, i, &id_len);
+	return tc_forecast_format(out, pool->format, id, id_len, f->bucket_ms,
+		f->outputs + i * (size_t)f->n_outputs, f->n_outputs, f->warm ? f->warm[i] : 1);
+}
+
+/* Appends series i's forecast as a binary record to w, which has room. */
+static void add_record(struct tc_forecast_binary_writer *w, const struct tc_forecast_copy *f,
+	size_t i)
+{
+	size_t id_len;
+	const char *id = series_id(f, i, &id_len);
+	tc_forecast_binary_writer_add(w, id, id_len, f->outputs + i * (size_t)f->n_outputs,
+		f->warm ? f->warm[i] : 1);
+}
+
+/* ---- one thread: format a message, send it ---- */
+
+/* Sends series i's own message, with its id for the topic. */
+static void send_own(send_fn *send, void *arg, const struct tc_forecast_copy *f, size_t i,
+	const char *body, size_t len)
+{
+	size_t id_len;
+	const char *id = series_id(f, i, &id_len);
+	send(arg, id, id_len, body, len);
+}
+
+/* Text or JSON: a line per series, or lines packed into ~batch_bytes. */
+static int send_text(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	send_fn *send, void *arg)
+{
+	size_t cap = pool->batch_bytes + tc_forecast_max_len(f->n_outputs) + 1;
+	if (reserve(&pool->body, &pool->body_cap, cap) < 0) {
+		return -1;
+	}
+	size_t used = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		if (pool->batch_bytes == 0) {
+			send_own(send, arg, f, i, pool->body, format_line(pool, f, i, pool->body));
+			continue;
+		}
+		used += format_line(pool, f, i, pool->body + used);
+		pool->body[used++] = '\n';
+		if (used >= pool->batch_bytes || i + 1 == f->n) {
+			send(arg, NULL, 0, pool->body, used);
+			used = 0;
+		}
+	}
+	return 0;
+}
+
+/* Binary: a one-record batch per series, or records packed into batches of
+ * ~batch_bytes; each message is a whole batch. */
+static int send_binary(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	send_fn *send, void *arg)
+{
+	int has_warm = f->warm != NULL;
+	size_t record_max = tc_forecast_binary_record_size(TC_FORECAST_BINARY_ID_MAX, f->n_outputs,
+		has_warm);
+	size_t cap = TC_FORECAST_BINARY_HEADER_LEN + pool->batch_bytes + record_max;
+	struct tc_forecast_binary_writer w;
+	if (reserve(&pool->body, &pool->body_cap, cap) < 0
+		|| tc_forecast_binary_writer_init(&w, pool->body, cap, f->n_outputs, has_warm,
+			f->bucket_ms) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		/* Cannot fail: cap holds the header, batch_bytes and one more record. */
+		add_record(&w, f, i);
+		if (pool->batch_bytes == 0) {
+			send_own(send, arg, f, i, pool->body, w.len);
+		} else if (w.len >= pool->batch_bytes || i + 1 == f->n) {
+			send(arg, NULL, 0, pool->body, w.len);
+		} else {
+			continue; /* the batch takes more records */
+		}
+		tc_forecast_binary_writer_init(&w, pool->body, cap, f->n_outputs, has_warm, f->bucket_ms);
+	}
+	return 0;
+}
+
+/* ---- several threads: chunks formatted anywhere, sent by the caller ---- */
+
+/* Notes that c's next message ends at used. */
+static void end_message(struct chunk *c, size_t used)
+{
+	c->end[c->n_messages++] = used;
+}
+
+/* Text or JSON lines of c's series: a message per series, or lines packed
+ * into ~batch_bytes, the chunk's last message perhaps shorter. */
+static int format_text(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	struct chunk *c)
+{
+	size_t line_max = tc_forecast_max_len(f->n_outputs);
+	size_t last = c->first + c->count;
+	size_t used = 0, start = 0;
+	for (size_t i = c->first; i < last; i++) {
+		if (reserve(&c->body, &c->body_cap, used + line_max + 1) < 0) {
+			return -1;
+		}
+		used += format_line(pool, f, i, c->body + used);
+		if (pool->batch_bytes > 0) {
+			c->body[used++] = '\n';
+			if (used - start < pool->batch_bytes && i + 1 < last) {
+				continue; /* the message takes more lines */
+			}
+		}
+		end_message(c, used);
+		start = used;
+	}
+	return 0;
+}
+
+/* Binary batches of c's series: one record each, or records packed into
+ * ~batch_bytes, the chunk's last batch perhaps shorter. */
+static int format_binary(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	struct chunk *c)
+{
+	int has_warm = f->warm != NULL;
+	size_t record_max = tc_forecast_binary_record_size(TC_FORECAST_BINARY_ID_MAX, f->n_outputs,
+		has_warm);
+	size_t last = c->first + c->count;
+	size_t used = 0;
+	int open = 0; /* whether w holds a batch not yet ended */
+	struct tc_forecast_binary_writer w;
+	for (size_t i = c->first; i < last; i++) {
+		if (!open) {
+			/* Room for all the batch may take: it ends at batch_bytes or the chunk's end. */
+			size_t most = pool->batch_bytes + record_max;
+			if (most > (last - i) * record_max) {
+				most = (last - i) * record_max;
+			}
+			size_t cap = TC_FORECAST_BINARY_HEADER_LEN + most;
+			if (reserve(&c->body, &c->body_cap, used + cap) < 0
+				|| tc_forecast_binary_writer_init(&w, c->body + used, cap, f->n_outputs,
+					has_warm, f->bucket_ms) < 0) {
+				return -1;
+			}
+			open = 1;
+		}
+		add_record(&w, f, i);
+		if (pool->batch_bytes > 0 && w.len < pool->batch_bytes && i + 1 < last) {
+			continue; /* the batch takes more records */
+		}
+		used += w.len;
+		end_message(c, used);
+		open = 0;
+	}
+	return 0;
+}
+
+/* Whether the next chunk may be formatted: the tick has one left, and its
+ * slot's previous chunk was sent. Lock held. */
+static int claimable(const struct tc_format_pool *pool)
+{
+	return pool->tick && pool->next_claim < pool->n_chunks
+		&& pool->next_claim < pool->next_send + pool->n_slots;
+}
+
+/* Claims the next chunk, formats it without the lock and marks it ready.
+ * Lock held on entry and on return. */
+static void format_next(struct tc_format_pool *pool)
+{
+	const struct tc_forecast_copy *f = pool->tick;
+	size_t i = pool->next_claim++;
+	struct chunk *c = &pool->chunks[i % pool->n_slots];
+	c->first = i * pool->chunk_series;
+	c->count = f->n - c->first < pool->chunk_series ? f->n - c->first : pool->chunk_series;
+	pthread_mutex_unlock(&pool->lock);
+	c->n_messages = 0;
+	int rc = pool->format == TC_FORMAT_BINARY ? format_binary(pool, f, c)
+		: format_text(pool, f, c);
+	c->failed = rc < 0;
+	pthread_mutex_lock(&pool->lock);
+	c->ready = 1;
+	pthread_cond_signal(&pool->done);
+}
+
+static void *work(void *arg)
+{
+	struct tc_format_pool *pool = arg;
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		while (!pool->stopping && !claimable(pool)) {
+			pthread_cond_wait(&pool->work, &pool->lock);
+		}
+		if (pool->stopping) {
+			break;
+		}
+		format_next(pool);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+/* Sends c's messages; returns its forecasts sent. */
+static size_t send_chunk(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	const struct chunk *c, send_fn *send, void *arg)
+{
+	if (c->failed) {
+		return 0;
+	}
+	size_t start = 0;
+	for (size_t m = 0; m < c->n_messages; m++) {
+		if (pool->batch_bytes == 0) {
+			send_own(send, arg, f, c->first + m, c->body + start, c->end[m] - start);
+		} else {
+			send(arg, NULL, 0, c->body + start, c->end[m] - start);
+		}
+		start = c->end[m];
+	}
+	return c->count;
+}
+
+/* Series a chunk holds: CHUNK_SERIES_MAX, fewer when forecasts are so wide
+ * that their text (~16 bytes an output) would pass CHUNK_BYTES. */
+static size_t chunk_series(int n_outputs)
+{
+	size_t series = CHUNK_BYTES / (32 + 16 * (size_t)n_outputs);
+	return series < 1 ? 1 : series > CHUNK_SERIES_MAX ? CHUNK_SERIES_MAX : series;
+}
+
+/* Formats f's chunks here and on the workers; sends each here, in order, as
+ * soon as it is ready, formatting one itself only when none is. */
+static size_t run_chunks(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	send_fn *send, void *arg)
+{
+	size_t sent = 0;
+	pthread_mutex_lock(&pool->lock);
+	pool->tick = f;
+	pool->chunk_series = chunk_series(f->n_outputs);
+	pool->n_chunks = (f->n + pool->chunk_series - 1) / pool->chunk_series;
+	pool->next_claim = 0;
+	pool->next_send = 0;
+	pthread_cond_broadcast(&pool->work);
+	while (pool->next_send < pool->n_chunks) {
+		struct chunk *c = &pool->chunks[pool->next_send % pool->n_slots];
+		if (c->ready) {
+			pthread_mutex_unlock(&pool->lock);
+			sent += send_chunk(pool, f, c, send, arg);
+			pthread_mutex_lock(&pool->lock);
+			c->ready = 0;
+			pool->next_send++;
+			pthread_cond_signal(&pool->work); /* its slot is free for a further chunk */
+		} else if (claimable(pool)) {
+			format_next(pool);
+		} else {
+			pthread_cond_wait(&pool->done, &pool->lock);
+		}
+	}
+	pool->tick = NULL;
+	pthread_mutex_unlock(&pool->lock);
+	return sent;
+}
+
+size_t tc_format_pool_run(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	send_fn *send, void *arg)
+{
+	if (f->n == 0) {
+		return 0;
+	}
+	if (pool->threads > 1) {
+		return run_chunks(pool, f, send, arg);
+	}
+	int rc = pool->format == TC_FORMAT_BINARY ? send_binary(pool, f, send, arg)
+		: send_text(pool, f, send, arg);
+	return rc < 0 ? 0 : f->n;
+}
+
+struct tc_format_pool *tc_format_pool_create(enum tc_format format, int batch_bytes, int threads,
+	char *err)
+{
+	struct tc_format_pool *pool = calloc(1, sizeof *pool);
+	if (!pool) {
+		tc_err_set(err, "out of memory for the formatting threads");
+		return NULL;
+	}
+	pool->format = format;
+	pool->batch_bytes = (size_t)batch_bytes;
+	pool->threads = threads < 1 ? 1 : threads;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->work, NULL);
+	pthread_cond_init(&pool->done, NULL);
+	if (pool->threads == 1) {
+		return pool;
+	}
+	pool->n_slots = 2 * (size_t)pool->threads;
+	pool->chunks = calloc(pool->n_slots, sizeof *pool->chunks);
+	pool->workers = calloc((size_t)pool->threads - 1, sizeof *pool->workers);
+	if (!pool->chunks || !pool->workers) {
+		tc_err_set(err, "out of memory for the formatting threads");
+		goto err_destroy;
+	}
+	for (size_t s = 0; s < pool->n_slots; s++) {
+		if (!(pool->chunks[s].end = malloc(CHUNK_SERIES_MAX * sizeof *pool->chunks[s].end))) {
+			tc_err_set(err, "out of memory for the formatting threads");
+			goto err_destroy;
+		}
+	}
+	for (; pool->n_workers < pool->threads - 1; pool->n_workers++) {
+		if (pthread_create(&pool->workers[pool->n_workers], NULL, work, pool) != 0) {
+			tc_err_set(err, "cannot start formatting thread %d of %d (publish.threads)",
+				pool->n_workers + 2, pool->threads);
+			goto err_destroy;
+		}
+	}
+	return pool;
+
+err_destroy:
+	tc_format_pool_destroy(&pool);
+	return NULL;
+}
+
+void tc_format_pool_destroy(struct tc_format_pool **pp)
+{
+	if (!pp || !*pp) {
+		return;
+	}
+	struct tc_format_pool *pool = *pp;
+	pthread_mutex_lock(&pool->lock);
+	pool->stopping = 1;
+	pthread_cond_broadcast(&pool->work);
+	pthread_mutex_unlock(&pool->lock);
+	for (int w = 0; w < pool->n_workers; w++) {
+		pthread_join(pool->workers[w], NULL);
+	}
+	for (size_t s = 0; pool->chunks && s < pool->n_slots; s++) {
+		free(pool->chunks[s].body);
+		free(pool->chunks[s].end);
+	}
+	free(pool->chunks);
+	free(pool->workers);
+	free(pool->body);
+	pthread_cond_destroy(&pool->done);
+	pthread_cond_destroy(&pool->work);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+	*pp = NULL;
+}
