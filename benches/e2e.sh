@@ -2,8 +2,8 @@
 # e2e.sh -- end-to-end load benchmark: build, start tickcastd on a fresh config, run loadgen, stop.
 #
 #   benches/e2e.sh [--series N] [--format text|binary] [--seconds S] [--batch-bytes B]
-#                  [--forecast-format text|binary] [--threads T] [--batch LINES]
-#                  [--max-load L]
+#                  [--forecast-format text|binary] [--publish-threads P]
+#                  [--threads T] [--batch LINES] [--max-load L]
 #   benches/e2e.sh --search [--formats "text binary"] [--counts "10000 30000 ..."] [...]
 #
 # One measurement: a daemon with the bundled 2 x H=64 model on a 1000 ms wall
@@ -12,7 +12,9 @@
 # SIGTERM, loadgen's summary printed, and one line
 #   RESULT format=... forecast_format=... series=... verdict=HOLDS|FAILS ...
 # --format is the readings' format; --forecast-format the daemon's
-# publish.format (default text), which loadgen is told to expect.
+# publish.format (default text), which loadgen is told to expect;
+# --publish-threads the daemon's publish.threads (default 2); --threads
+# loadgen's producer threads.
 # --search runs the counts in increasing order for each format (a FAILS is
 # retried once, as the host is shared) and reports the largest that HOLDS.
 #
@@ -30,6 +32,7 @@ format=text
 forecast_format=text
 seconds=10
 batch_bytes=0
+publish_threads=2
 threads=2
 batch=1000
 max_load=0.6
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--forecast-format) forecast_format=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
 	--batch-bytes) batch_bytes=$2; shift 2 ;;
+	--publish-threads) publish_threads=$2; shift 2 ;;
 	--threads) threads=$2; shift 2 ;;
 	--batch) batch=$2; shift 2 ;;
 	--max-load) max_load=$2; shift 2 ;;
@@ -142,6 +146,7 @@ publish:
   format: $forecast_format
   sndhwm: 50000000
   batch_bytes: $batch_bytes
+  threads: $publish_threads
 control:
   bind: "tcp://127.0.0.1:$((port + 2))"
 series: {max: $max, ttl_ticks: 0}
@@ -190,7 +195,7 @@ measure() { # $1 series, $2 format
 		verdict=ERROR
 	fi
 	awk -v fmt="$fmt" -v ff="$forecast_format" -v n="$n" -v bb="$batch_bytes" -v load="$load" \
-		-v v="$verdict" -v stop="$stop_ms" '
+		-v v="$verdict" -v stop="$stop_ms" -v pt="$publish_threads" '
 		/^ingest rate/ { rate = $3 }
 		/^tick_ms measured/ { p50 = $4; p99 = $6 }
 		/^publish lag ms/ { lag = $5 "/" $7 "/" $9 "/" $11 }
@@ -199,9 +204,10 @@ measure() { # $1 series, $2 format
 		/^cpu daemon/ { dcpu = $3 }
 		/^cpu loadgen +[0-9]/ { lcpu = $3 }
 		/^cpu machine/ { others = $NF }
-		END { printf "RESULT format=%s forecast_format=%s series=%s batch_bytes=%s load=%s " \
+		END { printf "RESULT format=%s forecast_format=%s publish_threads=%s series=%s " \
+			"batch_bytes=%s load=%s " \
 			"readings_s=%s tick_p50=%s tick_p99=%s forecasts=%s/%s lag_p50/max/first/last=%s " \
-			"cpu_daemon=%s cpu_loadgen=%s cpu_others=%s stop_ms=%s verdict=%s\n", fmt, ff, n,
+			"cpu_daemon=%s cpu_loadgen=%s cpu_others=%s stop_ms=%s verdict=%s\n", fmt, ff, pt, n,
 			bb, load, rate, p50, p99, got, expected, lag, dcpu, lcpu, others, stop, v }' "$work/loadgen.out" \
 		| tee -a "$work/results"
 	[ "$verdict" = HOLDS ]
