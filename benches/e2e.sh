@@ -3,7 +3,7 @@
 #
 #   benches/e2e.sh [--series N] [--format text|binary] [--seconds S] [--batch-bytes B]
 #                  [--forecast-format text|binary] [--publish-threads P]
-#                  [--threads T] [--batch LINES] [--max-load L]
+#                  [--threads T] [--batch LINES] [--warmup W] [--max-load L]
 #   benches/e2e.sh --search [--formats "text binary"] [--counts "10000 30000 ..."] [...]
 #
 # One measurement: a daemon with the bundled 2 x H=64 model on a 1000 ms wall
@@ -14,7 +14,8 @@
 # --format is the readings' format; --forecast-format the daemon's
 # publish.format (default text), which loadgen is told to expect;
 # --publish-threads the daemon's publish.threads (default 2); --threads
-# loadgen's producer threads.
+# loadgen's producer threads; --warmup the ticks before the measured ones
+# (default 1), in which the series are created.
 # --search runs the counts in increasing order for each format (a FAILS is
 # retried once, as the host is shared) and reports the largest that HOLDS.
 #
@@ -31,6 +32,7 @@ series=100000
 format=text
 forecast_format=text
 seconds=10
+warmup=1
 batch_bytes=0
 publish_threads=2
 threads=2
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
 	--format) format=$2; shift 2 ;;
 	--forecast-format) forecast_format=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
+	--warmup) warmup=$2; shift 2 ;;
 	--batch-bytes) batch_bytes=$2; shift 2 ;;
 	--publish-threads) publish_threads=$2; shift 2 ;;
 	--threads) threads=$2; shift 2 ;;
@@ -171,7 +174,7 @@ measure() { # $1 series, $2 format
 		--forecasts "tcp://127.0.0.1:$((port + 1))" --control "tcp://127.0.0.1:$((port + 2))" \
 		--series "$n" --threads "$threads" --format "$fmt" --forecast-format "$forecast_format" \
 		--batch "$batch" \
-		--seconds "$seconds" --interval-ms "$interval_ms" --daemon-pid "$daemon_pid" \
+		--seconds "$seconds" --warmup "$warmup" --interval-ms "$interval_ms" --daemon-pid "$daemon_pid" \
 		> "$work/loadgen.out"
 	lg=$?
 	stop_start=$(date +%s%N)
