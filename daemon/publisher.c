@@ -53,9 +53,19 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 	p->wait_log.interval_ms = 10000;
 	p->prefix_len = strlen(cfg->topic_prefix);
 	p->topic = malloc(p->prefix_len + TC_ID_MAX + 1);
+	if (!p->topic) {
+		tc_err_set(err, "out of memory for the publisher");
+		tc_publisher_destroy(&p, 0);
+		return NULL;
+	}
 	memcpy(p->topic, cfg->topic_prefix, p->prefix_len);
 	p->socket = zmq_socket(ctx, ZMQ_PUB);
-	if (!p->socket || tc_socket_set_int(p->socket, ZMQ_SNDHWM, cfg->sndhwm, err) < 0
+	if (!p->socket) {
+		tc_err_set(err, "cannot create the publish socket: %s", zmq_strerror(zmq_errno()));
+		tc_publisher_destroy(&p, 0);
+		return NULL;
+	}
+	if (tc_socket_set_int(p->socket, ZMQ_SNDHWM, cfg->sndhwm, err) < 0
 		|| tc_socket_bind_all(p->socket, "publish.bind", cfg->bind, cfg->n_bind, err) < 0) {
 		tc_publisher_destroy(&p, 0);
 		return NULL;
