@@ -378,20 +378,27 @@ static const char *const batch[][2] = {
 	{"forecast.", "a 12 0.5 0.25\nb 12 1 2"},
 };
 
-Test(control_cli, sub_prints_a_batch_as_is_with_one_final_newline)
+/* Publishes f's one message and checks that `tickcast sub` prints the
+ * forecasts of series a and b at 12 s, without and with --topic. */
+static void expect_sub_prints_a_and_b(struct fake *f, const char *name)
 {
-	struct fake f = {.messages = batch, .n_messages = 1};
-	fake_start(&f, ZMQ_PUB, "sub_batch");
+	fake_start(f, ZMQ_PUB, name);
 	char args[256];
-	snprintf(args, sizeof args, "sub %s --count 1 --timeout-ms 5000", f.endpoint);
+	snprintf(args, sizeof args, "sub %s --count 1 --timeout-ms 5000", f->endpoint);
 	int status = run(args);
 	cr_assert_eq(status, 0, "%s", output);
 	expect_exactly("a 12 0.5 0.25\nb 12 1 2\n");
-	snprintf(args, sizeof args, "sub %s --count 1 --timeout-ms 5000 --topic", f.endpoint);
+	snprintf(args, sizeof args, "sub %s --count 1 --timeout-ms 5000 --topic", f->endpoint);
 	status = run(args);
-	fake_stop(&f);
+	fake_stop(f);
 	cr_assert_eq(status, 0, "%s", output);
 	expect_exactly("forecast.\ta 12 0.5 0.25\nforecast.\tb 12 1 2\n");
+}
+
+Test(control_cli, sub_prints_a_batch_as_is_with_one_final_newline)
+{
+	struct fake f = {.messages = batch, .n_messages = 1};
+	expect_sub_prints_a_and_b(&f, "sub_batch");
 }
 
 /* Binary batches (publish.format: binary) of the bucket at 12 s, O = 2. */
@@ -420,17 +427,7 @@ Test(control_cli, sub_prints_a_binary_batch_as_the_text_lines)
 {
 	make_batches();
 	struct fake f = {.messages = binary, .body_lens = binary_lens, .n_messages = 1};
-	fake_start(&f, ZMQ_PUB, "sub_binary");
-	char args[256];
-	snprintf(args, sizeof args, "sub %s --count 1 --timeout-ms 5000", f.endpoint);
-	int status = run(args);
-	cr_assert_eq(status, 0, "%s", output);
-	expect_exactly("a 12 0.5 0.25\nb 12 1 2\n");
-	snprintf(args, sizeof args, "sub %s --count 1 --timeout-ms 5000 --topic", f.endpoint);
-	status = run(args);
-	fake_stop(&f);
-	cr_assert_eq(status, 0, "%s", output);
-	expect_exactly("forecast.\ta 12 0.5 0.25\nforecast.\tb 12 1 2\n");
+	expect_sub_prints_a_and_b(&f, "sub_binary");
 }
 
 Test(control_cli, sub_reports_a_malformed_binary_batch_and_goes_on)

@@ -132,6 +132,28 @@ static void send_buckets(void *pub, struct dh_buf *file, const char *prefix, uns
 	}
 }
 
+/* Starts a daemon with the sample model (or `model`) and publish settings
+ * `publish`, sends `buckets` buckets of `series` series "<prefix><i>", stops
+ * it, and fills want with replay's lines for those readings and got with
+ * what the subscriber received. */
+static void run_daemon(const char *model, const char *publish, const char *prefix,
+	unsigned series, unsigned buckets, struct dh_lines *want, struct received *got)
+{
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = model ? model : DH_SAMPLE_MODEL,
+		.tick = DH_EVENT_TICK, .publish = publish});
+	dh_start();
+	void *sub = dh_subscriber();
+	void *pub = dh_publisher();
+	struct dh_buf file = {0};
+	send_buckets(pub, &file, prefix, series, 0, buckets);
+	dh_stop(DH_STOP_MS);
+	dh_replay(dh.config, file.p, file.len, want);
+	cr_assert_eq(want->n, (size_t)series * buckets);
+	receive(sub, got, want->n, 200, DH_RECEIVE_MS);
+	dh_buf_free(&file);
+}
+
 /* Fails unless every record has the floats of the text line of its series and
  * tick, bit for bit, and every line has one record. */
 static void expect_the_text_floats(const struct received *got, const struct dh_lines *want)
@@ -172,20 +194,9 @@ static void expect_the_text_floats(const struct received *got, const struct dh_l
 Test(daemon_forecast_binary, per_series_messages_are_one_record_batches_of_the_text_floats)
 {
 	enum { SERIES = 40, BUCKETS = 4 };
-	dh_copy_sample("w.safetensors");
-	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK,
-		.publish = "format: binary"});
-	dh_start();
-	void *sub = dh_subscriber();
-	void *pub = dh_publisher();
-	struct dh_buf file = {0};
-	send_buckets(pub, &file, "fb-", SERIES, 0, BUCKETS);
-	dh_stop(DH_STOP_MS);
 	struct dh_lines want = {0};
-	dh_replay(dh.config, file.p, file.len, &want);
-	cr_assert_eq(want.n, SERIES * BUCKETS);
 	struct received got = {0};
-	receive(sub, &got, want.n, 200, DH_RECEIVE_MS);
+	run_daemon(NULL, "format: binary", "fb-", SERIES, BUCKETS, &want, &got);
 	cr_assert_eq(got.n_m, want.n, "one message per forecast");
 	for (size_t i = 0; i < got.n_r; i++) {
 		const struct message *m = &got.m[got.r[i].message];
@@ -199,7 +210,6 @@ Test(daemon_forecast_binary, per_series_messages_are_one_record_batches_of_the_t
 		cr_assert_eq(got.r[i].warm, 1);
 	}
 	expect_the_text_floats(&got, &want);
-	dh_buf_free(&file);
 	dh_lines_free(&want);
 	received_free(&got);
 }
@@ -207,20 +217,10 @@ Test(daemon_forecast_binary, per_series_messages_are_one_record_batches_of_the_t
 Test(daemon_forecast_binary, batched_messages_pack_whole_records_into_about_batch_bytes)
 {
 	enum { SERIES = 200, BUCKETS = 3, BATCH = 2048 };
-	dh_copy_sample("w.safetensors");
-	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK,
-		.publish = "format: binary, batch_bytes: 2048"});
-	dh_start();
-	void *sub = dh_subscriber();
-	void *pub = dh_publisher();
-	struct dh_buf file = {0};
-	send_buckets(pub, &file, "fbatch-", SERIES, 0, BUCKETS);
-	dh_stop(DH_STOP_MS);
 	struct dh_lines want = {0};
-	dh_replay(dh.config, file.p, file.len, &want);
-	cr_assert_eq(want.n, SERIES * BUCKETS);
 	struct received got = {0};
-	receive(sub, &got, want.n, 200, DH_RECEIVE_MS);
+	run_daemon(NULL, "format: binary, batch_bytes: 2048", "fbatch-", SERIES, BUCKETS, &want,
+		&got);
 	/* A message ends with the record that reaches BATCH bytes, or the tick's last. */
 	size_t record_max = tc_forecast_binary_record_size(strlen("fbatch-199"), OUTPUTS, 0);
 	size_t full = 0;
@@ -233,7 +233,6 @@ Test(daemon_forecast_binary, batched_messages_pack_whole_records_into_about_batc
 	cr_assert_lt(got.n_m, want.n / 10, "%zu messages for %zu forecasts", got.n_m, want.n);
 	cr_assert_geq(full, got.n_m - BUCKETS, "only a tick's last batch may be short");
 	expect_the_text_floats(&got, &want);
-	dh_buf_free(&file);
 	dh_lines_free(&want);
 	received_free(&got);
 }
@@ -241,20 +240,10 @@ Test(daemon_forecast_binary, batched_messages_pack_whole_records_into_about_batc
 Test(daemon_forecast_binary, warm_bytes_say_whether_the_scaler_has_had_warmup_readings)
 {
 	enum { SERIES = 30, BUCKETS = 4, WARMUP = 2 };
-	dh_copy_sample("w.safetensors");
-	dh_write_config(&(struct dh_config){.tick = DH_EVENT_TICK,
-		.model = DH_SAMPLE_MODEL ", scaler: {type: ema, alpha: 0.1, warmup: 2}",
-		.publish = "format: binary, batch_bytes: 1000"});
-	dh_start();
-	void *sub = dh_subscriber();
-	void *pub = dh_publisher();
-	struct dh_buf file = {0};
-	send_buckets(pub, &file, "warm-", SERIES, 0, BUCKETS);
-	dh_stop(DH_STOP_MS);
 	struct dh_lines want = {0};
-	dh_replay(dh.config, file.p, file.len, &want);
 	struct received got = {0};
-	receive(sub, &got, want.n, 200, DH_RECEIVE_MS);
+	run_daemon(DH_SAMPLE_MODEL ", scaler: {type: ema, alpha: 0.1, warmup: 2}",
+		"format: binary, batch_bytes: 1000", "warm-", SERIES, BUCKETS, &want, &got);
 	for (size_t m = 0; m < got.n_m; m++) {
 		cr_assert_eq(got.m[m].body[5], TC_FORECAST_BINARY_FLAG_WARM, "a scaler: warm bytes");
 	}
@@ -265,7 +254,6 @@ Test(daemon_forecast_binary, warm_bytes_say_whether_the_scaler_has_had_warmup_re
 			(long long)b);
 	}
 	expect_the_text_floats(&got, &want);
-	dh_buf_free(&file);
 	dh_lines_free(&want);
 	received_free(&got);
 }

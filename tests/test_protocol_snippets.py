@@ -21,9 +21,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.environ.get("TC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICKCASTD = os.environ.get("TC_TICKCASTD") or os.path.join(ROOT, "build", "daemon", "tickcastd")
-TICKCAST = os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "daemon", "tickcast")
+from daemon_py import ROOT, TICKCAST, TICKCASTD, sample_config, wait_ready
 T0 = 1700000000
 SERIES, BUCKETS, FIRST = 25, 3, 1000
 
@@ -50,34 +48,6 @@ def snippets():
         exec(found[0], ns)
     return ns
 
-
-def config(d, batch_bytes):
-    return f"""model:
-  weights: {os.path.join(ROOT, 'models', 'sample.safetensors')}
-  input_size: 1
-  layers:
-    - {{type: gru, hidden: 64}}
-    - {{type: gru, hidden: 64}}
-  head: {{type: linear, outputs: 12}}
-tick: {{clock: event, interval_ms: 1000, flush_ms: 60000}}
-ingest: {{bind: ["ipc://{d}/in"]}}
-publish: {{bind: ["ipc://{d}/out"], format: binary, batch_bytes: {batch_bytes}}}
-control: {{bind: "ipc://{d}/ctl"}}
-log: {{level: info}}
-"""
-
-
-def wait_ready(daemon, d, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if daemon.poll() is not None:
-            return False
-        st = subprocess.run([TICKCAST, "status", "-e", f"ipc://{d}/ctl", "-t", "500"],
-                            capture_output=True, text=True)
-        if st.returncode == 0:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def accepted(d):
@@ -153,7 +123,8 @@ def main():
     ctx = zmq.Context()
     try:
         with open(os.path.join(d, "tickcast.yaml"), "w") as f:
-            f.write(config(d, 600))
+            f.write(sample_config(d, "clock: event, interval_ms: 1000, flush_ms: 60000",
+                                  ", format: binary, batch_bytes: 600"))
         daemon = subprocess.Popen([TICKCASTD, "--config", os.path.join(d, "tickcast.yaml")],
                                   stdout=log, stderr=subprocess.STDOUT)
         ready = wait_ready(daemon, d)

@@ -13,11 +13,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.environ.get("TC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICKCASTD = os.environ.get("TC_TICKCASTD") or os.path.join(ROOT, "build", "daemon", "tickcastd")
-TICKCAST = os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "daemon", "tickcast")
+from daemon_py import ROOT, TICKCAST, TICKCASTD, sample_config, wait_ready
 DEMO = os.path.join(ROOT, "tools", "examples", "pyzmq_demo.py")
 SERIES, COUNT = 4, 3
 
@@ -38,35 +35,6 @@ def doc_shows_demo():
         demo = f.read()
     return ("```python\n" + demo + "```") in doc
 
-
-def config(d):
-    return f"""model:
-  weights: {os.path.join(ROOT, 'models', 'sample.safetensors')}
-  input_size: 1
-  layers:
-    - {{type: gru, hidden: 64}}
-    - {{type: gru, hidden: 64}}
-  head: {{type: linear, outputs: 12}}
-tick: {{clock: wall, interval_ms: 200}}
-ingest: {{bind: ["ipc://{d}/in"]}}
-publish: {{bind: ["ipc://{d}/out"]}}
-control: {{bind: "ipc://{d}/ctl"}}
-log: {{level: info}}
-"""
-
-
-def wait_ready(daemon, d, timeout=10):
-    """True once the control socket answers `status` (the sockets are bound)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if daemon.poll() is not None:
-            return False
-        st = subprocess.run([TICKCAST, "status", "-e", f"ipc://{d}/ctl", "-t", "500"],
-                            capture_output=True, text=True)
-        if st.returncode == 0:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def main():
@@ -97,7 +65,7 @@ def main():
     daemon = None
     try:
         with open(os.path.join(d, "tickcast.yaml"), "w") as f:
-            f.write(config(d))
+            f.write(sample_config(d, "clock: wall, interval_ms: 200"))
         daemon = subprocess.Popen([TICKCASTD, "--config", os.path.join(d, "tickcast.yaml")],
                                   stdout=log, stderr=subprocess.STDOUT)
         ready = wait_ready(daemon, d)
