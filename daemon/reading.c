@@ -1,15 +1,13 @@
 /* reading.c -- parsing one text reading line into a series id and its values. */
 #include "reading.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "error.h"
 
-#define NUMBER_MAX 63       /* longest number token we parse, bytes */
 #define TIMESTAMP_MAX 1e13  /* seconds (year ~318,000): beyond, bucket indices lose meaning */
 
 static const char *const reject_names[TC_REJECT__COUNT] = {
@@ -74,30 +72,25 @@ static const char *number_name(char *name, size_t len, int index)
 static int parse_number(const char *tok, size_t len, int index, double *out,
 	enum tc_reject *why, char *err)
 {
-	char buf[NUMBER_MAX + 1];
 	char name[32];
 	if (len == 0) {
 		tc_err_set(err, "%s: empty", number_name(name, sizeof name, index));
 		return reject(why, TC_REJECT_MALFORMED);
 	}
-	if (len > NUMBER_MAX) {
+	if (len > TC_DECIMAL_MAX) {
 		tc_err_set(err, "%s: not a number (%zu bytes)",
 			number_name(name, sizeof name, index), len);
 		return reject(why, TC_REJECT_MALFORMED);
 	}
-	memcpy(buf, tok, len);
-	buf[len] = '\0';
-	char *end;
-	errno = 0;
-	double v = strtod(buf, &end);
-	if (end != buf + len) {
-		tc_err_set(err, "%s: not a number: \"%s\"",
-			number_name(name, sizeof name, index), buf);
+	double v;
+	if (tc_decimal_parse(tok, len, &v) < 0) {
+		tc_err_set(err, "%s: not a number: \"%.*s\"",
+			number_name(name, sizeof name, index), (int)len, tok);
 		return reject(why, TC_REJECT_MALFORMED);
 	}
 	if (!isfinite(v)) {
-		tc_err_set(err, "%s: not finite: \"%s\"",
-			number_name(name, sizeof name, index), buf);
+		tc_err_set(err, "%s: not finite: \"%.*s\"",
+			number_name(name, sizeof name, index), (int)len, tok);
 		return reject(why, TC_REJECT_NONFINITE);
 	}
 	*out = v;
