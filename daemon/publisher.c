@@ -27,7 +27,7 @@ struct tc_publisher {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct batch *head, *tail;   /* queued, oldest first */
-	int queued;                  /* batches in the queue; at most cfg.queue_ticks */
+	int queued;                  /* queued or being copied in; at most cfg.queue_ticks */
 	pthread_cond_t room;         /* signalled when a batch leaves the queue */
 	atomic_uint_fast64_t waits;  /* submits that found the queue full */
 	struct tc_log_limit wait_log;
@@ -84,8 +84,13 @@ static void send_message(void *arg, const char *id, size_t id_len, const char *b
 		memcpy(p->topic + p->prefix_len, id, id_len);
 		topic = p->topic;
 	}
-	zmq_send(p->socket, topic, p->prefix_len + id_len, ZMQ_SNDMORE);
-	zmq_send(p->socket, body, body_len, 0);
+	if (zmq_send(p->socket, topic, p->prefix_len + id_len, ZMQ_SNDMORE) < 0) {
+		return; /* ETERM: the context is going away */
+	}
+	if (zmq_send(p->socket, body, body_len, 0) < 0) {
+		zmq_send(p->socket, "", 0, 0); /* end the message, so the next one stays whole */
+		return;
+	}
 	atomic_fetch_add(&p->messages, 1);
 }
 
@@ -191,41 +196,67 @@ static struct batch *batch_copy(const struct tc_forecasts *f)
 	return b;
 }
 
-/* Blocks the caller (the tick thread) while cfg.queue_ticks ticks wait to
- * be sent: nothing is dropped, and the wait backs up into the reading queue
- * and ZeroMQ's, bounding the memory a slow publisher can take. Lock held. */
-static void wait_for_room(struct tc_publisher *p)
+/* Waits while cfg.queue_ticks ticks are queued (or reserved), once the
+ * publisher runs. Lock held; returns whether it had to wait. */
+static int wait_while_full(struct tc_publisher *p)
 {
-	if (p->queued < p->cfg.queue_ticks || !p->started) {
-		return;
+	int waited = 0;
+	while (p->started && p->queued >= p->cfg.queue_ticks) {
+		waited = 1;
+		pthread_cond_wait(&p->room, &p->lock);
 	}
+	return waited;
+}
+
+/* Counts and logs (outside the lock) a hand-over that had to wait. */
+static void note_wait(struct tc_publisher *p)
+{
 	atomic_fetch_add(&p->waits, 1);
 	tc_log_limited(&p->wait_log, TC_LOG_WARNING,
-		"publisher: %d ticks wait to be sent (publish.queue_ticks); the tick thread waits "
-		"for them: forecasts are written and sent slower than ticks close", p->queued);
-	while (p->queued >= p->cfg.queue_ticks) {
-		pthread_cond_wait(&p->room, &p->lock);
+		"publisher: %d ticks waited to be sent (publish.queue_ticks), so the tick thread "
+		"waited: forecasts are written and sent slower than ticks close", p->cfg.queue_ticks);
+}
+
+void tc_publisher_wait_room(struct tc_publisher *p)
+{
+	pthread_mutex_lock(&p->lock);
+	int waited = wait_while_full(p);
+	pthread_mutex_unlock(&p->lock);
+	if (waited) {
+		note_wait(p);
 	}
 }
 
+/* The tick's place in the queue is taken before it is copied, so at most
+ * queue_ticks copies wait (and one is being sent): nothing is dropped, and
+ * a slow publisher backs up into the reading queue and ZeroMQ's instead of
+ * memory. */
 int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f)
 {
 	if (f->n == 0) {
 		return 0;
 	}
+	pthread_mutex_lock(&p->lock);
+	int waited = wait_while_full(p);
+	p->queued++;
+	pthread_mutex_unlock(&p->lock);
+	if (waited) {
+		note_wait(p);
+	}
 	struct batch *b = batch_copy(f);
+	pthread_mutex_lock(&p->lock);
 	if (!b) {
+		p->queued--;
+		pthread_cond_signal(&p->room);
+		pthread_mutex_unlock(&p->lock);
 		return -1;
 	}
-	pthread_mutex_lock(&p->lock);
-	wait_for_room(p);
 	if (p->tail) {
 		p->tail->next = b;
 	} else {
 		p->head = b;
 	}
 	p->tail = b;
-	p->queued++;
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
 	return 0;

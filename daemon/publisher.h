@@ -49,7 +49,12 @@ void tc_publisher_destroy(struct tc_publisher **p, int linger_ms);
 uint64_t tc_publisher_forecasts(const struct tc_publisher *p);
 uint64_t tc_publisher_messages(const struct tc_publisher *p);
 
-/* Submits that had to wait for room in the queue. */
+/* Returns once a tick can be submitted without waiting (at once when fewer
+ * than queue_ticks are queued). The tick thread calls it before it takes
+ * its own locks, so that a slow publisher holds up only ticking. */
+void tc_publisher_wait_room(struct tc_publisher *p);
+
+/* Submits (and wait_room calls) that had to wait for room in the queue. */
 uint64_t tc_publisher_waits(const struct tc_publisher *p);
 
 #endif

@@ -172,8 +172,10 @@ static void evict_idle(struct tc_tick *t)
 	const uint64_t now = t->stats.ticks;
 	const size_t slots = tc_registry_slots(t->registry);
 	for (uint32_t slot = 0; slot < slots; slot++) {
-		if (now - t->last_seen[slot] >= t->ttl_ticks && !tc_staging_count(t->staging, slot)
-			&& tc_registry_id(t->registry, slot, NULL)) {
+		/* The registry first: a slot whose arrays could not grow (out of
+		 * memory) was given back to it and must not be read. */
+		if (tc_registry_id(t->registry, slot, NULL) && now - t->last_seen[slot] >= t->ttl_ticks
+			&& !tc_staging_count(t->staging, slot)) {
 			tc_registry_remove(t->registry, slot);
 			t->stats.evicted++;
 			if (t->scaler && !tc_scaler_is_warm(t->scaler, slot)) {

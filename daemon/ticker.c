@@ -123,7 +123,8 @@ static void note_skipped(struct tc_ticker *tk, int64_t skipped)
 	tk->intervals_skipped += (uint64_t)skipped;
 	tc_log_limited(&tk->skip_log, TC_LOG_WARNING,
 		"tick: %lld interval(s) of %lld ms passed while the last tick ran; their readings "
-		"went into bucket %lld (combined by tick.aggregate): too little CPU for this load",
+		"went into bucket %lld (combined by tick.aggregate): too little CPU for this load, "
+		"or the clock jumped forward",
 		(long long)skipped, (long long)tk->tick_cfg.interval_ms, (long long)tk->wall_bucket);
 }
 
@@ -197,6 +198,9 @@ static void publish_status(struct tc_ticker *tk)
 static void turn(struct tc_ticker *tk, int final)
 {
 	size_t n = tc_queue_take(tk->queue, final ? 0 : next_deadline(tk));
+	/* A publisher that is behind holds up this thread here, not while it
+	 * holds the engine, which `series` requests and reloads wait for. */
+	tc_publisher_wait_room(tk->pub);
 	pthread_mutex_lock(&tk->engine);
 	offer_all(tk, n);
 	close_due(tk, final);

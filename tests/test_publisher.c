@@ -97,6 +97,13 @@ static void expect_bounded_queue(int queue_ticks, int threads)
 			(unsigned long long)sent, (unsigned long long)submitted, queue_ticks);
 	}
 	cr_assert_gt(tc_publisher_waits(x.pub), 0, "the hand-over never waited");
+	/* wait_room returns once fewer than queue_ticks wait: all but those and
+	 * the one being sent are out. */
+	tc_publisher_wait_room(x.pub);
+	uint64_t sent = tc_publisher_forecasts(x.pub);
+	cr_assert_geq(sent + (uint64_t)queue_ticks * SERIES, (uint64_t)TICKS * SERIES,
+		"wait_room returned with %llu of %llu forecasts sent", (unsigned long long)sent,
+		(unsigned long long)TICKS * SERIES);
 	while (tc_publisher_forecasts(x.pub) < (uint64_t)TICKS * SERIES) {
 		struct timespec pause = {0, 1000000};
 		nanosleep(&pause, NULL);
