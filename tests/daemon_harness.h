@@ -773,11 +773,12 @@ static inline void dh_received_free(struct dh_received *r)
 	dh_lines_free(&r->lines);
 }
 
-/* Receives forecast messages (two frames each: topic, body) into r until it
- * holds at least want_lines lines and then nothing more comes for quiet_ms,
- * or timeout_ms pass. Returns the lines held. */
-static inline size_t dh_receive(void *sub, struct dh_received *r, size_t want_lines,
-	int quiet_ms, int timeout_ms)
+/* Receives two-frame messages (topic, body), handing each to keep(ud, ...),
+ * until count(ud) reaches want and then nothing more comes for quiet_ms, or
+ * timeout_ms pass. */
+static inline void dh_receive_each(void *sub, size_t want, size_t (*count)(void *ud),
+	void (*keep)(void *ud, zmq_msg_t *topic, zmq_msg_t *body), void *ud, int quiet_ms,
+	int timeout_ms)
 {
 	double deadline = dh_now_ms() + timeout_ms;
 	for (;;) {
@@ -785,10 +786,10 @@ static inline size_t dh_receive(void *sub, struct dh_received *r, size_t want_li
 		if (now >= deadline) {
 			break;
 		}
-		int wait = r->lines.n >= want_lines ? quiet_ms : (int)(deadline - now) + 1;
+		int wait = count(ud) >= want ? quiet_ms : (int)(deadline - now) + 1;
 		zmq_pollitem_t item = {.socket = sub, .events = ZMQ_POLLIN};
 		if (zmq_poll(&item, 1, wait) != 1) {
-			if (r->lines.n >= want_lines) {
+			if (count(ud) >= want) {
 				break;
 			}
 			continue;
@@ -800,12 +801,33 @@ static inline size_t dh_receive(void *sub, struct dh_received *r, size_t want_li
 		cr_assert(zmq_msg_more(&topic), "a forecast message must have a topic and a body");
 		cr_assert_geq(zmq_msg_recv(&body, sub, 0), 0);
 		cr_assert(!zmq_msg_more(&body), "a forecast message has more than two frames");
-		dh_lines_add(&r->topics, zmq_msg_data(&topic), zmq_msg_size(&topic));
-		dh_lines_add(&r->bodies, zmq_msg_data(&body), zmq_msg_size(&body));
-		dh_lines_split(&r->lines, zmq_msg_data(&body), zmq_msg_size(&body));
+		keep(ud, &topic, &body);
 		zmq_msg_close(&topic);
 		zmq_msg_close(&body);
 	}
+}
+
+static inline size_t dh_received_lines(void *ud)
+{
+	return ((struct dh_received *)ud)->lines.n;
+}
+
+static inline void dh_received_keep(void *ud, zmq_msg_t *topic, zmq_msg_t *body)
+{
+	struct dh_received *r = ud;
+	dh_lines_add(&r->topics, zmq_msg_data(topic), zmq_msg_size(topic));
+	dh_lines_add(&r->bodies, zmq_msg_data(body), zmq_msg_size(body));
+	dh_lines_split(&r->lines, zmq_msg_data(body), zmq_msg_size(body));
+}
+
+/* Receives forecast messages into r until it holds at least want_lines
+ * lines and then nothing more comes for quiet_ms, or timeout_ms pass.
+ * Returns the lines held. */
+static inline size_t dh_receive(void *sub, struct dh_received *r, size_t want_lines,
+	int quiet_ms, int timeout_ms)
+{
+	dh_receive_each(sub, want_lines, dh_received_lines, dh_received_keep, r, quiet_ms,
+		timeout_ms);
 	return r->lines.n;
 }
 

@@ -46,8 +46,9 @@ static void received_free(struct received *got)
 }
 
 /* Keeps one message and decodes its records; the batch must read cleanly. */
-static void keep(struct received *got, zmq_msg_t *topic, zmq_msg_t *body)
+static void keep(void *ud, zmq_msg_t *topic, zmq_msg_t *body)
 {
+	struct received *got = ud;
 	if (got->n_m == got->cap_m) {
 		got->cap_m = got->cap_m ? 2 * got->cap_m : 64;
 		got->m = realloc(got->m, got->cap_m * sizeof *got->m);
@@ -87,31 +88,16 @@ static void keep(struct received *got, zmq_msg_t *topic, zmq_msg_t *body)
 	got->n_m++;
 }
 
+static size_t records(void *ud)
+{
+	return ((struct received *)ud)->n_r;
+}
+
 /* Receives two-frame messages until at least want records are in and then
  * nothing more comes for quiet_ms, or timeout_ms pass. */
 static void receive(void *sub, struct received *got, size_t want, int quiet_ms, int timeout_ms)
 {
-	double deadline = dh_now_ms() + timeout_ms;
-	while (dh_now_ms() < deadline) {
-		int wait = got->n_r >= want ? quiet_ms : (int)(deadline - dh_now_ms()) + 1;
-		zmq_pollitem_t item = {.socket = sub, .events = ZMQ_POLLIN};
-		if (zmq_poll(&item, 1, wait) != 1) {
-			if (got->n_r >= want) {
-				break;
-			}
-			continue;
-		}
-		zmq_msg_t topic, body;
-		zmq_msg_init(&topic);
-		zmq_msg_init(&body);
-		cr_assert_geq(zmq_msg_recv(&topic, sub, 0), 0);
-		cr_assert(zmq_msg_more(&topic), "a forecast message must have a topic and a body");
-		cr_assert_geq(zmq_msg_recv(&body, sub, 0), 0);
-		cr_assert(!zmq_msg_more(&body), "a forecast message has more than two frames");
-		keep(got, &topic, &body);
-		zmq_msg_close(&topic);
-		zmq_msg_close(&body);
-	}
+	dh_receive_each(sub, want, records, keep, got, quiet_ms, timeout_ms);
 }
 
 /* ---- the oracle: replay's text lines ---- */
