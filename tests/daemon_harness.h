@@ -1,4 +1,5 @@
-/* daemon_harness.h -- end-to-end tests of tickcastd over real sockets.
+/* daemon_harness.h -- end-to-end tests of tickcastd over real sockets:
+ * set-up and tear-down, configs, the daemon, control requests and sockets.
  *
  * Each test (Criterion forks a process per test) gets a fresh temp dir, a
  * config whose three sockets are ipc:// endpoints in it, and a daemon
@@ -20,7 +21,13 @@
  *     dh_stop(DH_STOP_MS);
  *
  * Everything is static inline over one static struct per test process.
- * TC_E2E_KEEP=1 keeps the temp dirs (configs, daemon.log) for a post-mortem. */
+ * TC_E2E_KEEP=1 keeps the temp dirs (configs, daemon.log) for a post-mortem.
+ *
+ * The rest is in one header per job, all included here, so a test includes
+ * only this one: dh_util.h (clocks, buffers, lines, file reads), dh_state.h
+ * (struct dh, paths and files in its temp dir), dh_models.h (weights files),
+ * dh_readings.h (readings to send) and dh_forecasts.h (receiving forecasts
+ * and comparing them with the replay oracle's). */
 #ifndef TC_TEST_DAEMON_HARNESS_H
 #define TC_TEST_DAEMON_HARNESS_H
 
@@ -30,24 +37,20 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
-#include "config.h"
-#include "error.h"
-#include "model.h"
-#include "reload.h"
-#include "replay.h"
-#include "st_writer.h"
+#include "dh_forecasts.h"
+#include "dh_models.h"
+#include "dh_readings.h"
+#include "dh_state.h"
+#include "dh_util.h"
 
 /* Timeouts: generous for sanitizer builds on a loaded machine, but bounded. */
 #define DH_START_MS 15000   /* until the control socket answers */
@@ -56,215 +59,8 @@
 #define DH_STOP_MS 5000     /* SIGTERM to exit */
 #define DH_RECEIVE_MS 10000 /* forecasts to arrive */
 
-/* The bundled model (models/sample.safetensors): 2 GRU layers of 64, 12 outputs. */
-#define DH_SAMPLE_MODEL "weights: w.safetensors, layers: [{type: gru, hidden: 64}, " \
-	"{type: gru, hidden: 64}], head: {type: linear, outputs: 12}"
 /* Event clock, 1 s buckets, closed by later readings (or SIGTERM), not by flushing. */
 #define DH_EVENT_TICK "clock: event, interval_ms: 1000, flush_ms: 60000"
-/* Timestamps of bucket 0 (event clock, 1 s buckets). */
-#define DH_T0 1700000000.0
-
-struct dh {
-	char dir[64];               /* /tmp/tc_e2e_XXXXXX */
-	char config[128];           /* dir/tickcast.yaml */
-	char log[128];              /* dir/daemon.log */
-	char ingest[160], publish[160], control[160]; /* ipc://dir/... */
-	void *ctx;
-	pid_t pid;                  /* the daemon while it runs, else 0 */
-	void *sockets[32];          /* closed at teardown */
-	int n_sockets;
-	int n_monitors;
-};
-
-static struct dh dh;
-
-/* ---- small utilities ---- */
-
-static inline double dh_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static inline void dh_sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-	}
-}
-
-/* dir/name in a static buffer (one of 4, so a few can be used at once). */
-static inline const char *dh_path(const char *name)
-{
-	static char paths[4][256];
-	static int next;
-	char *p = paths[next++ % 4];
-	snprintf(p, sizeof paths[0], "%s/%s", dh.dir, name);
-	return p;
-}
-
-/* The last ~3 KB of the daemon's log, for failure messages. */
-static inline const char *dh_log_tail(void)
-{
-	static char tail[3072];
-	tail[0] = '\0';
-	FILE *f = fopen(dh.log, "r");
-	if (!f) {
-		return "(no daemon log)";
-	}
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	fseek(f, size > (long)sizeof tail - 1 ? size - (long)sizeof tail + 1 : 0, SEEK_SET);
-	size_t n = fread(tail, 1, sizeof tail - 1, f);
-	tail[n] = '\0';
-	fclose(f);
-	return tail;
-}
-
-/* A growable byte buffer for building readings. */
-struct dh_buf {
-	char *p;
-	size_t len, cap;
-};
-
-static inline void dh_buf_add(struct dh_buf *b, const void *data, size_t len)
-{
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + len + 1) {
-			cap *= 2;
-		}
-		b->p = realloc(b->p, cap);
-		cr_assert_not_null(b->p);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-}
-
-__attribute__((format(printf, 2, 3)))
-static inline void dh_buf_printf(struct dh_buf *b, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	cr_assert(n >= 0 && (size_t)n < sizeof line);
-	dh_buf_add(b, line, (size_t)n);
-}
-
-static inline void dh_buf_free(struct dh_buf *b)
-{
-	free(b->p);
-	*b = (struct dh_buf){0};
-}
-
-/* Writes len bytes to dir/name atomically (a temp file renamed over it). */
-static inline void dh_write_file(const char *name, const void *data, size_t len)
-{
-	char tmp[256];
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dh.dir, name);
-	FILE *f = fopen(tmp, "wb");
-	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
-	cr_assert_eq(fwrite(data, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(rename(tmp, dh_path(name)), 0, "rename: %s", strerror(errno));
-}
-
-/* Reads a whole file into a malloc'ed buffer. */
-static inline char *dh_read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	struct dh_buf b = {0};
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		dh_buf_add(&b, chunk, n);
-	}
-	fclose(f);
-	*len = b.len;
-	return b.p;
-}
-
-/* ---- models ---- */
-
-/* Copies models/sample.safetensors (TC_TEST_DATA/../../models) to dir/name. */
-static inline void dh_copy_sample(const char *name)
-{
-	const char *data = getenv("TC_TEST_DATA");
-	cr_assert_not_null(data, "TC_TEST_DATA is not set");
-	char src[4096];
-	snprintf(src, sizeof src, "%s/../../models/sample.safetensors", data);
-	size_t len;
-	char *bytes = dh_read_file(src, &len);
-	dh_write_file(name, bytes, len);
-	free(bytes);
-}
-
-/* Writes dir/name: a GRU of n_layers layers (hidden[k] units, input 1) and
- * a linear head of `outputs`, weights uniform in [-0.5, 0.5) from seed. */
-static inline void dh_write_gru(const char *name, const int *hidden, int n_layers, int outputs,
-	uint32_t seed)
-{
-	struct st_tensor t[4 * TC_MAX_LAYERS + 2];
-	float *blocks[4 * TC_MAX_LAYERS + 2];
-	char names[4 * TC_MAX_LAYERS + 2][32];
-	int n = 0;
-	uint32_t state = seed * 2654435761u + 12345u;
-	for (int k = 0; k <= n_layers; k++) {
-		int in = k == 0 ? 1 : hidden[k - 1];
-		uint64_t h3 = k < n_layers ? 3 * (uint64_t)hidden[k] : 0;
-		struct shape {
-			const char *fmt;
-			uint64_t rows, cols; /* cols 0: a vector */
-		} shapes[4] = {{"gru.weight_ih_l%d", h3, (uint64_t)in},
-			{"gru.weight_hh_l%d", h3, h3 / 3}, {"gru.bias_ih_l%d", h3, 0},
-			{"gru.bias_hh_l%d", h3, 0}};
-		if (k == n_layers) {
-			shapes[0] = (struct shape){"fc.weight", (uint64_t)outputs, (uint64_t)in};
-			shapes[1] = (struct shape){"fc.bias", (uint64_t)outputs, 0};
-		}
-		for (int s = 0; s < (k == n_layers ? 2 : 4); s++) {
-			size_t count = shapes[s].rows * (shapes[s].cols ? shapes[s].cols : 1);
-			float *v = malloc(count * sizeof *v);
-			cr_assert_not_null(v);
-			for (size_t i = 0; i < count; i++) {
-				state = state * 1664525u + 1013904223u;
-				v[i] = (float)(state >> 8) / 16777216.0f - 0.5f;
-			}
-			snprintf(names[n], sizeof names[n], shapes[s].fmt, k);
-			t[n] = (struct st_tensor){names[n], "F32", shapes[s].cols ? 2 : 1,
-				{shapes[s].rows, shapes[s].cols}, v, count * sizeof *v};
-			blocks[n++] = v;
-		}
-	}
-	char tmp[64];
-	cr_assert_eq(st_write(tmp, t, (size_t)n), 0);
-	for (int i = 0; i < n; i++) {
-		free(blocks[i]);
-	}
-	/* st_write's file is in /tmp, like dir: rename is atomic. */
-	cr_assert_eq(rename(tmp, dh_path(name)), 0, "rename: %s", strerror(errno));
-}
-
-/* The `model:` mapping's contents for dh_write_gru's model. */
-static inline const char *dh_gru_yaml(const char *weights, const int *hidden, int n_layers,
-	int outputs, const char *extra)
-{
-	static char yaml[1024];
-	int used = snprintf(yaml, sizeof yaml, "weights: %s, layers: [", weights);
-	for (int k = 0; k < n_layers; k++) {
-		used += snprintf(yaml + used, sizeof yaml - (size_t)used, "%s{type: gru, hidden: %d}",
-			k ? ", " : "", hidden[k]);
-	}
-	snprintf(yaml + used, sizeof yaml - (size_t)used, "], head: {type: linear, outputs: %d}%s%s",
-		outputs, extra ? ", " : "", extra ? extra : "");
-	return yaml;
-}
 
 /* ---- config ---- */
 
@@ -663,234 +459,6 @@ static inline void *dh_subscriber(void)
 	zmq_close(events);
 	dh_sleep_ms(100); /* the subscription follows the handshake */
 	return s;
-}
-
-/* ---- lines ---- */
-
-struct dh_lines {
-	char **v;
-	size_t n, cap;
-};
-
-static inline void dh_lines_add(struct dh_lines *l, const char *s, size_t len)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 256;
-		l->v = realloc(l->v, l->cap * sizeof *l->v);
-		cr_assert_not_null(l->v);
-	}
-	char *copy = malloc(len + 1);
-	cr_assert_not_null(copy);
-	memcpy(copy, s, len);
-	copy[len] = '\0';
-	l->v[l->n++] = copy;
-}
-
-/* Adds every non-empty line of text. */
-static inline void dh_lines_split(struct dh_lines *l, const char *text, size_t len)
-{
-	const char *end = text + len;
-	while (text < end) {
-		const char *nl = memchr(text, '\n', (size_t)(end - text));
-		const char *stop = nl ? nl : end;
-		if (stop > text) {
-			dh_lines_add(l, text, (size_t)(stop - text));
-		}
-		text = nl ? nl + 1 : end;
-	}
-}
-
-static inline void dh_lines_free(struct dh_lines *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i]);
-	}
-	free(l->v);
-	*l = (struct dh_lines){0};
-}
-
-static inline int dh_compare_strings(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static inline void dh_lines_sort(struct dh_lines *l)
-{
-	if (l->n) {
-		qsort(l->v, l->n, sizeof *l->v, dh_compare_strings);
-	}
-}
-
-/* The timestamp (second field) of a forecast line. */
-static inline double dh_line_time(const char *line)
-{
-	const char *sp = strchr(line, ' ');
-	cr_assert_not_null(sp, "not a forecast line: \"%s\"", line);
-	return strtod(sp + 1, NULL);
-}
-
-/* Copies to dst the lines of src whose series id starts with prefix and
- * whose time is in [t_from, t_to). */
-static inline void dh_lines_select(struct dh_lines *dst, const struct dh_lines *src,
-	const char *prefix, double t_from, double t_to)
-{
-	for (size_t i = 0; i < src->n; i++) {
-		double t = dh_line_time(src->v[i]);
-		if (strncmp(src->v[i], prefix, strlen(prefix)) == 0 && t >= t_from && t < t_to) {
-			dh_lines_add(dst, src->v[i], strlen(src->v[i]));
-		}
-	}
-}
-
-/* Fails unless got and want hold the same lines (in any order); sorts both. */
-static inline void dh_expect_same_lines(struct dh_lines *got, struct dh_lines *want,
-	const char *what)
-{
-	dh_lines_sort(got);
-	dh_lines_sort(want);
-	size_t i = 0;
-	while (i < got->n && i < want->n && strcmp(got->v[i], want->v[i]) == 0) {
-		i++;
-	}
-	cr_assert(i == got->n && i == want->n,
-		"%s: %zu lines received, %zu expected; first difference (sorted) at %zu:\n"
-		"  got:  %.200s\n  want: %.200s\ndaemon log:\n%s", what, got->n, want->n, i,
-		i < got->n ? got->v[i] : "(none)", i < want->n ? want->v[i] : "(none)", dh_log_tail());
-}
-
-/* ---- forecasts ---- */
-
-/* What a subscriber received: each message's topic and body, and the lines
- * of all bodies. */
-struct dh_received {
-	struct dh_lines topics, bodies, lines;
-};
-
-static inline void dh_received_free(struct dh_received *r)
-{
-	dh_lines_free(&r->topics);
-	dh_lines_free(&r->bodies);
-	dh_lines_free(&r->lines);
-}
-
-/* Receives two-frame messages (topic, body), handing each to keep(ud, ...),
- * until count(ud) reaches want and then nothing more comes for quiet_ms, or
- * timeout_ms pass. */
-static inline void dh_receive_each(void *sub, size_t want, size_t (*count)(void *ud),
-	void (*keep)(void *ud, zmq_msg_t *topic, zmq_msg_t *body), void *ud, int quiet_ms,
-	int timeout_ms)
-{
-	double deadline = dh_now_ms() + timeout_ms;
-	for (;;) {
-		double now = dh_now_ms();
-		if (now >= deadline) {
-			break;
-		}
-		int wait = count(ud) >= want ? quiet_ms : (int)(deadline - now) + 1;
-		zmq_pollitem_t item = {.socket = sub, .events = ZMQ_POLLIN};
-		if (zmq_poll(&item, 1, wait) != 1) {
-			if (count(ud) >= want) {
-				break;
-			}
-			continue;
-		}
-		zmq_msg_t topic, body;
-		zmq_msg_init(&topic);
-		zmq_msg_init(&body);
-		cr_assert_geq(zmq_msg_recv(&topic, sub, 0), 0);
-		cr_assert(zmq_msg_more(&topic), "a forecast message must have a topic and a body");
-		cr_assert_geq(zmq_msg_recv(&body, sub, 0), 0);
-		cr_assert(!zmq_msg_more(&body), "a forecast message has more than two frames");
-		keep(ud, &topic, &body);
-		zmq_msg_close(&topic);
-		zmq_msg_close(&body);
-	}
-}
-
-static inline size_t dh_received_lines(void *ud)
-{
-	return ((struct dh_received *)ud)->lines.n;
-}
-
-static inline void dh_received_keep(void *ud, zmq_msg_t *topic, zmq_msg_t *body)
-{
-	struct dh_received *r = ud;
-	dh_lines_add(&r->topics, zmq_msg_data(topic), zmq_msg_size(topic));
-	dh_lines_add(&r->bodies, zmq_msg_data(body), zmq_msg_size(body));
-	dh_lines_split(&r->lines, zmq_msg_data(body), zmq_msg_size(body));
-}
-
-/* Receives forecast messages into r until it holds at least want_lines
- * lines and then nothing more comes for quiet_ms, or timeout_ms pass.
- * Returns the lines held. */
-static inline size_t dh_receive(void *sub, struct dh_received *r, size_t want_lines,
-	int quiet_ms, int timeout_ms)
-{
-	dh_receive_each(sub, want_lines, dh_received_lines, dh_received_keep, r, quiet_ms,
-		timeout_ms);
-	return r->lines.n;
-}
-
-/* ---- the oracle ---- */
-
-/* The forecast lines `tickcast replay --config config_path` prints for the
- * readings text (the same code, in-process). */
-static inline void dh_replay(const char *config_path, const char *text, size_t len,
-	struct dh_lines *out)
-{
-	struct tc_config *cfg = malloc(sizeof *cfg);
-	cr_assert_not_null(cfg);
-	char err[TC_ERR_LEN];
-	cr_assert_eq(tc_config_load(cfg, config_path, err), 0, "%s", err);
-	struct tc_model *m = tc_model_load(&cfg->model, cfg->weights_path, err);
-	cr_assert_not_null(m, "%s", err);
-	FILE *in = fmemopen((void *)text, len, "r");
-	char *printed = NULL;
-	size_t printed_len = 0;
-	FILE *o = open_memstream(&printed, &printed_len);
-	FILE *log = fopen("/dev/null", "w");
-	cr_assert(in && o && log);
-	struct tc_replay_stats stats;
-	cr_assert_eq(tc_replay_run(cfg, m, in, o, log, &stats, err), 0, "replay: %s", err);
-	fclose(in);
-	fclose(o);
-	fclose(log);
-	dh_lines_split(out, printed, printed_len);
-	free(printed);
-	tc_model_destroy(&m);
-	free(cfg);
-}
-
-/* ---- readings ---- */
-
-/* A value in [-2, 2) for series i in bucket b, a float that %.9g round-trips. */
-static inline float dh_value(unsigned i, unsigned b)
-{
-	uint32_t h = i * 2654435761u ^ (b + 1) * 2246822519u;
-	h ^= h >> 15;
-	h *= 2654435761u;
-	h ^= h >> 13;
-	return (float)((int)(h % 40000u) - 20000) / 10000.0f;
-}
-
-/* Appends `<prefix><i> <value> <t>` for series i0..i0+n-1 in event bucket
- * b (1 s buckets from DH_T0), each at its own time inside the bucket. */
-static inline void dh_add_bucket(struct dh_buf *b, const char *prefix, unsigned i0, unsigned n,
-	unsigned bucket)
-{
-	for (unsigned i = i0; i < i0 + n; i++) {
-		dh_buf_printf(b, "%s%u %.9g %.3f\n", prefix, i, (double)dh_value(i, bucket),
-			DH_T0 + bucket + (double)(i % 900) / 1000.0);
-	}
-}
-
-/* The hex SHA-256 of dir/name, as status reports it. */
-static inline const char *dh_sha256(const char *name)
-{
-	static char hex[65];
-	char err[TC_ERR_LEN];
-	cr_assert_eq(tc_sha256_file(dh_path(name), hex, err), 0, "%s", err);
-	return hex;
 }
 
 #endif
