@@ -161,6 +161,19 @@ static void fake_stop(struct fake *f)
 	unlink(f->endpoint + strlen("ipc://"));
 }
 
+/* Starts a fake of type with tag, runs `tickcast <before> <endpoint><after>`
+ * against it, stops it and returns the exit status (output in `output`). */
+static int run_with_fake(struct fake *f, int type, const char *tag, const char *before,
+	const char *after)
+{
+	fake_start(f, type, tag);
+	char args[512];
+	snprintf(args, sizeof args, "%s %s%s", before, f->endpoint, after);
+	int status = run(args);
+	fake_stop(f);
+	return status;
+}
+
 /* ---- status, reload, series ---- */
 
 Test(control_cli, help_lists_the_new_commands)
@@ -182,11 +195,7 @@ Test(control_cli, help_lists_the_new_commands)
 Test(control_cli, status_prints_the_reply_indented_and_exits_0_when_ok)
 {
 	struct fake f = {0};
-	fake_start(&f, ZMQ_REP, "status");
-	char args[256];
-	snprintf(args, sizeof args, "status --control %s", f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_REP, "status", "status --control", "");
 	cr_assert_eq(status, 0, "%s", output);
 	cr_assert_str_eq(f.last_request, "status");
 	expect_exactly("{\n  \"ok\": true,\n  \"series\": 3\n}\n");
@@ -195,11 +204,7 @@ Test(control_cli, status_prints_the_reply_indented_and_exits_0_when_ok)
 Test(control_cli, series_sends_the_id_and_exits_1_when_not_ok)
 {
 	struct fake f = {0};
-	fake_start(&f, ZMQ_REP, "series_x");
-	char args[256];
-	snprintf(args, sizeof args, "series x --control %s", f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_REP, "series_x", "series x --control", "");
 	cr_assert_eq(status, 1, "%s", output);
 	cr_assert_str_eq(f.last_request, "series x");
 	expect_exactly("{\n  \"ok\": false,\n  \"error\": \"no such series\"\n}\n");
@@ -208,11 +213,8 @@ Test(control_cli, series_sends_the_id_and_exits_1_when_not_ok)
 Test(control_cli, numbers_print_as_short_as_reads_back_the_same)
 {
 	struct fake f = {0};
-	fake_start(&f, ZMQ_REP, "series_cpu");
-	char args[256];
-	snprintf(args, sizeof args, "series --control %s --timeout-ms 2000 cpu", f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_REP, "series_cpu",
+		"series --control", " --timeout-ms 2000 cpu");
 	cr_assert_eq(status, 0, "%s", output);
 	/* Not 0.10000000000000001, jansson's default. */
 	expect_exactly("{\n  \"ok\": true,\n  \"series\": \"cpu\",\n  \"t\": 1732665600.5,\n"
@@ -222,11 +224,7 @@ Test(control_cli, numbers_print_as_short_as_reads_back_the_same)
 Test(control_cli, reload_sends_reload)
 {
 	struct fake f = {0};
-	fake_start(&f, ZMQ_REP, "reload");
-	char args[256];
-	snprintf(args, sizeof args, "reload -e %s", f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_REP, "reload", "reload -e", "");
 	cr_assert_eq(status, 0, "%s", output);
 	cr_assert_str_eq(f.last_request, "reload");
 	expect_output("\"reloaded\": true");
@@ -235,11 +233,7 @@ Test(control_cli, reload_sends_reload)
 Test(control_cli, a_reply_that_is_not_json_fails)
 {
 	struct fake f = {0};
-	fake_start(&f, ZMQ_REP, "junk");
-	char args[256];
-	snprintf(args, sizeof args, "series junk --control %s", f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_REP, "junk", "series junk --control", "");
 	cr_assert_eq(status, 1, "%s", output);
 	expect_output("tickcast series: the reply from ipc://");
 	expect_output("is not a JSON object");
@@ -334,11 +328,8 @@ static int count_lines(const char *line)
 Test(control_cli, sub_prints_only_the_bodies_of_the_subscribed_topics)
 {
 	struct fake f = {.messages = per_series, .n_messages = 4};
-	fake_start(&f, ZMQ_PUB, "sub_a");
-	char args[256];
-	snprintf(args, sizeof args, "sub %s forecast.a --count 2 --timeout-ms 5000", f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_PUB, "sub_a",
+		"sub", " forecast.a --count 2 --timeout-ms 5000");
 	cr_assert_eq(status, 0, "%s", output);
 	/* Two messages in a row: one of each forecast.a* topic, each body on one line. */
 	cr_assert_eq(count_lines("a 12.5 0.5 0.25"), 1, "%s", output);
@@ -349,11 +340,7 @@ Test(control_cli, sub_prints_only_the_bodies_of_the_subscribed_topics)
 Test(control_cli, sub_without_a_prefix_gets_everything)
 {
 	struct fake f = {.messages = per_series, .n_messages = 4};
-	fake_start(&f, ZMQ_PUB, "sub_all");
-	char args[256];
-	snprintf(args, sizeof args, "sub %s -n 4 -t 5000", f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_PUB, "sub_all", "sub", " -n 4 -t 5000");
 	cr_assert_eq(status, 0, "%s", output);
 	cr_assert_eq(count_lines("b 12.5 9 8"), 1, "%s", output);
 	cr_assert_eq(count_lines("a 12.5 0.5 0.25"), 1, "%s", output);
@@ -364,12 +351,8 @@ Test(control_cli, sub_without_a_prefix_gets_everything)
 Test(control_cli, sub_topic_puts_the_topic_before_the_body)
 {
 	struct fake f = {.messages = per_series, .n_messages = 4};
-	fake_start(&f, ZMQ_PUB, "sub_topic");
-	char args[256];
-	snprintf(args, sizeof args, "sub --topic %s forecast.ab --count 1 --timeout-ms 5000",
-		f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_PUB, "sub_topic",
+		"sub --topic", " forecast.ab --count 1 --timeout-ms 5000");
 	cr_assert_eq(status, 0, "%s", output);
 	expect_exactly("forecast.ab\tab 12.5 0.25 0.125\n");
 }
@@ -434,11 +417,8 @@ Test(control_cli, sub_reports_a_malformed_binary_batch_and_goes_on)
 {
 	make_batches();
 	struct fake f = {.messages = binary, .body_lens = binary_lens, .n_messages = 2};
-	fake_start(&f, ZMQ_PUB, "sub_badbin");
-	char args[256];
-	snprintf(args, sizeof args, "sub %s --count 3 --timeout-ms 5000", f.endpoint);
-	int status = run(args);
-	fake_stop(&f);
+	int status = run_with_fake(&f, ZMQ_PUB, "sub_badbin",
+		"sub", " --count 3 --timeout-ms 5000");
 	cr_assert_eq(status, 0, "%s", output);
 	expect_output("tickcast sub: skipped a message on topic \"forecast.\": binary forecast "
 		"batch: version 2, this reader knows version 1\n");
