@@ -380,6 +380,22 @@ static inline double dh_stop(int deadline_ms)
 	return took;
 }
 
+/* Stops the daemon and checks that sub received exactly the lines that
+ * `tickcast replay --config config` prints for the readings (len bytes);
+ * `what` names them in a failure. */
+static inline void dh_stop_and_expect_replay(void *sub, const char *config, const char *readings,
+	size_t len, const char *what)
+{
+	dh_stop(DH_STOP_MS);
+	struct dh_lines want = {0};
+	dh_replay(config, readings, len, &want);
+	struct dh_received got = {0};
+	dh_receive(sub, &got, want.n, 200, DH_RECEIVE_MS);
+	dh_expect_same_lines(&got.lines, &want, what);
+	dh_lines_free(&want);
+	dh_received_free(&got);
+}
+
 /* ---- publishers and the subscriber ---- */
 
 /* An XPUB connected to the ingest socket, returned once the daemon's

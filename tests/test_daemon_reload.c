@@ -111,15 +111,8 @@ Test(daemon_reload, the_same_weights_rewritten_keep_every_state_and_lose_nothing
 	cr_assert_eq(dh_json_int(s, "readings.rejected_total"), 0);
 	cr_assert_eq(dh_json_int(s, "ticks"), BUCKETS);
 	json_decref(s);
-	dh_stop(DH_STOP_MS);
-	struct dh_lines want = {0};
-	dh_replay(dh.config, file.p, file.len, &want);
-	struct dh_received got = {0};
-	receive_all(sub, &got, want.n);
-	dh_expect_same_lines(&got.lines, &want, "forecasts across two reloads");
+	dh_stop_and_expect_replay(sub, dh.config, file.p, file.len, "forecasts across two reloads");
 	dh_buf_free(&file);
-	dh_lines_free(&want);
-	dh_received_free(&got);
 }
 
 /* ---- other weights of the same shape ---- */
@@ -342,15 +335,8 @@ Test(daemon_reload, broken_weights_are_refused_and_the_old_model_keeps_serving)
 	for (unsigned b = 5; b < 7; b++) {
 		send_bucket(pub, &file, b);
 	}
-	dh_stop(DH_STOP_MS);
-	struct dh_lines want = {0};
-	dh_replay(dh_path("a.yaml"), file.p, file.len, &want);
-	struct dh_received got = {0};
-	receive_all(sub, &got, want.n);
-	dh_expect_same_lines(&got.lines, &want, "forecasts of the old model");
+	dh_stop_and_expect_replay(sub, dh_path("a.yaml"), file.p, file.len, "forecasts of the old model");
 	dh_buf_free(&file);
-	dh_lines_free(&want);
-	dh_received_free(&got);
 }
 
 /* Whether error begins with "<path>:<line>:<col>: ". */
@@ -400,15 +386,8 @@ Test(daemon_reload, a_broken_config_is_refused_with_its_line_and_column)
 	for (unsigned b = 2; b < 4; b++) {
 		send_bucket(pub, &file, b);
 	}
-	dh_stop(DH_STOP_MS);
-	struct dh_lines want = {0};
-	dh_replay(dh_path("good.yaml"), file.p, file.len, &want);
-	struct dh_received got = {0};
-	receive_all(sub, &got, want.n);
-	dh_expect_same_lines(&got.lines, &want, "forecasts after a refused config");
+	dh_stop_and_expect_replay(sub, dh_path("good.yaml"), file.p, file.len, "forecasts after a refused config");
 	dh_buf_free(&file);
-	dh_lines_free(&want);
-	dh_received_free(&got);
 }
 
 /* ---- a change of layer sizes ---- */
