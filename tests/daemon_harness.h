@@ -477,4 +477,40 @@ static inline void *dh_subscriber(void)
 	return s;
 }
 
+/* ---- a whole run ---- */
+
+/* Sends `buckets` buckets of `series` series ("<prefix><i>"), one message a
+ * bucket from bucket `first` on, waiting for each to be taken; the readings
+ * go to file too. */
+static inline void dh_send_buckets(void *pub, struct dh_buf *file, const char *prefix,
+	unsigned series, unsigned first, unsigned buckets)
+{
+	long long base = dh_status_int("readings.accepted");
+	for (unsigned b = 0; b < buckets; b++) {
+		size_t from = file->len;
+		dh_add_bucket(file, prefix, 0, series, first + b);
+		dh_send(pub, file->p + from, file->len - from);
+		long long want = base + (long long)series * (b + 1);
+		cr_assert_eq(dh_wait_int("readings.accepted", want, DH_WAIT_MS), want);
+	}
+}
+
+/* Runs a daemon with the sample model (or the `model:` contents given), the
+ * event clock and the `publish:` keys given: sends buckets 0..buckets-1 of
+ * `series` series "<prefix><i>" (into file too) and stops it. Returns the
+ * subscriber, which holds every forecast it published. */
+static inline void *dh_run_buckets(const char *model, const char *publish, const char *prefix,
+	unsigned series, unsigned buckets, struct dh_buf *file)
+{
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = model ? model : DH_SAMPLE_MODEL,
+		.tick = DH_EVENT_TICK, .publish = publish});
+	dh_start();
+	void *sub = dh_subscriber();
+	void *pub = dh_publisher();
+	dh_send_buckets(pub, file, prefix, series, 0, buckets);
+	dh_stop(DH_STOP_MS);
+	return sub;
+}
+
 #endif

@@ -461,33 +461,11 @@ Test(daemon_flow, the_control_socket_answers_within_500_ms_during_a_flood)
 
 /* ---- JSON and batched forecasts ---- */
 
-/* Sends `buckets` buckets of `series` series ("<prefix><i>"), one message a
- * bucket, waiting for each to be taken; the readings go to file too. */
-static void send_buckets(void *pub, struct dh_buf *file, const char *prefix, unsigned series,
-	unsigned buckets)
-{
-	long long base = dh_status_int("readings.accepted");
-	for (unsigned b = 0; b < buckets; b++) {
-		size_t from = file->len;
-		dh_add_bucket(file, prefix, 0, series, b);
-		dh_send(pub, file->p + from, file->len - from);
-		long long want = base + (long long)series * (b + 1);
-		cr_assert_eq(dh_wait_int("readings.accepted", want, DH_WAIT_MS), want);
-	}
-}
-
 Test(daemon_flow, json_forecasts_carry_the_numbers_of_the_text_ones)
 {
 	enum { SERIES = 40, BUCKETS = 4 };
-	dh_copy_sample("w.safetensors");
-	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK,
-		.publish = "format: json"});
-	dh_start();
-	void *sub = dh_subscriber();
-	void *pub = dh_publisher();
 	struct dh_buf file = {0};
-	send_buckets(pub, &file, "json-\"q\\", SERIES, BUCKETS);
-	dh_stop(DH_STOP_MS);
+	void *sub = dh_run_buckets(NULL, "format: json", "json-\"q\\", SERIES, BUCKETS, &file);
 	struct dh_lines want = {0};
 	dh_replay(dh.config, file.p, file.len, &want);
 	cr_assert_eq(want.n, SERIES * BUCKETS);
@@ -535,15 +513,8 @@ Test(daemon_flow, json_forecasts_carry_the_numbers_of_the_text_ones)
 Test(daemon_flow, batched_messages_hold_the_per_series_lines)
 {
 	enum { SERIES = 200, BUCKETS = 3, BATCH = 4096 };
-	dh_copy_sample("w.safetensors");
-	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK,
-		.publish = "batch_bytes: 4096"});
-	dh_start();
-	void *sub = dh_subscriber();
-	void *pub = dh_publisher();
 	struct dh_buf file = {0};
-	send_buckets(pub, &file, "batch-", SERIES, BUCKETS);
-	dh_stop(DH_STOP_MS);
+	void *sub = dh_run_buckets(NULL, "batch_bytes: 4096", "batch-", SERIES, BUCKETS, &file);
 	struct dh_lines want = {0};
 	dh_replay(dh.config, file.p, file.len, &want);
 	cr_assert_eq(want.n, SERIES * BUCKETS);

@@ -102,22 +102,6 @@ static void receive(void *sub, struct received *got, size_t want, int quiet_ms, 
 
 /* ---- the oracle: replay's text lines ---- */
 
-/* Sends `buckets` buckets of `series` series ("<prefix><i>"), one message a
- * bucket from bucket `first` on, waiting for each to be taken; the readings
- * go to file too. */
-static void send_buckets(void *pub, struct dh_buf *file, const char *prefix, unsigned series,
-	unsigned first, unsigned buckets)
-{
-	long long base = dh_status_int("readings.accepted");
-	for (unsigned b = 0; b < buckets; b++) {
-		size_t from = file->len;
-		dh_add_bucket(file, prefix, 0, series, first + b);
-		dh_send(pub, file->p + from, file->len - from);
-		long long want = base + (long long)series * (b + 1);
-		cr_assert_eq(dh_wait_int("readings.accepted", want, DH_WAIT_MS), want);
-	}
-}
-
 /* Starts a daemon with the sample model (or `model`) and publish settings
  * `publish`, sends `buckets` buckets of `series` series "<prefix><i>", stops
  * it, and fills want with replay's lines for those readings and got with
@@ -125,15 +109,8 @@ static void send_buckets(void *pub, struct dh_buf *file, const char *prefix, uns
 static void run_daemon(const char *model, const char *publish, const char *prefix,
 	unsigned series, unsigned buckets, struct dh_lines *want, struct received *got)
 {
-	dh_copy_sample("w.safetensors");
-	dh_write_config(&(struct dh_config){.model = model ? model : DH_SAMPLE_MODEL,
-		.tick = DH_EVENT_TICK, .publish = publish});
-	dh_start();
-	void *sub = dh_subscriber();
-	void *pub = dh_publisher();
 	struct dh_buf file = {0};
-	send_buckets(pub, &file, prefix, series, 0, buckets);
-	dh_stop(DH_STOP_MS);
+	void *sub = dh_run_buckets(model, publish, prefix, series, buckets, &file);
 	dh_replay(dh.config, file.p, file.len, want);
 	cr_assert_eq(want->n, (size_t)series * buckets);
 	receive(sub, got, want->n, 200, DH_RECEIVE_MS);
@@ -311,7 +288,7 @@ Test(daemon_forecast_binary, tickcast_sub_prints_the_lines_replay_prints)
 		dh_send(pub, file.p + from, file.len - from);
 		dh_sleep_ms(20);
 	}
-	send_buckets(pub, &file, "sub-", SERIES, FIRST, BUCKETS);
+	dh_send_buckets(pub, &file, "sub-", SERIES, FIRST, BUCKETS);
 	dh_stop(DH_STOP_MS);
 	struct dh_lines all = {0}, want = {0}, got = {0};
 	dh_replay(dh.config, file.p, file.len, &all);
