@@ -6,25 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cli_run.h"
 #include "golden.h"
-
-static char output[1 << 16];
-
-/* Runs `tickcast <args>` through the shell, stdout and stderr together
- * into output; returns the exit status. */
-static int run(const char *args)
-{
-	const char *exe = getenv("TC_TICKCAST");
-	cr_assert_not_null(exe, "TC_TICKCAST is not set");
-	char cmd[16384];
-	snprintf(cmd, sizeof cmd, "%s %s 2>&1", exe, args);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(output, 1, sizeof output - 1, p);
-	output[n] = '\0';
-	int status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* Writes text to a new temp file whose name goes to path (>= 32 bytes). */
 static void write_temp(char *path, const char *text)
@@ -35,11 +18,6 @@ static void write_temp(char *path, const char *text)
 	size_t len = strlen(text);
 	cr_assert_eq(write(fd, text, len), (ssize_t)len);
 	close(fd);
-}
-
-static void expect_output(const char *want)
-{
-	cr_assert(strstr(output, want), "output lacks \"%s\":\n%s", want, output);
 }
 
 Test(cli, help_lists_every_command)

@@ -12,46 +12,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cli_run.h"
 #include "forecast_binary.h"
-
-static char output[1 << 16];
-
-/* Runs a shell command line, stdout and stderr together into output;
- * returns the exit status. */
-static int run_sh(const char *cmd)
-{
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(output, 1, sizeof output - 1, p);
-	output[n] = '\0';
-	int status = pclose(p);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static const char *tickcast(void)
-{
-	const char *exe = getenv("TC_TICKCAST");
-	cr_assert_not_null(exe, "TC_TICKCAST is not set");
-	return exe;
-}
-
-/* Runs `tickcast <args>`; see run_sh. */
-static int run(const char *args)
-{
-	char cmd[16384];
-	snprintf(cmd, sizeof cmd, "%s %s 2>&1", tickcast(), args);
-	return run_sh(cmd);
-}
-
-static void expect_output(const char *want)
-{
-	cr_assert(strstr(output, want), "output lacks \"%s\":\n%s", want, output);
-}
-
-static void expect_exactly(const char *want)
-{
-	cr_assert_str_eq(output, want, "expected:\n%s\ngot:\n%s", want, output);
-}
 
 static double now_s(void)
 {
