@@ -308,6 +308,25 @@ static size_t span(const char *s, size_t len, size_t i, const char *set)
 	return i;
 }
 
+/* Past an optional fraction (".25") and, after some digit, an optional
+ * exponent ("e-3") from end; *has_digits says whether any digit was seen,
+ * and is 0 after an exponent without digits. Returns the new end. */
+static size_t span_fraction_and_exponent(const char *s, size_t len, size_t end, int *has_digits)
+{
+	static const char digits[] = "0123456789";
+	if (end < len && s[end] == '.') {
+		size_t frac = span(s, len, end + 1, digits);
+		*has_digits |= frac > end + 1;
+		end = frac;
+	}
+	if (*has_digits && end < len && (s[end] == 'e' || s[end] == 'E')) {
+		size_t exp = end + 1 + (end + 1 < len && (s[end + 1] == '-' || s[end + 1] == '+'));
+		end = span(s, len, exp, digits);
+		*has_digits = end > exp;
+	}
+	return end;
+}
+
 /* Whether s reads as a number in YAML's core schema: 5, -0.5, 1e3, 010,
  * 0x1f, 0o17 (not .inf or .nan). */
 static int is_number(const char *s, size_t len)
@@ -320,16 +339,7 @@ static int is_number(const char *s, size_t len)
 	}
 	size_t end = span(s, len, i, digits);
 	int has_digits = end > i;
-	if (end < len && s[end] == '.') {
-		size_t frac = span(s, len, end + 1, digits);
-		has_digits |= frac > end + 1;
-		end = frac;
-	}
-	if (has_digits && end < len && (s[end] == 'e' || s[end] == 'E')) {
-		size_t exp = end + 1 + (end + 1 < len && (s[end + 1] == '-' || s[end + 1] == '+'));
-		end = span(s, len, exp, digits);
-		has_digits = end > exp;
-	}
+	end = span_fraction_and_exponent(s, len, end, &has_digits);
 	return has_digits && end == len;
 }
 
@@ -346,16 +356,7 @@ static int parse_float(const char *s, size_t len, double *v)
 	if (end - i > 1 && s[i] == '0') {
 		return -1;
 	}
-	if (end < len && s[end] == '.') {
-		size_t frac = span(s, len, end + 1, digits);
-		has_digits |= frac > end + 1;
-		end = frac;
-	}
-	if (has_digits && end < len && (s[end] == 'e' || s[end] == 'E')) {
-		size_t exp = end + 1 + (end + 1 < len && (s[end + 1] == '-' || s[end + 1] == '+'));
-		end = span(s, len, exp, digits);
-		has_digits = end > exp;
-	}
+	end = span_fraction_and_exponent(s, len, end, &has_digits);
 	if (!has_digits || end != len) {
 		return -1;
 	}
