@@ -155,6 +155,32 @@ int tc_publisher_start(struct tc_publisher *p, char *err)
 	return 0;
 }
 
+/* Copies the ids of f's series back to back into c->ids, in one pass over
+ * the registry (growing the buffer as it goes), with their ends in c->id_end. */
+static int copy_ids(struct tc_forecast_copy *c, const struct tc_forecasts *f)
+{
+	size_t cap = f->n * 16 + TC_ID_MAX, used = 0;
+	if (!(c->ids = malloc(cap))) {
+		return -1;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		size_t len;
+		const char *id = tc_registry_id(f->registry, f->slots[i], &len);
+		if (used + len > cap) {
+			char *grown = realloc(c->ids, cap * 2);
+			if (!grown) {
+				return -1;
+			}
+			c->ids = grown;
+			cap *= 2;
+		}
+		memcpy(c->ids + used, id, len);
+		used += len;
+		c->id_end[i] = used;
+	}
+	return 0;
+}
+
 static struct batch *batch_copy(const struct tc_forecasts *f)
 {
 	struct batch *b = calloc(1, sizeof *b);
@@ -173,21 +199,9 @@ static struct batch *batch_copy(const struct tc_forecasts *f)
 		batch_free(b);
 		return NULL;
 	}
-	size_t used = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		size_t len;
-		tc_registry_id(f->registry, f->slots[i], &len);
-		used += len;
-		c->id_end[i] = used;
-	}
-	if (!(c->ids = malloc(used + 1))) {
+	if (copy_ids(c, f) < 0) {
 		batch_free(b);
 		return NULL;
-	}
-	for (size_t i = 0; i < f->n; i++) {
-		size_t start = i ? c->id_end[i - 1] : 0;
-		memcpy(c->ids + start, tc_registry_id(f->registry, f->slots[i], NULL),
-			c->id_end[i] - start);
 	}
 	memcpy(c->outputs, f->outputs, outs * sizeof *c->outputs);
 	if (c->warm) {
