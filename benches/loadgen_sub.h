@@ -8,7 +8,7 @@
  * In text (publish.format text), a body's second field is the tick start and
  * a batched body is counted by its lines; a binary batch gives N and
  * bucket_ms in its header, and is checked whole by the reader
- * (daemon/forecast_binary.h). A message in the other format, or a malformed
+ * (wire/forecast_binary.h). A message in the other format, or a malformed
  * binary batch, counts as unreadable. */
 #ifndef LOADGEN_SUB_H
 #define LOADGEN_SUB_H

@@ -2,7 +2,7 @@
 programs' paths, a config for the bundled sample model on ipc endpoints in a
 temp folder, and waiting for the daemon to answer `status`.
 
-Environment: TC_TICKCASTD, TC_TICKCAST (default build/daemon/...), TC_SOURCE_ROOT.
+Environment: TC_TICKCASTD, TC_TICKCAST (default build/daemon/tickcastd, build/cli/tickcast), TC_SOURCE_ROOT.
 """
 import os
 import subprocess
@@ -10,7 +10,7 @@ import time
 
 ROOT = os.environ.get("TC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICKCASTD = os.environ.get("TC_TICKCASTD") or os.path.join(ROOT, "build", "daemon", "tickcastd")
-TICKCAST = os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "daemon", "tickcast")
+TICKCAST = os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "cli", "tickcast")
 
 
 def sample_config(d, tick, publish=""):

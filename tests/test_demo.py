@@ -7,7 +7,7 @@ plot.py draws a PNG from a `tickcast replay` of the demo series. Prints TAP;
 the demo's cases are skipped without pyzmq, the picture's without matplotlib
 (neither is needed by the build; CI installs only tools/deps.sh).
 
-Environment: TC_TICKCASTD, TC_TICKCAST (default build/daemon/...),
+Environment: TC_TICKCASTD, TC_TICKCAST (default build/daemon/tickcastd, build/cli/tickcast),
 TC_SOURCE_ROOT (the repository).
 """
 import importlib.util
@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 ROOT = os.environ.get("TC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICKCAST = os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "daemon", "tickcast")
+TICKCAST = os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "cli", "tickcast")
 DEMO = os.path.join(ROOT, "tools", "demo.py")
 PLOT = os.path.join(ROOT, "tools", "plot.py")
 CONFIG = os.path.join(ROOT, "config", "tickcast.yaml")

@@ -4,7 +4,7 @@ tickcast, each export checked by `tickcast check` and verified against
 `tickcast replay`. Prints TAP; every case is skipped, saying so, when PyTorch
 (or numpy) cannot be imported.
 
-Environment: TC_TICKCAST (the tickcast binary; default build/daemon/tickcast),
+Environment: TC_TICKCAST (the tickcast binary; default build/cli/tickcast),
 TC_SOURCE_ROOT (the repository; default this file's parent folder).
 """
 import os
@@ -14,7 +14,7 @@ import tempfile
 import traceback
 
 ROOT = os.environ.get("TC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TICKCAST = os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "daemon", "tickcast")
+TICKCAST = os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "cli", "tickcast")
 TOLERANCE = 1e-4
 
 CASES = []

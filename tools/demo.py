@@ -29,7 +29,7 @@ a model the demo standardises each series itself with the rule of
 `model.scaler: ema` (tools/scaler.py) and maps the forecasts back, so the
 table is always in the series' own units (--scale).
 
-Needs pyzmq (Debian: python3-zmq) and a build (build/daemon/tickcast and
+Needs pyzmq (Debian: python3-zmq) and a build (build/cli/tickcast and
 tickcastd; TC_TICKCAST and TC_TICKCASTD name others).
 """
 import argparse
@@ -102,7 +102,8 @@ def write_readings(series, path, spacing_s, t0=1700000000):
 
 def tool(name):
     env = {"tickcast": "TC_TICKCAST", "tickcastd": "TC_TICKCASTD"}[name]
-    return os.environ.get(env) or os.path.join(ROOT, "build", "daemon", name)
+    folder = {"tickcast": "cli", "tickcastd": "daemon"}[name]
+    return os.environ.get(env) or os.path.join(ROOT, "build", folder, name)
 
 
 def model_info(tickcast, config):

@@ -458,7 +458,7 @@ def main(argv=None):
                     help="the model's tickcast config (default: config/tickcast.yaml)")
     ap.add_argument("--datasets", nargs="*", default=train.REAL_HELDOUT,
                     help="statsmodels datasets to score (default: the held-out ones)")
-    ap.add_argument("--tickcast", help="the tickcast program (default: build/daemon/tickcast)")
+    ap.add_argument("--tickcast", help="the tickcast program (default: build/cli/tickcast)")
     ap.add_argument("--doc", help="write the report (markdown) here, e.g. docs/accuracy.md")
     ap.add_argument("--train-minutes", type=float,
                     help="training time to quote in the report")

@@ -78,7 +78,7 @@ class Exported:
 
 
 def default_tickcast():
-    return os.environ.get("TC_TICKCAST") or os.path.join(REPO, "build", "daemon", "tickcast")
+    return os.environ.get("TC_TICKCAST") or os.path.join(REPO, "build", "cli", "tickcast")
 
 
 # --------------------------------------------------------------------------
@@ -579,7 +579,7 @@ def main(argv=None):
     ap.add_argument("--horizon-note", metavar="TEXT", help="a comment for the head's line")
     ap.add_argument("--no-verify", action="store_true", help="skip the replay comparison")
     ap.add_argument("--tickcast", default=default_tickcast(),
-                    help="the tickcast program (default: $TC_TICKCAST or build/daemon/tickcast)")
+                    help="the tickcast program (default: $TC_TICKCAST or build/cli/tickcast)")
     ap.add_argument("--series", type=int, default=5, help="series in the verification (5)")
     ap.add_argument("--steps", type=int, default=7, help="steps per series (7)")
     ap.add_argument("--seed", type=int, default=0, help="random seed of the verification input")

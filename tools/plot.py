@@ -6,7 +6,7 @@ tick through the forecasts 1..12 ticks ahead, coloured by how far ahead).
 From a replay (its output and its input):
 
   /usr/bin/python3 tools/demo.py --write-readings /tmp/r.txt --series sunspots
-  build/daemon/tickcast replay --config config/tickcast.yaml < /tmp/r.txt > /tmp/f.txt
+  build/cli/tickcast replay --config config/tickcast.yaml < /tmp/r.txt > /tmp/f.txt
   /usr/bin/python3 tools/plot.py --replay /tmp/f.txt --readings /tmp/r.txt --out forecast.png
 
 From a running tickcastd, for a while (the actuals come from a file of the

@@ -16,5 +16,5 @@ tc_install_missing
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 
-build/daemon/tickcast check --config config/tickcast.yaml >&2
+build/cli/tickcast check --config config/tickcast.yaml >&2
 exec /usr/bin/python3 tools/demo.py --config config/tickcast.yaml "$@"

@@ -476,7 +476,7 @@ def edit_config(path, weights_rel):
 
 
 def tickcast_bin():
-    return os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "daemon", "tickcast")
+    return os.environ.get("TC_TICKCAST") or os.path.join(ROOT, "build", "cli", "tickcast")
 
 
 def scaler_available(config):

@@ -89,7 +89,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--tickcast", default="build/daemon/tickcast")
+    ap.add_argument("--tickcast", default="build/cli/tickcast")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
