@@ -626,7 +626,7 @@ static void pick_contestants(const struct options *opt, int *on, struct bench_to
 			opt->python);
 		if (!strstr(about, "openblas")) {
 			printf("WARNING: PyTorch is not on OpenBLAS (apt-get install libopenblas0-openmp); "
-			       "BENCHMARKING.md: the reference BLAS is 15-30x slower\n");
+			       "docs/measuring.md: the reference BLAS is 15-30x slower\n");
 		}
 		on[IMPL_TORCH] = 1;
 	}

@@ -1,4 +1,4 @@
-/* bench_memory.c -- the tick engine's bytes per series, by part, against the speed issue's target.
+/* bench_memory.c -- the tick engine's bytes per series, by part, against its target.
  *
  *   ninja -C build && ./build/benches/bench_memory
  *   ./build/benches/bench_memory --hidden 64 --series 600000 --scaler none
@@ -29,7 +29,7 @@
  * next tick's N readings (tc_tick_offer on known series: lookup + staging)
  * and that tick's close (gather + step), `--runs` times each, and reports
  * medians with min–max. To compare two builds, run them alternately (A, B,
- * A, B): see /work/shared/BENCHMARKING.md. */
+ * A, B): see docs/measuring.md. */
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdint.h>

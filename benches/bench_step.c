@@ -9,7 +9,7 @@
  * timed in runs of at least 0.2 s; the table gives the median run and the
  * spread of all runs. Kernels named together are compared in one invocation,
  * their runs alternating. The peak loop, the random weights and the
- * statistics are in bench_util.c. See /work/shared/BENCHMARKING.md. */
+ * statistics are in bench_util.c. See docs/measuring.md. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

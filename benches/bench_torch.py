@@ -19,7 +19,7 @@ command per line on stdin, one reply per line on stdout, "ok ..." or
                       to PATH as raw float32
   quit
 
-PyTorch runs as it runs best here (see /work/shared/BENCHMARKING.md): under
+PyTorch runs as it runs best here (see docs/measuring.md): under
 torch.inference_mode(), the hidden state carried from step to step, OpenBLAS
 (reported in the ready line), and the glibc malloc settings that bench_compare
 puts in this process's environment.

@@ -19,7 +19,7 @@ extern char **environ;
 #define LINE_LEN 1024
 
 /* glibc malloc settings that stop PyTorch returning its large temporaries to
- * the kernel every step (BENCHMARKING.md: worth 1.7-2x). */
+ * the kernel every step (docs/measuring.md: worth 1.7-2x). */
 static const char *const malloc_env[] = {
 	"MALLOC_MMAP_THRESHOLD_=4294967296",
 	"MALLOC_TRIM_THRESHOLD_=68719476736",

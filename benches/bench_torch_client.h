@@ -19,7 +19,7 @@
 struct bench_torch;
 
 /* Runs `python script` with stdin and stdout on pipes and the glibc malloc
- * settings of BENCHMARKING.md added to its environment (those already set
+ * settings of docs/measuring.md added to its environment (those already set
  * are kept), and waits for its first line. NULL and err when it cannot be
  * started or says PyTorch is unavailable (err then holds its reason). The
  * result is the caller's, released with bench_torch_stop. Ignores SIGPIPE in

@@ -9,7 +9,7 @@
  *
  * The shapes are those the project benchmarks: a GRU stack of BENCH_LAYERS
  * layers, BENCH_INPUT values per reading, a head of BENCH_OUTPUTS. See
- * /work/shared/BENCHMARKING.md for why the peak is measured twice. */
+ * docs/measuring.md for why the peak is measured twice. */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 

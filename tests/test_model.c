@@ -181,7 +181,7 @@ Test(model, sizes_out_of_range_are_refused)
 	cr_assert(strstr(err, "input_size -1"), "%s", err);
 }
 
-/* The figures BENCHMARKING.md states for 2 x 64 (75,648 FLOPs) and
+/* The figures docs/measuring.md states for 2 x 64 (75,648 FLOPs) and
  * PyTorch's sum(p.numel()) for nn.GRU(1, 64, 2) + nn.Linear(64, 12). */
 Test(model, counts_match_the_published_figures)
 {

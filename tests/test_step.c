@@ -1,5 +1,5 @@
 /* test_step.c -- the batched step: every kernel against a plain double-precision
- * GRU written here from DESIGN §2, threads, slot handling. */
+ * GRU written here from docs/design.md, "The model", threads, slot handling. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>

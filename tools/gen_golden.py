@@ -18,7 +18,7 @@ The expectation is computed in float64 from the float32 weights and float32
 input values that the files hold, so it is the exact answer that float32 C code
 approximates; the tolerance bounds the C code's float32 rounding. Two parts:
 
-  * the tick semantics (DESIGN.md §4, event clock, as replay runs it) are
+  * the tick semantics (docs/design.md, "Ticks", event clock, as replay runs it) are
     implemented here in plain Python (`event_ticks`), independently of the C
     code: which series step in which bucket, with which (aggregated) input;
   * with `model.scaler: ema` (one case), each series' inputs are standardised
@@ -189,7 +189,7 @@ class TorchOracle:
 
 
 class NumpyGRU:
-    """The GRU written out by hand from DESIGN.md §2, in a chosen dtype.
+    """The GRU written out by hand from docs/design.md, "The model", in a chosen dtype.
 
     reset_after=True:  n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
     reset_after=False: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)   (Cho et al.)
@@ -704,7 +704,7 @@ order and, within a tick, in the series' registration order; `# tolerance <a>
 relative <r>` allows `a + r·|y|`). The expectations
 are computed in float64 from the exact float32 weights and inputs, by PyTorch's
 `nn.GRU` (or, for `reset_after: false`, a hand-written formula and the source
-article's own code), with the tick semantics of DESIGN.md §4 implemented
+article's own code), with the tick semantics of docs/design.md, "Ticks" implemented
 independently in Python; compare each value within the stated absolute
 tolerance; the scaler case standardises inputs and restores outputs with
 `tools/scaler.py`. Do not edit these files: regenerate them all, deterministically, from
