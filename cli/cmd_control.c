@@ -278,7 +278,7 @@ static int exchange(const struct control_cmd *cmd, void *sock, const char *endpo
 static int ask(const struct control_cmd *cmd, const char *endpoint, const char *request,
 	int timeout_ms)
 {
-	void *ctx = zmq_ctx_new();
+	void *ctx = tc_cmd_zmq_context();
 	void *sock = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
 	int status = 1;
 	if (sock) {

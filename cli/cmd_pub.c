@@ -311,9 +311,9 @@ static int send_input(struct pub *p, FILE *in)
 
 static int open_socket(struct pub *p)
 {
-	p->ctx = zmq_ctx_new();
+	p->ctx = tc_cmd_zmq_context();
 	if (!p->ctx) {
-		fprintf(stderr, "tickcast pub: zmq_ctx_new: %s\n", zmq_strerror(errno));
+		fprintf(stderr, "tickcast pub: cannot create a ZeroMQ context: %s\n", zmq_strerror(errno));
 		return -1;
 	}
 	p->sock = zmq_socket(p->ctx, ZMQ_XPUB);

@@ -332,7 +332,7 @@ int tc_cmd_sub(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	status = 1;
-	void *ctx = zmq_ctx_new();
+	void *ctx = tc_cmd_zmq_context();
 	void *sock = ctx ? zmq_socket(ctx, ZMQ_SUB) : NULL;
 	if (!sock) {
 		fprintf(stderr, "tickcast sub: cannot create a ZeroMQ socket: %s\n",

@@ -15,6 +15,10 @@ int tc_cmd_series(int argc, char **argv);
 
 #include <stdio.h>
 
+/* A ZeroMQ context whose sockets take IPv6 endpoints too (ZMQ_IPV6), as the
+ * daemon's do; NULL on failure (errno set). */
+void *tc_cmd_zmq_context(void);
+
 struct tc_config;
 struct tc_model;
 

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "commands.h"
 #include "config.h"
@@ -77,6 +78,16 @@ static int parse_config_args(int argc, char **argv, const char *name, const char
 		return 2;
 	}
 	return -1;
+}
+
+void *tc_cmd_zmq_context(void)
+{
+	void *ctx = zmq_ctx_new();
+	if (ctx && zmq_ctx_set(ctx, ZMQ_IPV6, 1) != 0) {
+		zmq_ctx_term(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 int tc_cmd_open(int argc, char **argv, const char *name, const char *usage, int allow_quiet,

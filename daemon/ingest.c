@@ -44,7 +44,11 @@ struct tc_ingest *tc_ingest_create(void *ctx, const struct tc_ingest_config *cfg
 		in->limits[i].interval_ms = REJECT_LOG_MS;
 	}
 	in->socket = zmq_socket(ctx, ZMQ_SUB);
+	/* ZMQ_MAXMSGSIZE: ZeroMQ refuses a frame over the limit as it arrives (and
+	 * drops that producer's connection) instead of receiving it whole. */
+	int64_t max_frame = cfg->max_message_bytes;
 	if (!in->socket || tc_socket_set_int(in->socket, ZMQ_RCVHWM, cfg->rcvhwm, err) < 0
+		|| tc_socket_set_int64(in->socket, ZMQ_MAXMSGSIZE, max_frame, err) < 0
 		|| tc_socket_bind_all(in->socket, "ingest.bind", cfg->bind, cfg->n_bind, err) < 0) {
 		tc_ingest_destroy(&in);
 		return NULL;

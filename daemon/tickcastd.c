@@ -5,6 +5,7 @@
  * reloads and systemd's status and watchdog. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +24,14 @@
 #include "publisher.h"
 #include "queue.h"
 #include "reload.h"
+#include "sockets.h"
 #include "step.h"
 #include "ticker.h"
 #include "watch.h"
 
 #define DEFAULT_CONFIG "/etc/tickcast/tickcast.yaml"
 #define PUBLISH_LINGER_MS 500  /* on exit, for subscribers to take the last tick */
+#define LARGE_BLOCK_BYTES (1 << 20) /* and up: mmap'ed, returned to the system when freed */
 #define WATCH_SETTLE_MS 200    /* a burst of file events triggers one reload */
 
 static const char usage[] =
@@ -104,9 +107,9 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 {
 	const struct tc_config *cfg = &d->cfg;
 	const int width = cfg->model.input_size;
-	if (!(d->zmq = zmq_ctx_new())) {
+	if (!(d->zmq = tc_socket_context(err))) {
 		tc_model_destroy(&m);
-		return tc_err_set(err, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+		return -1;
 	}
 	if (!(d->queue = tc_queue_create(width, (size_t)cfg->ingest.queue_readings, err))
 		|| !(d->publisher = tc_publisher_create(d->zmq, &cfg->publish, err))
@@ -259,6 +262,10 @@ int main(int argc, char **argv)
 	if (status >= 0) {
 		return status;
 	}
+	/* Large blocks (an ingest frame, a weights file) from their own mappings,
+	 * so that memory freed after a burst goes back to the system: glibc's
+	 * default threshold rises to 32 MB after the first large free. */
+	mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES);
 	static struct daemon d = {.signal_fd = -1};
 	char err[TC_ERR_LEN], sha256[65];
 	struct tc_model *m = load(&d.cfg, config_path, sha256, err);

@@ -115,6 +115,7 @@ static inline void dh_setup(void)
 	snprintf(dh.control, sizeof dh.control, "ipc://%s/control.sock", dh.dir);
 	dh.ctx = zmq_ctx_new();
 	cr_assert_not_null(dh.ctx);
+	cr_assert_eq(zmq_ctx_set(dh.ctx, ZMQ_IPV6, 1), 0); /* tcp://[::1] endpoints too */
 }
 
 static inline int dh_remove_one(const char *path, const struct stat *st, int flag,

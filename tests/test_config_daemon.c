@@ -26,7 +26,7 @@ static void expect_daemon_defaults(const struct tc_config *cfg)
 	cr_assert_str_eq(cfg->publish.bind[0], "tcp://127.0.0.1:7701");
 	cr_assert_str_eq(cfg->publish.topic_prefix, "forecast.");
 	cr_assert_eq(cfg->publish.format, TC_FORMAT_TEXT);
-	cr_assert_eq(cfg->publish.sndhwm, 2000000);
+	cr_assert_eq(cfg->publish.sndhwm, 200000);
 	cr_assert_eq(cfg->publish.batch_bytes, 0);
 	cr_assert_eq(cfg->publish.threads, 2);
 	cr_assert_str_eq(cfg->control.bind, "tcp://127.0.0.1:7702");
@@ -508,7 +508,7 @@ Test(config, describes_every_daemon_key_with_its_type_default_and_help)
 		WORDS("string 0..255 bytes", "forecast.", "series id"));
 	expect_described(text, "publish.format",
 		WORDS("text | json | binary", "text", "written", "protocol.md"));
-	expect_described(text, "publish.sndhwm", WORDS("int 1..100000000", "2000000", "drops"));
+	expect_described(text, "publish.sndhwm", WORDS("int 1..100000000", "200000", "drops"));
 	expect_described(text, "publish.batch_bytes", WORDS("int 0..268435456", "0", "pack"));
 	expect_described(text, "control.bind",
 		WORDS("string 0..255 bytes", "tcp://127.0.0.1:7702", "REP", "none"));
