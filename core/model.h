@@ -72,6 +72,12 @@ struct tc_model *tc_model_create(const struct tc_model_spec *spec,
 struct tc_model *tc_model_load(const struct tc_model_spec *spec,
 	const char *weights_path, char *err);
 
+/* The same from a weights file already open (borrowed; errors name its path),
+ * for a caller that also wants its bytes (tc_safetensors_bytes). */
+struct tc_safetensors;
+struct tc_model *tc_model_load_from(const struct tc_model_spec *spec,
+	const struct tc_safetensors *st, char *err);
+
 /* Frees *m and sets it to NULL; NULL or *m == NULL is a no-op. */
 void tc_model_destroy(struct tc_model **m);
 

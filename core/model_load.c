@@ -113,6 +113,28 @@ static int read_all(const struct tc_model_spec *spec, const struct tc_safetensor
 	return 0;
 }
 
+struct tc_model *tc_model_load_from(const struct tc_model_spec *spec,
+	const struct tc_safetensors *st, char *err)
+{
+	if (tc_model_spec_validate(spec, err) < 0) {
+		return NULL;
+	}
+	struct loaded l = {0};
+	struct tc_model *m = NULL;
+	if (read_all(spec, st, &l, err) < 0) {
+		tc_err_prefix(err, "%s", tc_safetensors_path(st));
+		goto out;
+	}
+	struct tc_model_weights w = {.head_weight = l.head[0], .head_bias = l.head[1]};
+	for (int k = 0; k < spec->n_layers; k++) {
+		w.layer[k] = (struct tc_gru_weights){l.gru[k][0], l.gru[k][1], l.gru[k][2], l.gru[k][3]};
+	}
+	m = tc_model_create(spec, &w, err);
+out:
+	loaded_finish(&l);
+	return m;
+}
+
 struct tc_model *tc_model_load(const struct tc_model_spec *spec,
 	const char *weights_path, char *err)
 {
@@ -123,19 +145,7 @@ struct tc_model *tc_model_load(const struct tc_model_spec *spec,
 	if (!st) {
 		return NULL;
 	}
-	struct loaded l = {0};
-	struct tc_model *m = NULL;
-	if (read_all(spec, st, &l, err) < 0) {
-		tc_err_prefix(err, "%s", weights_path);
-		goto out;
-	}
-	struct tc_model_weights w = {.head_weight = l.head[0], .head_bias = l.head[1]};
-	for (int k = 0; k < spec->n_layers; k++) {
-		w.layer[k] = (struct tc_gru_weights){l.gru[k][0], l.gru[k][1], l.gru[k][2], l.gru[k][3]};
-	}
-	m = tc_model_create(spec, &w, err);
-out:
-	loaded_finish(&l);
+	struct tc_model *m = tc_model_load_from(spec, st, err);
 	tc_safetensors_close(&st);
 	return m;
 }

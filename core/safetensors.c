@@ -1,4 +1,9 @@
-/* safetensors.c -- maps a .safetensors file and checks its whole header before use. */
+/* safetensors.c -- reads a .safetensors file into memory and checks its whole header before use.
+ *
+ * Read, not mapped: a file truncated or rewritten in place while a mapping of
+ * it is read raises SIGBUS, and weights are replaced under a running daemon.
+ * A copy in memory cannot change under the reader, and the bytes the model is
+ * built from are the bytes the caller can hash (tc_safetensors_bytes). */
 #include "safetensors.h"
 
 #include <errno.h>
@@ -8,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,8 +28,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 struct tc_safetensors {
 	char *path;
-	const unsigned char *map;  /* the whole file, read-only */
-	size_t map_len;            /* bytes */
+	unsigned char *bytes;      /* the whole file as read */
+	size_t len;                /* bytes */
 	const unsigned char *data; /* the data section, after the header */
 	size_t data_len;           /* bytes */
 	struct tc_tensor *tensors; /* in header order */
@@ -76,41 +80,71 @@ static const char *json_kind(const json_t *v)
 	}
 }
 
-/* Error text (without the path) goes to err; st->map is set only on success. */
-static int map_file(struct tc_safetensors *st, char *err)
+/* Reads the rest of fd into buf (cap bytes, grown as needed); returns the
+ * bytes read, or -1 with err. The file may be longer or shorter than its
+ * size said: what counts is what read() returns up to end of file. */
+static ssize_t read_all(int fd, unsigned char **buf, size_t cap, char *err)
+{
+	size_t used = 0;
+	for (;;) {
+		if (used == cap) {
+			size_t grown_cap = cap ? cap * 2 : 4096;
+			unsigned char *grown = realloc(*buf, grown_cap);
+			if (!grown) {
+				tc_err_set(err, "out of memory for %zu bytes", grown_cap);
+				return -1;
+			}
+			*buf = grown;
+			cap = grown_cap;
+		}
+		ssize_t n = read(fd, *buf + used, cap - used);
+		if (n == 0) {
+			return (ssize_t)used;
+		}
+		if (n < 0 && errno != EINTR) {
+			tc_err_set(err, "cannot read: %s", strerror(errno));
+			return -1;
+		}
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/* Error text (without the path) goes to err; st->bytes is set only on success. */
+static int read_file(struct tc_safetensors *st, char *err)
 {
 	int fd = open(st->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		return tc_err_set(err, "cannot open: %s", strerror(errno));
 	}
 	struct stat sb;
+	unsigned char *buf = NULL;
+	ssize_t len = -1;
 	if (fstat(fd, &sb) < 0) {
 		tc_err_set(err, "cannot stat: %s", strerror(errno));
-		goto err_fd;
-	}
-	if (!S_ISREG(sb.st_mode)) {
+	} else if (!S_ISREG(sb.st_mode)) {
 		tc_err_set(err, "not a regular file");
-		goto err_fd;
-	}
-	/* mmap of 0 bytes fails, and under 8 bytes there is no header length. */
-	if (sb.st_size < 8) {
-		tc_err_set(err, "file is %lld bytes, too short for a safetensors header",
-			(long long)sb.st_size);
-		goto err_fd;
-	}
-	void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		tc_err_set(err, "cannot map: %s", strerror(errno));
-		goto err_fd;
+	} else {
+		/* One byte more than the size, so that a file as long as it said
+		 * ends with one read of 0 bytes rather than a doubling. */
+		size_t cap = (size_t)sb.st_size + 1;
+		if (!(buf = malloc(cap))) {
+			tc_err_set(err, "out of memory for %zu bytes", cap);
+		} else {
+			len = read_all(fd, &buf, cap, err);
+		}
 	}
 	close(fd);
-	st->map = map;
-	st->map_len = (size_t)sb.st_size;
+	if (len >= 0 && len < 8) {
+		tc_err_set(err, "file is %zd bytes, too short for a safetensors header", len);
+		len = -1;
+	}
+	if (len < 0) {
+		free(buf);
+		return -1;
+	}
+	st->bytes = buf;
+	st->len = (size_t)len;
 	return 0;
-
-err_fd:
-	close(fd);
-	return -1;
 }
 
 static uint64_t read_le64(const unsigned char *p)
@@ -125,8 +159,8 @@ static uint64_t read_le64(const unsigned char *p)
 /* Checks the 8-byte header length and sets st->data / st->data_len. */
 static int locate_data(struct tc_safetensors *st, size_t *header_len, char *err)
 {
-	uint64_t n = read_le64(st->map);
-	size_t room = st->map_len - 8;
+	uint64_t n = read_le64(st->bytes);
+	size_t room = st->len - 8;
 	if (n == 0) {
 		return tc_err_set(err, "header length is 0");
 	}
@@ -139,7 +173,7 @@ static int locate_data(struct tc_safetensors *st, size_t *header_len, char *err)
 			"(%zu bytes follow the length)", (unsigned long long)n, room);
 	}
 	*header_len = (size_t)n;
-	st->data = st->map + 8 + n;
+	st->data = st->bytes + 8 + n;
 	st->data_len = room - (size_t)n;
 	return 0;
 }
@@ -371,7 +405,7 @@ static int load_header(struct tc_safetensors *st, char *err)
 		return -1;
 	}
 	json_error_t jerr;
-	json_t *root = json_loadb((const char *)st->map + 8, header_len,
+	json_t *root = json_loadb((const char *)st->bytes + 8, header_len,
 		JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		return tc_err_set(err, "header JSON: %s (line %d, column %d, byte %d)",
@@ -396,7 +430,7 @@ static int by_range(const void *a, const void *b)
 {
 	const struct tc_tensor *x = *(const struct tc_tensor *const *)a;
 	const struct tc_tensor *y = *(const struct tc_tensor *const *)b;
-	/* Both point into the same mapping, so comparing them is defined. */
+	/* Both point into the same buffer, so comparing them is defined. */
 	if (x->data != y->data) {
 		return (const unsigned char *)x->data < (const unsigned char *)y->data ? -1 : 1;
 	}
@@ -461,7 +495,7 @@ struct tc_safetensors *tc_safetensors_open(const char *path, char *err)
 		tc_err_set(err, "%s: out of memory", path);
 		return NULL;
 	}
-	if (map_file(st, err) < 0 || load_header(st, err) < 0
+	if (read_file(st, err) < 0 || load_header(st, err) < 0
 		|| check_coverage(st, err) < 0) {
 		tc_err_prefix(err, "%s", path);
 		tc_safetensors_close(&st);
@@ -476,9 +510,7 @@ void tc_safetensors_close(struct tc_safetensors **st)
 		return;
 	}
 	struct tc_safetensors *s = *st;
-	if (s->map) {
-		munmap((void *)s->map, s->map_len);
-	}
+	free(s->bytes);
 	free(s->names);
 	free(s->tensors);
 	free(s->path);
@@ -507,6 +539,12 @@ const struct tc_tensor *tc_safetensors_find(const struct tc_safetensors *st,
 		}
 	}
 	return NULL;
+}
+
+const void *tc_safetensors_bytes(const struct tc_safetensors *st, size_t *len)
+{
+	*len = st->len;
+	return st->bytes;
 }
 
 const char *tc_safetensors_path(const struct tc_safetensors *st)
@@ -555,7 +593,7 @@ static float half_to_f32(uint16_t h)
 	return f;
 }
 
-/* The data may be unaligned inside the mapping: every element is memcpy'd. */
+/* The data may be unaligned inside the buffer: every element is memcpy'd. */
 int tc_tensor_to_f32(const struct tc_tensor *t, float *out)
 {
 	if (!tc_dtype_is_float(t->dtype)) {

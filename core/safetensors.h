@@ -48,16 +48,16 @@ struct tc_tensor {
 	int ndim;
 	uint64_t shape[TC_TENSOR_MAX_DIMS];
 	size_t nbytes;       /* bytes of data */
-	const void *data;    /* inside the mapped file; may be unaligned */
+	const void *data;    /* inside the file's bytes in memory; may be unaligned */
 };
 
 struct tc_safetensors;
 
-/* Maps and validates path. Returns NULL and fills err on any problem. The
+/* Reads path into memory and validates it. Returns NULL and fills err on any problem. The
  * result is the caller's; release it with tc_safetensors_close. */
 struct tc_safetensors *tc_safetensors_open(const char *path, char *err);
 
-/* Unmaps and frees *st, sets *st to NULL; NULL or *st == NULL is a no-op. */
+/* Frees *st, sets *st to NULL; NULL or *st == NULL is a no-op. */
 void tc_safetensors_close(struct tc_safetensors **st);
 
 /* Number of tensors (without __metadata__), and the i-th in file-header
@@ -68,6 +68,10 @@ const struct tc_tensor *tc_safetensors_at(const struct tc_safetensors *st, size_
 /* The tensor called name, or NULL when the file has none. Borrowed. */
 const struct tc_tensor *tc_safetensors_find(const struct tc_safetensors *st,
 	const char *name);
+
+/* The file's bytes as they were read (*len of them): what every tensor was
+ * parsed from, for a caller that fingerprints the weights it serves. Borrowed. */
+const void *tc_safetensors_bytes(const struct tc_safetensors *st, size_t *len);
 
 /* The path st was opened from. Borrowed. */
 const char *tc_safetensors_path(const struct tc_safetensors *st);

@@ -130,7 +130,7 @@ char *tc_control_answer(const struct tc_control_deps *d, const char *request, si
 	if (len == 6 && memcmp(request, "status", 6) == 0) {
 		reply = status_json(d);
 	} else if (len == 6 && memcmp(request, "reload", 6) == 0) {
-		reply = tc_reloader_run(d->reloader, d->ticker, "control", err) == 0
+		reply = tc_reloader_run(d->reloader, "control", err) == 0
 			? json_pack("{s:b}", "ok", 1) : error_json(err);
 	} else if (len > 7 && memcmp(request, "series ", 7) == 0) {
 		reply = series_json(d, request + 7, len - 7);

@@ -32,7 +32,7 @@
 #define DEFAULT_CONFIG "/etc/tickcast/tickcast.yaml"
 #define PUBLISH_LINGER_MS 500  /* on exit, for subscribers to take the last tick */
 #define LARGE_BLOCK_BYTES (1 << 20) /* and up: mmap'ed, returned to the system when freed */
-#define WATCH_SETTLE_MS 200    /* a burst of file events triggers one reload */
+#define WATCH_SETTLE_MS 300    /* quiet time after the last file event before a reload */
 
 static const char usage[] =
 	"Usage: tickcastd [--config FILE] [--check]\n"
@@ -120,8 +120,8 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 	if (!(d->ticker = tc_ticker_create(cfg, m, d->queue, d->publisher, err))) {
 		return -1;
 	}
-	if (!(d->reloader = tc_reloader_create(cfg, sha256))) {
-		return tc_err_set(err, "out of memory");
+	if (!(d->reloader = tc_reloader_create(cfg, sha256, d->ticker, err))) {
+		return -1;
 	}
 	struct tc_control_deps deps = {d->ticker, d->ingest, d->publisher, d->reloader, tc_now_ms()};
 	if (cfg->control.bind[0]
@@ -135,7 +135,7 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 		}
 	}
 	if (tc_publisher_start(d->publisher, err) < 0 || tc_ticker_start(d->ticker, err) < 0
-		|| tc_ingest_start(d->ingest, err) < 0
+		|| tc_reloader_start(d->reloader, err) < 0 || tc_ingest_start(d->ingest, err) < 0
 		|| (d->control && tc_control_start(d->control, err) < 0)) {
 		return -1;
 	}
@@ -147,6 +147,7 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 static void stop(struct daemon *d)
 {
 	tc_control_destroy(&d->control);
+	tc_reloader_destroy(&d->reloader); /* before the ticker it swaps models into */
 	tc_ingest_destroy(&d->ingest);
 	if (d->queue) {
 		tc_queue_close(d->queue);
@@ -154,7 +155,6 @@ static void stop(struct daemon *d)
 	tc_ticker_destroy(&d->ticker);
 	tc_publisher_destroy(&d->publisher, PUBLISH_LINGER_MS);
 	tc_queue_destroy(&d->queue);
-	tc_reloader_destroy(&d->reloader);
 	tc_watch_destroy(&d->watch);
 	if (d->zmq) {
 		zmq_ctx_term(d->zmq);
@@ -185,12 +185,6 @@ static void report_status(struct daemon *d)
 		s.p99_tick_ms);
 }
 
-static void reload(struct daemon *d, const char *trigger)
-{
-	char err[TC_ERR_LEN];
-	tc_reloader_run(d->reloader, d->ticker, trigger, err); /* it logs the outcome */
-}
-
 /* Returns when SIGTERM or SIGINT arrives. */
 static void main_loop(struct daemon *d)
 {
@@ -200,7 +194,7 @@ static void main_loop(struct daemon *d)
 		int64_t now = tc_now_ms();
 		if (reload_at && now >= reload_at) {
 			reload_at = 0;
-			reload(d, "watch");
+			tc_reloader_request(d->reloader, "watch");
 		}
 		if (now >= next_status) {
 			report_status(d);
@@ -223,25 +217,19 @@ static void main_loop(struct daemon *d)
 		struct signalfd_siginfo si;
 		while (read(d->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
 			if (si.ssi_signo == SIGHUP) {
-				reload(d, "SIGHUP");
+				tc_reloader_request(d->reloader, "SIGHUP");
 			} else {
 				tc_log_info("%s: finishing the tick in flight and exiting",
 					strsignal((int)si.ssi_signo));
 				return;
 			}
 		}
-		if (d->watch && tc_watch_changed(d->watch) && !reload_at) {
+		/* Every write postpones the reload: it comes once the files have
+		 * been quiet for WATCH_SETTLE_MS, not while one is being written. */
+		if (d->watch && tc_watch_changed(d->watch)) {
 			reload_at = tc_now_ms() + WATCH_SETTLE_MS;
 		}
 	}
-}
-
-static struct tc_model *load(struct tc_config *cfg, const char *path, char *sha256, char *err)
-{
-	if (tc_config_load(cfg, path, err) < 0 || tc_sha256_file(cfg->weights_path, sha256, err) < 0) {
-		return NULL;
-	}
-	return tc_model_load(&cfg->model, cfg->weights_path, err);
 }
 
 static void log_start(const struct daemon *d)
@@ -268,7 +256,7 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES);
 	static struct daemon d = {.signal_fd = -1};
 	char err[TC_ERR_LEN], sha256[65];
-	struct tc_model *m = load(&d.cfg, config_path, sha256, err);
+	struct tc_model *m = tc_reload_load(&d.cfg, config_path, sha256, err);
 	if (!m) {
 		fprintf(stderr, "tickcastd: %s\n", err);
 		return 1;

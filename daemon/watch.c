@@ -41,7 +41,7 @@ struct tc_watch *tc_watch_create(const char *const *paths, int n, char *err)
 		snprintf(base, sizeof base, "%s", paths[i]);
 		const char *folder = dirname(dir);
 		w->wd[i] = inotify_add_watch(w->fd, folder,
-			IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+			IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
 		if (w->wd[i] < 0) {
 			tc_err_set(err, "model.watch: cannot watch %s: %s", folder, strerror(errno));
 			tc_watch_destroy(&w);

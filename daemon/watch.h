@@ -2,8 +2,9 @@
  *
  * Watches the folders of the files, not the files themselves, so that an
  * editor's or exporter's write-then-rename is seen as well as a write in
- * place; reports a change when one of the named files is closed after
- * writing, moved in or created. */
+ * place; reports a change when one of the named files is written to,
+ * closed after writing, moved in or created (the caller waits for the
+ * events to stop before it reloads, so a file being written is not read). */
 #ifndef TC_WATCH_H
 #define TC_WATCH_H
 

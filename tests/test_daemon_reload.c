@@ -507,3 +507,101 @@ Test(daemon_reload, with_model_watch_replacing_the_weights_reloads_them)
 	json_decref(s);
 	dh_stop(DH_STOP_MS);
 }
+
+/* ---- a reload never holds up status ---- */
+
+Test(daemon_reload, status_answers_at_once_while_a_reload_waits_for_the_tick_boundary)
+{
+	enum { INTERVAL_MS = 3000, PROBE_MS = 1500, PROMPT_MS = 300 };
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL,
+		.tick = "clock: wall, interval_ms: 3000"});
+	dh_start();
+	void *pub = dh_publisher();
+	/* Just after a boundary, a reading opens the tick: the swap waits ~3 s. */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	dh_sleep_ms((int)(INTERVAL_MS - ms % INTERVAL_MS) + 100);
+	dh_send(pub, "held.open 1", 11);
+	dh_expect_int("readings.accepted", 1);
+	dh_copy_sample("w.safetensors");
+	dh_signal(SIGHUP);
+	double start = dh_now_ms(), slowest = 0;
+	while (dh_now_ms() - start < PROBE_MS) {
+		double t0 = dh_now_ms();
+		json_t *s = dh_request("status");
+		double took = dh_now_ms() - t0;
+		slowest = took > slowest ? took : slowest;
+		cr_assert_not_null(json_object_get(s, "reload"));
+		json_decref(s);
+		dh_sleep_ms(50);
+	}
+	cr_assert_lt(slowest, PROMPT_MS, "status took %.0f ms during a reload", slowest);
+	cr_assert_eq(dh_status_int("reload.succeeded"), 0, "the swap waits for the boundary");
+	dh_expect_int("reload.succeeded", 1);
+}
+
+/* ---- weights rewritten in place while the watch reloads ---- */
+
+/* Rewrites dir/name in place (truncated, then written in 1 MB pieces with
+ * pauses), as `cp new old` does but slower, so that a reader can meet a
+ * short file. */
+static void rewrite_in_place(const char *name, const char *bytes, size_t len)
+{
+	int fd = open(dh_path(name), O_WRONLY | O_TRUNC);
+	cr_assert_geq(fd, 0, "%s: %s", dh_path(name), strerror(errno));
+	for (size_t off = 0; off < len;) {
+		size_t piece = len - off < (1u << 20) ? len - off : (1u << 20);
+		cr_assert_eq(write(fd, bytes + off, piece), (ssize_t)piece);
+		off += piece;
+		dh_sleep_ms(5);
+	}
+	close(fd);
+}
+
+Test(daemon_reload, weights_rewritten_in_place_under_the_watch_never_stop_the_daemon)
+{
+	enum { REWRITES = 8 };
+	const int hidden[] = {512, 512};
+	dh_write_gru("big.safetensors", hidden, 2, 12, 7);
+	dh_write_config(&(struct dh_config){.model = dh_gru_yaml("big.safetensors", hidden, 2, 12,
+		"watch: true"), .tick = FLUSHING_TICK});
+	dh_start();
+	size_t len;
+	char *bytes = dh_read_file(dh_path("big.safetensors"), &len);
+	/* Rewrites alternating two sets of weights, each starting ~200 ms after
+	 * the last ended: when a reload that the last one set off would read. */
+	dh_write_gru("other.safetensors", hidden, 2, 12, 8);
+	size_t other_len;
+	char *other = dh_read_file(dh_path("other.safetensors"), &other_len);
+	cr_assert_eq(other_len, len);
+	for (int i = 0; i < REWRITES; i++) {
+		rewrite_in_place("big.safetensors", i % 2 ? other : bytes, len);
+		dh_sleep_ms(200);
+		cr_assert_eq(waitpid(dh.pid, NULL, WNOHANG), 0, "the daemon died; log:\n%s",
+			dh_log_tail());
+	}
+	/* The last file written is `other`: once it settles, it is what serves. */
+	char want[65];
+	snprintf(want, sizeof want, "%s", dh_sha256("big.safetensors"));
+	double deadline = dh_now_ms() + DH_WAIT_MS;
+	const char *sha = NULL;
+	json_t *s = NULL;
+	while (dh_now_ms() < deadline) {
+		json_decref(s);
+		s = dh_request("status");
+		sha = dh_json_str(s, "model.sha256");
+		if (sha && strcmp(sha, want) == 0) {
+			break;
+		}
+		dh_sleep_ms(50);
+	}
+	cr_assert_str_eq(sha, want, "the settled file is not what serves; log:\n%s", dh_log_tail());
+	cr_assert_geq(dh_json_int(s, "reload.succeeded"), 1);
+	cr_assert_eq(dh_json_int(s, "reload.failed"), 0, "a reload read a file being written; "
+		"log:\n%s", dh_log_tail());
+	json_decref(s);
+	free(bytes);
+	free(other);
+}

@@ -2,10 +2,12 @@
 #include <criterion/criterion.h>
 
 #include <math.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -150,6 +152,32 @@ Test(safetensors, reads_the_dtype_shape_size_and_bytes_of_each_tensor)
 	cr_assert_eq(t->ndim, 0);
 	cr_assert_eq(tc_tensor_numel(t), 1, "a scalar has one element");
 	cr_assert_eq(*(const unsigned char *)t->data, 200);
+	tc_safetensors_close(&st);
+	unlink(path);
+}
+
+/* A weights file truncated under a reader (`cp new old` while a reload
+ * reads old): what was read stays as it was, and its bytes are the file's
+ * as opened. (A mapped file would raise SIGBUS here.) */
+Test(safetensors, a_file_truncated_after_open_leaves_what_was_read_intact)
+{
+	char path[32];
+	struct tc_safetensors *st = open_valid(path);
+	size_t len;
+	const unsigned char *bytes = tc_safetensors_bytes(st, &len);
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(len, (size_t)sb.st_size);
+	cr_assert_eq(truncate(path, 0), 0, "truncate: %s", strerror(errno));
+	const struct tc_tensor *t = tc_safetensors_at(st, 1);
+	int64_t i64;
+	memcpy(&i64, t->data, 8);
+	cr_assert_eq(i64, -5);
+	unsigned sum = 0;
+	for (size_t i = 0; i < len; i++) {
+		sum += bytes[i];
+	}
+	cr_assert_gt(sum, 0u);
 	tc_safetensors_close(&st);
 	unlink(path);
 }
