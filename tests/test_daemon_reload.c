@@ -605,3 +605,29 @@ Test(daemon_reload, weights_rewritten_in_place_under_the_watch_never_stop_the_da
 	free(bytes);
 	free(other);
 }
+
+/* ---- what a reload cannot apply is named ---- */
+
+Test(daemon_reload, a_reload_names_the_log_level_and_model_watch_as_needing_a_restart)
+{
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = FLUSHING_TICK});
+	dh_start();
+	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL ", watch: true",
+		.tick = FLUSHING_TICK});
+	size_t len;
+	char *text = dh_read_file(dh.config, &len);
+	struct dh_buf changed = {0};
+	char *level = strstr(text, "level: info");
+	cr_assert_not_null(level);
+	dh_buf_add(&changed, text, (size_t)(level - text));
+	dh_buf_printf(&changed, "level: debug%s", level + strlen("level: info"));
+	dh_write_file("tickcast.yaml", changed.p, changed.len);
+	dh_buf_free(&changed);
+	free(text);
+	json_decref(reload_expect(1));
+	const char *log = dh_log_tail();
+	cr_assert(strstr(log, "the log section changed; it takes effect on restart"), "%s", log);
+	cr_assert(strstr(log, "the model.watch setting changed; it takes effect on restart"), "%s",
+		log);
+}
