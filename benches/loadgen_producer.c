@@ -12,6 +12,7 @@
 
 #include "loadgen.h"
 #include "reading_binary.h"
+#include "uint_text.h"
 
 #define LEAD_MS 20              /* a round starts this long after its bucket opens */
 #define ID_BUF 24               /* "s" and up to 20 digits */
@@ -19,19 +20,6 @@
 static double value_of(long series, int64_t bucket, int k)
 {
 	return sin(0.01 * (double)series + 0.5 * (double)bucket + (double)k);
-}
-
-static char *put_uint(char *p, unsigned long long v)
-{
-	char tmp[24];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-	} while ((v /= 10) != 0);
-	while (n) {
-		*p++ = tmp[--n];
-	}
-	return p;
 }
 
 /* v in [-1, 1] with six decimals, without printf's cost (it would be a
@@ -43,7 +31,7 @@ static char *put_fixed6(char *p, double v)
 		v = -v;
 	}
 	unsigned long long m = (unsigned long long)(v * 1e6 + 0.5);
-	p = put_uint(p, m / 1000000);
+	p += tc_uint_text(p, m / 1000000, 1);
 	*p++ = '.';
 	unsigned f = (unsigned)(m % 1000000);
 	for (unsigned d = 100000; d; d /= 10) {
@@ -57,7 +45,7 @@ static size_t build_text(const struct lg_run *rn, char *buf, long lo, long hi, i
 	char *p = buf;
 	for (long s = lo; s < hi; s++) {
 		*p++ = 's';
-		p = put_uint(p, (unsigned long long)s);
+		p += tc_uint_text(p, (uint64_t)s, 1);
 		*p++ = ' ';
 		for (int k = 0; k < rn->o.width; k++) {
 			if (k) {
@@ -82,7 +70,7 @@ static size_t build_binary(const struct lg_run *rn, char *buf, size_t cap, long 
 	r.id = id;
 	for (long s = lo; s < hi; s++) {
 		id[0] = 's';
-		r.id_len = (size_t)(put_uint(id + 1, (unsigned long long)s) - id);
+		r.id_len = 1 + tc_uint_text(id + 1, (uint64_t)s, 1);
 		for (int k = 0; k < rn->o.width; k++) {
 			r.values[k] = (float)value_of(s, bucket, k);
 		}

@@ -11,10 +11,10 @@
 #include "commands.h"
 #include "config.h"
 #include "error.h"
+#include "series_id.h"
 
 #define DEFAULT_ENDPOINT "tcp://127.0.0.1:7702"
 #define DEFAULT_TIMEOUT_MS 5000
-#define SERIES_ID_MAX 255 /* bytes; DESIGN.md §5 */
 
 static const char options_help[] =
 	"Options:\n"
@@ -68,19 +68,18 @@ static int bad_usage(const struct control_cmd *cmd, const char *what)
 	return 2;
 }
 
-/* Series ids are 1-255 bytes with no spaces or control characters. */
-static int valid_id(const char *id)
+/* Returns -1 when id is a valid series id, else bad usage's exit status:
+ * the daemon could only answer "no such series" for an id no reading carries. */
+static int check_id(const struct control_cmd *cmd, const char *id)
 {
-	size_t n = strlen(id);
-	if (n == 0 || n > SERIES_ID_MAX) {
-		return 0;
+	char err[TC_ERR_LEN];
+	if (tc_series_id_check(id, strlen(id), err) == 0) {
+		return -1;
 	}
-	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
-		if (*p <= ' ' || *p == 0x7f) {
-			return 0;
-		}
-	}
-	return 1;
+	char what[TC_ERR_LEN + 80];
+	snprintf(what, sizeof what, "ID must be 1-%d bytes without spaces or control "
+		"characters: %s", TC_ID_MAX, err);
+	return bad_usage(cmd, what);
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -125,9 +124,9 @@ static int parse_args(const struct control_cmd *cmd, int argc, char **argv,
 			return bad_usage(cmd, "ID is required");
 		}
 		a->id = argv[optind++];
-		if (!valid_id(a->id)) {
-			return bad_usage(cmd, "ID must be 1-255 bytes without spaces or control "
-				"characters");
+		int status = check_id(cmd, a->id);
+		if (status >= 0) {
+			return status;
 		}
 	}
 	if (optind != argc) {
@@ -305,7 +304,7 @@ static int control(const struct control_cmd *cmd, int argc, char **argv)
 	if (resolve_endpoint(cmd, &a, endpoint) < 0) {
 		return 1;
 	}
-	char request[sizeof "series " + SERIES_ID_MAX];
+	char request[sizeof "series " + TC_ID_MAX];
 	snprintf(request, sizeof request, "%s%s%s", cmd->name, a.id ? " " : "", a.id ? a.id : "");
 	return ask(cmd, endpoint, request, a.timeout_ms);
 }

@@ -268,16 +268,6 @@ static int add_binary(struct pub *p, const char *line, size_t len)
 	return 0;
 }
 
-static int is_blank(const char *line, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 static int send_input(struct pub *p, FILE *in)
 {
 	char *line = NULL;
@@ -293,7 +283,7 @@ static int send_input(struct pub *p, FILE *in)
 		if (len > 0 && line[len - 1] == '\r') {
 			len--;
 		}
-		if (is_blank(line, len)) {
+		if (tc_reading_is_blank(line, len)) {
 			continue;
 		}
 		rc = p->opt.binary ? add_binary(p, line, len) : add_text(p, line, len);

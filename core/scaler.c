@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 #include "model.h"
 
@@ -65,15 +66,10 @@ void tc_scaler_destroy(struct tc_scaler **sp)
 /* Reallocates *p to `count` items of `size` bytes, zeroing those past `old`. */
 static int grow_zeroed(void **p, size_t old, size_t count, size_t size)
 {
-	if (count > SIZE_MAX / size) {
+	if (tc_array_grow(p, count, size) < 0) {
 		return -1;
 	}
-	void *q = realloc(*p, count * size);
-	if (!q) {
-		return -1;
-	}
-	memset((char *)q + old * size, 0, (count - old) * size);
-	*p = q;
+	memset((char *)*p + old * size, 0, (count - old) * size);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "error.h"
 #include "log.h"
 
@@ -80,12 +81,7 @@ void tc_queue_destroy(struct tc_queue **qp)
 
 static int grow(void **p, size_t n, size_t size)
 {
-	void *g = realloc(*p, n * size);
-	if (!g) {
-		return -1;
-	}
-	*p = g;
-	return 0;
+	return tc_array_grow(p, n, size);
 }
 
 static int reserve(struct buffer *b, int width, size_t id_bytes)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "array.h"
 #include "error.h"
 
 /* The table's fullest: at 3/4, linear probing still ends within a cache
@@ -24,7 +25,7 @@
 #define MAX_LOAD_NUM 3
 #define MAX_LOAD_DEN 4
 #define GRANULE 4                 /* bytes: the unit of an id record's size */
-#define RECORD_MAX_GRANULES ((1 + TC_REGISTRY_ID_MAX + GRANULE - 1) / GRANULE)
+#define RECORD_MAX_GRANULES ((1 + TC_ID_MAX + GRANULE - 1) / GRANULE)
 #define MIN_GRANULES 4096         /* the arena's first size: 16 KiB */
 #define MAX_GRANULES ((uint32_t)1 << 31) /* the arena's limit: 8 GiB */
 #define FREE_SLOT 0x80000000u     /* slot table: a free slot; the low bits link the next */
@@ -159,7 +160,7 @@ static inline __attribute__((always_inline)) size_t probe(const struct tc_regist
 
 int64_t tc_registry_find(const struct tc_registry *r, const char *id, size_t len)
 {
-	if (len > TC_REGISTRY_ID_MAX) {
+	if (len > TC_ID_MAX) {
 		return -1;
 	}
 	const struct bucket *b = &r->buckets[probe(r, tag_of(id, len), id, len)];
@@ -198,11 +199,9 @@ static int64_t take_slot(struct tc_registry *r)
 	}
 	if (r->n_slots == r->slots_cap) {
 		size_t cap = r->slots_cap ? r->slots_cap + r->slots_cap / 2 : 64;
-		uint32_t *s = realloc(r->slot_ids, cap * sizeof *s);
-		if (!s) {
+		if (tc_array_grow((void **)&r->slot_ids, cap, sizeof *r->slot_ids) < 0) {
 			return -1;
 		}
-		r->slot_ids = s;
 		r->slots_cap = cap;
 	}
 	return (int64_t)r->n_slots++;
@@ -211,7 +210,7 @@ static int64_t take_slot(struct tc_registry *r)
 int64_t tc_registry_insert(struct tc_registry *r, const char *id, size_t len, int *created)
 {
 	*created = 0;
-	if (len > TC_REGISTRY_ID_MAX) {
+	if (len > TC_ID_MAX) {
 		return -1;
 	}
 	uint32_t tag = tag_of(id, len);

@@ -4,14 +4,14 @@
  * first reading; removed series give their slot back for reuse, so slots
  * stay below the peak number of live series. At most `max_series` live at
  * once; an insert over the limit fails and the existing series keep working.
- * Ids are 0..TC_REGISTRY_ID_MAX bytes, any bytes. */
+ * Ids are 0..TC_ID_MAX bytes, any bytes (the wire formats check them). */
 #ifndef TC_REGISTRY_H
 #define TC_REGISTRY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define TC_REGISTRY_ID_MAX 255 /* bytes; a longer id is never registered */
+#include "series_id.h"
 
 struct tc_registry;
 
@@ -27,7 +27,7 @@ void tc_registry_destroy(struct tc_registry **r);
 int64_t tc_registry_find(const struct tc_registry *r, const char *id, size_t len);
 
 /* The slot of id, registering it when new (*created = 1). Returns -1 when
- * it is new and max_series are live, it is over TC_REGISTRY_ID_MAX bytes,
+ * it is new and max_series are live, it is over TC_ID_MAX bytes,
  * or memory ran out. */
 int64_t tc_registry_insert(struct tc_registry *r, const char *id, size_t len, int *created);
 

@@ -35,16 +35,6 @@ static int print_forecasts(void *ud, const struct tc_forecasts *f)
 	return 0;
 }
 
-static int is_blank_line(const char *line, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n') {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* Why the tick engine turned a parsed reading down, in words. */
 static const char *tick_reject_message(enum tc_reject why)
 {
@@ -83,7 +73,7 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	char why_text[TC_ERR_LEN];
 	while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
 		stats->lines++;
-		if (is_blank_line(line, (size_t)len)) {
+		if (tc_reading_is_blank(line, (size_t)len)) {
 			continue;
 		}
 		struct tc_reading r;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 
 struct tc_staging {
@@ -45,22 +46,12 @@ int tc_staging_grow(struct tc_staging *s, size_t cap)
 	if (cap <= s->capacity) {
 		return 0;
 	}
-	float *acc = realloc(s->acc, cap * (size_t)s->width * sizeof *acc);
-	if (!acc) {
+	if (tc_array_grow((void **)&s->acc, cap, (size_t)s->width * sizeof *s->acc) < 0
+		|| tc_array_grow((void **)&s->count, cap, sizeof *s->count) < 0
+		|| tc_array_grow((void **)&s->touched, cap, sizeof *s->touched) < 0) {
 		return -1;
 	}
-	s->acc = acc;
-	uint32_t *count = realloc(s->count, cap * sizeof *count);
-	if (!count) {
-		return -1;
-	}
-	s->count = count;
-	uint32_t *touched = realloc(s->touched, cap * sizeof *touched);
-	if (!touched) {
-		return -1;
-	}
-	s->touched = touched;
-	memset(s->count + s->capacity, 0, (cap - s->capacity) * sizeof *count);
+	memset(s->count + s->capacity, 0, (cap - s->capacity) * sizeof *s->count);
 	s->capacity = cap;
 	return 0;
 }

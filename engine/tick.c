@@ -6,13 +6,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "error.h"
 #include "scaler.h"
 #include "staging.h"
 #include "state.h"
 #include "step.h"
-
-_Static_assert(TC_ID_MAX <= TC_REGISTRY_ID_MAX, "the registry must take every valid id");
 
 struct tc_tick {
 	struct tc_tick_config cfg;
@@ -92,16 +91,6 @@ void tc_tick_destroy(struct tc_tick **tp)
 	*tp = NULL;
 }
 
-static int grow_array(void **p, size_t n, size_t size)
-{
-	void *q = realloc(*p, n * size);
-	if (!q) {
-		return -1;
-	}
-	*p = q;
-	return 0;
-}
-
 /* Makes every per-slot array hold slot, so closing never allocates. They
  * grow by half (from 1024), never past max_series: at most a third of what
  * they hold is slack, none once max_series are live (docs/benchmarks.md,
@@ -117,14 +106,14 @@ static int reserve(struct tc_tick *t, size_t slot, char *err)
 	size_t in = (size_t)t->width * sizeof(float);
 	size_t out = (size_t)t->n_outputs * sizeof(float);
 	if (tc_state_grow(t->state, cap, err) < 0
-		|| grow_array((void **)&t->last_input, cap, in) < 0
-		|| grow_array((void **)&t->last_output, cap, out) < 0
-		|| grow_array((void **)&t->last_seen, cap, sizeof(uint64_t)) < 0
-		|| grow_array((void **)&t->stepped, cap, 1) < 0
-		|| grow_array((void **)&t->batch_slots, cap, sizeof(uint32_t)) < 0
-		|| grow_array((void **)&t->batch_in, cap, in) < 0
-		|| grow_array((void **)&t->batch_out, cap, out) < 0
-		|| grow_array((void **)&t->batch_warm, cap, 1) < 0
+		|| tc_array_grow((void **)&t->last_input, cap, in) < 0
+		|| tc_array_grow((void **)&t->last_output, cap, out) < 0
+		|| tc_array_grow((void **)&t->last_seen, cap, sizeof(uint64_t)) < 0
+		|| tc_array_grow((void **)&t->stepped, cap, 1) < 0
+		|| tc_array_grow((void **)&t->batch_slots, cap, sizeof(uint32_t)) < 0
+		|| tc_array_grow((void **)&t->batch_in, cap, in) < 0
+		|| tc_array_grow((void **)&t->batch_out, cap, out) < 0
+		|| tc_array_grow((void **)&t->batch_warm, cap, 1) < 0
 		|| tc_staging_grow(t->staging, cap) < 0
 		|| (t->scaler && tc_scaler_grow(t->scaler, cap, err) < 0)) {
 		return tc_err_set(err, "out of memory for %zu series", cap);

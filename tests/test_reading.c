@@ -387,3 +387,22 @@ Test(reading, a_timestamp_beyond_1e13_seconds_is_malformed)
 	const char ok[] = "cpu 1 -9e12";
 	cr_assert_eq(tc_reading_parse(&r, ok, sizeof ok - 1, 1, &why, err), 0, "%s", err);
 }
+
+Test(reading, a_line_of_only_blanks_is_blank_and_one_with_any_other_byte_is_not)
+{
+	cr_assert(tc_reading_is_blank("", 0));
+	cr_assert(tc_reading_is_blank(" \t\r\n", 4));
+	cr_assert(tc_reading_is_blank("   x", 3), "only len bytes are looked at");
+	cr_assert_not(tc_reading_is_blank("  x ", 4));
+	cr_assert_not(tc_reading_is_blank("\v", 1), "a vertical tab separates no fields");
+	cr_assert_not(tc_reading_is_blank("\0", 1));
+}
+
+Test(reading, the_timestamp_range_is_1e13_seconds_either_way)
+{
+	char err[TC_ERR_LEN];
+	cr_assert_eq(tc_reading_time_check(1e13, err), 0);
+	cr_assert_eq(tc_reading_time_check(-1e13, err), 0);
+	cr_assert_eq(tc_reading_time_check(-2e13, err), -1);
+	cr_assert_str_eq(err, "timestamp: -2e+13 s is out of range (at most 1e+13 in magnitude)");
+}

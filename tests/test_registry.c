@@ -318,24 +318,24 @@ Test(registry, agrees_with_a_plain_array_over_random_inserts_and_removes)
 Test(registry, takes_ids_of_1_and_255_bytes_and_refuses_256)
 {
 	struct tc_registry *r = make(10);
-	char longest[TC_REGISTRY_ID_MAX + 1];
+	char longest[TC_ID_MAX + 1];
 	for (size_t i = 0; i < sizeof longest; i++) {
 		longest[i] = (char)('a' + i % 26);
 	}
 	int created = -1;
 	cr_assert_eq(tc_registry_insert(r, "x", 1, &created), 0);
-	cr_assert_eq(tc_registry_insert(r, longest, TC_REGISTRY_ID_MAX, &created), 1);
+	cr_assert_eq(tc_registry_insert(r, longest, TC_ID_MAX, &created), 1);
 	cr_assert_eq(created, 1);
 	created = -1;
-	cr_assert_eq(tc_registry_insert(r, longest, TC_REGISTRY_ID_MAX + 1, &created), -1,
-		"an id over TC_REGISTRY_ID_MAX bytes is refused");
+	cr_assert_eq(tc_registry_insert(r, longest, TC_ID_MAX + 1, &created), -1,
+		"an id over TC_ID_MAX bytes is refused");
 	cr_assert_eq(created, 0);
-	cr_assert_eq(tc_registry_find(r, longest, TC_REGISTRY_ID_MAX + 1), -1);
-	cr_assert_eq(tc_registry_find(r, longest, TC_REGISTRY_ID_MAX), 1);
-	cr_assert_eq(tc_registry_find(r, longest, TC_REGISTRY_ID_MAX - 1), -1);
+	cr_assert_eq(tc_registry_find(r, longest, TC_ID_MAX + 1), -1);
+	cr_assert_eq(tc_registry_find(r, longest, TC_ID_MAX), 1);
+	cr_assert_eq(tc_registry_find(r, longest, TC_ID_MAX - 1), -1);
 	size_t len = 0;
 	const char *id = tc_registry_id(r, 1, &len);
-	cr_assert_eq(len, TC_REGISTRY_ID_MAX);
+	cr_assert_eq(len, TC_ID_MAX);
 	cr_assert(memcmp(id, longest, len) == 0);
 	id = tc_registry_id(r, 0, &len);
 	cr_assert(len == 1 && id[0] == 'x');
@@ -366,7 +366,7 @@ Test(registry, reuses_the_space_of_removed_ids_so_churn_keeps_memory_bounded)
 {
 	enum { LIVE = 2000, ROUNDS = 50 };
 	struct tc_registry *r = make(LIVE);
-	char id[TC_REGISTRY_ID_MAX];
+	char id[TC_ID_MAX];
 	int created;
 	for (uint32_t i = 0; i < LIVE; i++) {
 		size_t len = mixed_id(id, 0, i);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "uint_text.h"
+
 #define DIGITS 9
 
 /* 10^0 .. 10^53: exact up to 10^22, correctly rounded beyond. A float's
@@ -93,20 +95,6 @@ static void write_nine_digits(char *d, uint32_t n)
 	memcpy(d + 7, PAIRS + 2 * (low % 100), 2);
 }
 
-static size_t write_int(char *out, unsigned v)
-{
-	char tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++) {
-		out[i] = tmp[n - 1 - i];
-	}
-	return n;
-}
-
 /* d[0..nd) are the significant digits (no trailing zero), exp10 the first's. */
 static size_t write_fixed(char *out, const char *d, int nd, int exp10)
 {
@@ -143,10 +131,7 @@ static size_t write_exponential(char *out, const char *d, int nd, int exp10)
 	out[n++] = 'e';
 	out[n++] = exp10 < 0 ? '-' : '+';
 	unsigned e = (unsigned)(exp10 < 0 ? -exp10 : exp10);
-	if (e < 10) {
-		out[n++] = '0';
-	}
-	return n + write_int(out + n, e);
+	return n + tc_uint_text(out + n, e, 2);
 }
 
 size_t tc_float_text(char *out, float v)

@@ -107,24 +107,15 @@ static size_t check_record(const struct tc_forecast_binary_reader *rd, const uns
 	}
 	size_t id_len = p[0];
 	size_t size = tc_forecast_binary_record_size(id_len, rd->n_outputs, rd->has_warm);
-	if (id_len == 0) {
-		tc_err_set(err, "binary forecast batch: record %u of %u: empty series id", number,
-			rd->count);
-		return 0;
-	}
-	if (size > left) {
+	/* An empty id is reported as such even in a truncated record: it reads no byte. */
+	if (id_len > 0 && size > left) {
 		tc_err_set(err, "binary forecast batch: record %u of %u truncated (%zu bytes, %zu left)",
 			number, rd->count, size, left);
 		return 0;
 	}
-	for (size_t i = 0; i < id_len; i++) {
-		unsigned char c = p[1 + i];
-		if (c < 0x20 || c == 0x7f || c == ' ') {
-			tc_err_set(err, "binary forecast batch: record %u of %u: series id has %s 0x%02x "
-				"at byte %zu", number, rd->count, c == ' ' ? "a space" : "control character",
-				c, i + 1);
-			return 0;
-		}
+	if (tc_series_id_check((const char *)p + 1, id_len, err) < 0) {
+		tc_err_prefix(err, "binary forecast batch: record %u of %u", number, rd->count);
+		return 0;
 	}
 	if (rd->has_warm && p[size - 1] > 1) {
 		tc_err_set(err, "binary forecast batch: record %u of %u (%.*s): warm byte %u, "

@@ -35,13 +35,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "series_id.h"
+
 #define TC_FORECAST_BINARY_MAGIC "\0TCF"    /* 4 bytes; the 0x00 can begin no text forecast */
 #define TC_FORECAST_BINARY_MAGIC_LEN 4
 #define TC_FORECAST_BINARY_VERSION 1
 #define TC_FORECAST_BINARY_FLAG_WARM 0x01   /* every record ends with a warm byte */
 #define TC_FORECAST_BINARY_HEADER_LEN 20    /* bytes before the first record */
 #define TC_FORECAST_BINARY_MAX_OUTPUTS 8192 /* O at most: model.head.outputs' bound */
-#define TC_FORECAST_BINARY_ID_MAX 255       /* L at most: a series id's bound */
+#define TC_FORECAST_BINARY_ID_MAX TC_ID_MAX /* L at most: a series id's bound */
 
 /* Whether a message body of len bytes is meant as a binary batch: its first
  * byte is 0x00 (no text or JSON forecast can start so). Such a body is binary
@@ -100,8 +102,8 @@ struct tc_forecast_binary_reader {
 };
 
 /* Checks a whole body of len bytes (borrowed; keep it until done): the
- * header, then that exactly N well-formed records fill the rest (each id 1..255
- * bytes without a space or control character, each warm byte 0 or 1).
+ * header, then that exactly N well-formed records fill the rest (each id
+ * valid by tc_series_id_check, each warm byte 0 or 1).
  * Returns 0, or -1 with err (TC_ERR_LEN bytes) saying what and where; then
  * rd holds no record. It reads every byte at most once and nothing past
  * data + len, whatever N says. */

@@ -6,6 +6,7 @@
 
 #include "float_text.h"
 #include "reading.h"
+#include "uint_text.h"
 
 #define FLOAT_MAX_LEN (TC_FLOAT_TEXT_MAX + 1)  /* and a separator */
 
@@ -13,21 +14,6 @@ size_t tc_forecast_max_len(int n_outputs)
 {
 	/* An id escaped for JSON is at most 2 bytes a byte; 64 covers the rest. */
 	return 2 * TC_ID_MAX + 32 + 64 + (size_t)n_outputs * FLOAT_MAX_LEN;
-}
-
-/* Writes v in decimal, at least min_digits digits; returns the length. */
-static size_t write_uint(char *out, uint64_t v, int min_digits)
-{
-	char tmp[20];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v || n < min_digits);
-	for (int i = 0; i < n; i++) {
-		out[i] = tmp[n - 1 - i];
-	}
-	return (size_t)n;
 }
 
 /* Called for every forecast, so no printf: "12", "1.5", "-0.25". */
@@ -38,12 +24,12 @@ static size_t format_time(char *buf, int64_t ms)
 	if (ms < 0) {
 		buf[n++] = '-';
 	}
-	n += write_uint(buf + n, abs_ms / 1000, 1);
+	n += tc_uint_text(buf + n, abs_ms / 1000, 1);
 	uint64_t frac = abs_ms % 1000;
 	if (frac != 0) {
 		int digits = frac % 100 == 0 ? 1 : frac % 10 == 0 ? 2 : 3;
 		buf[n++] = '.';
-		n += write_uint(buf + n, digits == 1 ? frac / 100 : digits == 2 ? frac / 10 : frac,
+		n += tc_uint_text(buf + n, digits == 1 ? frac / 100 : digits == 2 ? frac / 10 : frac,
 			digits);
 	}
 	return n;

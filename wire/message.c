@@ -9,16 +9,6 @@
 
 #define DETAIL_LEN (TC_ERR_LEN + 32)   /* a parser message and its "line N: " prefix */
 
-static int is_blank(const char *line, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 static void parse_text(const char *body, size_t len, int n_values,
 	const struct tc_reading_sink *sink)
 {
@@ -38,7 +28,7 @@ static void parse_text(const char *body, size_t len, int n_values,
 		if (line_len > 0 && text[line_len - 1] == '\r') {
 			line_len--;
 		}
-		if (is_blank(text, line_len)) {
+		if (tc_reading_is_blank(text, line_len)) {
 			continue;
 		}
 		if (tc_reading_parse(&r, text, line_len, n_values, &why, err) == 0) {

@@ -8,7 +8,7 @@
 #include "decimal.h"
 #include "error.h"
 
-#define TIMESTAMP_MAX 1e13  /* seconds (year ~318,000): beyond, bucket indices lose meaning */
+#define TIME_MAX 1e13  /* seconds (year ~318,000): beyond, bucket indices lose meaning */
 
 static const char *const reject_names[TC_REJECT__COUNT] = {
 	[TC_REJECT_MALFORMED] = "malformed",
@@ -30,6 +30,25 @@ const char *tc_reject_to_string(enum tc_reject why)
 static int is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int tc_reading_is_blank(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!is_blank(line[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int tc_reading_time_check(double t, char *err)
+{
+	if (fabs(t) > TIME_MAX) {
+		return tc_err_set(err, "timestamp: %.9g s is out of range (at most %g in magnitude)",
+			t, TIME_MAX);
+	}
+	return 0;
 }
 
 /* The next blank-separated field of [*pos, end): sets *field and *flen,
@@ -100,16 +119,8 @@ static int parse_number(const char *tok, size_t len, int index, double *out,
 static int parse_id(struct tc_reading *r, const char *id, size_t len,
 	enum tc_reject *why, char *err)
 {
-	if (len > TC_ID_MAX) {
-		tc_err_set(err, "series id is %zu bytes, the limit is %d", len, TC_ID_MAX);
-		return reject(why, TC_REJECT_ID_TOO_LONG);
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)id[i];
-		if (c < 0x20 || c == 0x7f) {
-			tc_err_set(err, "series id has control character 0x%02x at byte %zu", c, i + 1);
-			return reject(why, TC_REJECT_MALFORMED);
-		}
+	if (tc_series_id_check(id, len, err) < 0) {
+		return reject(why, len > TC_ID_MAX ? TC_REJECT_ID_TOO_LONG : TC_REJECT_MALFORMED);
 	}
 	r->id = id;
 	r->id_len = len;
@@ -176,9 +187,7 @@ int tc_reading_parse(struct tc_reading *r, const char *line, size_t len,
 		if (parse_number(field, flen, 0, &r->time, why, err) < 0) {
 			return -1;
 		}
-		if (fabs(r->time) > TIMESTAMP_MAX) {
-			tc_err_set(err, "timestamp: %.9g s is out of range (at most %g in magnitude)",
-				r->time, TIMESTAMP_MAX);
+		if (tc_reading_time_check(r->time, err) < 0) {
 			return reject(why, TC_REJECT_MALFORMED);
 		}
 		r->has_time = 1;

@@ -11,8 +11,7 @@
 #include <stddef.h>
 
 #include "model.h"
-
-#define TC_ID_MAX 255
+#include "series_id.h"
 
 enum tc_reject {
 	TC_REJECT_MALFORMED,     /* not `<series> <values> [<timestamp>]`, a non-number */
@@ -41,6 +40,16 @@ struct tc_reading {
  * not a number: \"abc\"") filled. r->id points into line. */
 int tc_reading_parse(struct tc_reading *r, const char *line, size_t len,
 	int n_values, enum tc_reject *why, char *err);
+
+/* Checks a finite timestamp t (seconds) against the range readings may
+ * carry, text or binary. Returns 0, or -1 with err: "timestamp: 2e+13 s is
+ * out of range (at most 1e+13 in magnitude)". */
+int tc_reading_time_check(double t, char *err);
+
+/* Whether len bytes of line hold only blanks (spaces, tabs, CR, LF), the
+ * field separators of a line: such a line carries no reading, and readers
+ * skip it instead of rejecting it. */
+int tc_reading_is_blank(const char *line, size_t len);
 
 /* "malformed", "non_finite", ... : the counter names used in summaries. */
 const char *tc_reject_to_string(enum tc_reject why);

@@ -7,8 +7,6 @@
 #include "byte_order.h"
 #include "error.h"
 
-#define TIME_MAX 1e13   /* seconds, as in the text parser (reading.c) */
-
 int tc_reading_binary_detect(const void *data, size_t len)
 {
 	return len > 0 && *(const unsigned char *)data == 0x00;
@@ -154,17 +152,9 @@ static int reject(enum tc_reject *why, enum tc_reject reason)
 static int check_record(const struct tc_reading *r, uint32_t number, enum tc_reject *why,
 	char *err)
 {
-	if (r->id_len == 0) {
-		tc_err_set(err, "record %u: empty series id", number);
+	if (tc_series_id_check(r->id, r->id_len, err) < 0) {
+		tc_err_prefix(err, "record %u", number);
 		return reject(why, TC_REJECT_MALFORMED);
-	}
-	for (size_t i = 0; i < r->id_len; i++) {
-		unsigned char c = (unsigned char)r->id[i];
-		if (c < 0x20 || c == 0x7f || c == ' ') {
-			tc_err_set(err, "record %u: series id has %s 0x%02x at byte %zu", number,
-				c == ' ' ? "a space" : "control character", c, i + 1);
-			return reject(why, TC_REJECT_MALFORMED);
-		}
 	}
 	for (int i = 0; i < r->n_values; i++) {
 		if (!isfinite(r->values[i])) {
@@ -177,9 +167,8 @@ static int check_record(const struct tc_reading *r, uint32_t number, enum tc_rej
 		tc_err_set(err, "record %u: timestamp: not finite (%g)", number, r->time);
 		return reject(why, TC_REJECT_NONFINITE);
 	}
-	if (r->has_time && fabs(r->time) > TIME_MAX) {
-		tc_err_set(err, "record %u: timestamp: %.9g s is out of range (at most %g in magnitude)",
-			number, r->time, TIME_MAX);
+	if (r->has_time && tc_reading_time_check(r->time, err) < 0) {
+		tc_err_prefix(err, "record %u", number);
 		return reject(why, TC_REJECT_MALFORMED);
 	}
 	return 0;
