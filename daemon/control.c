@@ -201,6 +201,7 @@ int tc_control_start(struct tc_control *c, char *err)
 	if (pthread_create(&c->thread, NULL, run, c) != 0) {
 		return tc_err_set(err, "cannot start the control thread");
 	}
+	pthread_setname_np(c->thread, "tc-control"); /* for top -H and gdb */
 	c->started = 1;
 	return 0;
 }

@@ -138,6 +138,7 @@ int tc_ingest_start(struct tc_ingest *in, char *err)
 	if (pthread_create(&in->thread, NULL, run, in) != 0) {
 		return tc_err_set(err, "cannot start the ingest thread");
 	}
+	pthread_setname_np(in->thread, "tc-ingest"); /* for top -H and gdb */
 	in->started = 1;
 	return 0;
 }

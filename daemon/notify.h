@@ -1,7 +1,8 @@
 /* notify.h -- telling systemd how the daemon is doing (Type=notify).
  *
  * READY=1 once the sockets are bound and the threads run, STATUS= lines
- * with series and tick figures, WATCHDOG=1 at half of WatchdogSec, and
+ * with series and tick figures, WATCHDOG=1 at half of WatchdogSec (the
+ * main loop sends it only while the working threads turn: watchdog.h), and
  * STOPPING=1 on the way out. Built without libsystemd, or run outside
  * systemd, every call does nothing. */
 #ifndef TC_NOTIFY_H

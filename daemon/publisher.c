@@ -5,12 +5,15 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "error.h"
 #include "format_pool.h"
 #include "log.h"
 #include "sockets.h"
+
+#define IDLE_WAIT_MS 100 /* longest sleep with nothing to send: the watchdog sees it turn */
 
 /* One tick's forecasts, queued. */
 struct batch {
@@ -36,7 +39,14 @@ struct tc_publisher {
 	atomic_uint_fast64_t messages;
 	char *topic;                 /* scratch: prefix + id */
 	size_t prefix_len;
+	_Atomic int64_t last_turn_ms; /* tc_now_ms() at the thread's last turn or idle wake-up */
 };
+
+/* A sign of life for the watchdog (tc_publisher_last_turn_ms). */
+static void note_progress(struct tc_publisher *p)
+{
+	atomic_store(&p->last_turn_ms, tc_now_ms());
+}
 
 struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_config *cfg,
 	char *err)
@@ -48,7 +58,11 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 	}
 	p->cfg = *cfg;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
+	pthread_condattr_t monotonic;
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &monotonic); /* idle_wait's deadline is monotonic */
+	pthread_condattr_destroy(&monotonic);
 	pthread_cond_init(&p->room, NULL);
 	p->wait_log.interval_ms = 10000;
 	p->prefix_len = strlen(cfg->topic_prefix);
@@ -114,13 +128,29 @@ static void batch_free(struct batch *b)
 	}
 }
 
+/* Waits (lock held) for a tick or stop, at most IDLE_WAIT_MS, and counts
+ * waking up as progress: a publisher with nothing to send is not stuck. */
+static void idle_wait(struct tc_publisher *p)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += IDLE_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&p->wake, &p->lock, &until);
+	note_progress(p);
+}
+
 static void *run(void *arg)
 {
 	struct tc_publisher *p = arg;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
+		note_progress(p);
 		while (!p->head && !p->stopping) {
-			pthread_cond_wait(&p->wake, &p->lock);
+			idle_wait(p);
 		}
 		struct batch *b = p->head;
 		if (!b) {
@@ -147,10 +177,12 @@ int tc_publisher_start(struct tc_publisher *p, char *err)
 	if (!p->pool) {
 		return -1;
 	}
+	note_progress(p);
 	if (pthread_create(&p->thread, NULL, run, p) != 0) {
 		tc_format_pool_destroy(&p->pool);
 		return tc_err_set(err, "cannot start the publisher thread");
 	}
+	pthread_setname_np(p->thread, "tc-publish"); /* for top -H, gdb and the tests */
 	p->started = 1;
 	return 0;
 }
@@ -320,4 +352,9 @@ uint64_t tc_publisher_messages(const struct tc_publisher *p)
 uint64_t tc_publisher_waits(const struct tc_publisher *p)
 {
 	return atomic_load(&p->waits);
+}
+
+int64_t tc_publisher_last_turn_ms(const struct tc_publisher *p)
+{
+	return atomic_load(&p->last_turn_ms);
 }

@@ -57,4 +57,9 @@ void tc_publisher_wait_room(struct tc_publisher *p);
 /* Submits (and wait_room calls) that had to wait for room in the queue. */
 uint64_t tc_publisher_waits(const struct tc_publisher *p);
 
+/* tc_now_ms() when the publisher thread last finished sending a tick or
+ * woke up idle (it does every 100 ms with nothing to send; start counts as
+ * one): the watchdog's sign that it is not stuck (watchdog.h). Lock-free. */
+int64_t tc_publisher_last_turn_ms(const struct tc_publisher *p);
+
 #endif

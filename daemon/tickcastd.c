@@ -2,7 +2,8 @@
  * tick, forecasts out. Start-up order: arguments, config, model, sockets
  * (so that a bad endpoint fails before anything runs), signals, threads,
  * READY=1, then the main loop, which handles signals, file watching,
- * reloads and systemd's status and watchdog. */
+ * reloads and systemd's status and watchdog (WATCHDOG=1 only while the
+ * tick and publisher threads turn: watchdog.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -28,11 +29,13 @@
 #include "step.h"
 #include "ticker.h"
 #include "watch.h"
+#include "watchdog.h"
 
 #define DEFAULT_CONFIG "/etc/tickcast/tickcast.yaml"
 #define PUBLISH_LINGER_MS 500  /* on exit, for subscribers to take the last tick */
 #define LARGE_BLOCK_BYTES (1 << 20) /* and up: mmap'ed, returned to the system when freed */
 #define WATCH_SETTLE_MS 300    /* quiet time after the last file event before a reload */
+#define WATCHDOG_RETRY_MS 100  /* while a thread is stuck: how soon to look again */
 
 static const char usage[] =
 	"Usage: tickcastd [--config FILE] [--check]\n"
@@ -64,7 +67,13 @@ struct daemon {
 	struct tc_control *control;
 	struct tc_watch *watch;
 	int signal_fd;
+	int watchdog_held;           /* whether the last WATCHDOG=1 due was held back */
+	struct tc_log_limit watchdog_log;
 };
+
+/* The threads whose turns the watchdog checks, as its log lines name them. */
+#define N_WATCHED 2
+static const char *const watched_threads[N_WATCHED] = {"tick", "publisher"};
 
 static int parse_args(int argc, char **argv, const char **config, int *check)
 {
@@ -185,6 +194,42 @@ static void report_status(struct daemon *d)
 		s.p99_tick_ms);
 }
 
+/* Sends WATCHDOG=1 when the tick and publisher threads both turned within
+ * the bound (watchdog.h); otherwise holds it back and says which thread is
+ * stuck. Returns whether it sent it. */
+static int pet_watchdog(struct daemon *d, int64_t now)
+{
+	const int64_t last[N_WATCHED] = {tc_ticker_last_turn_ms(d->ticker),
+		tc_publisher_last_turn_ms(d->publisher)};
+	const int64_t bound = tc_watchdog_bound_ms(d->cfg.tick.interval_ms);
+	unsigned stuck = tc_watchdog_stuck(last, N_WATCHED, now, bound);
+	if (!stuck) {
+		if (d->watchdog_held) {
+			tc_log_info("watchdog: the tick and publisher threads turn again; "
+				"WATCHDOG=1 resumes");
+		}
+		d->watchdog_held = 0;
+		tc_notify_watchdog();
+		return 1;
+	}
+	d->watchdog_held = 1;
+	char which[128] = "";
+	size_t used = 0;
+	for (int i = 0; i < N_WATCHED && used < sizeof which; i++) {
+		if (stuck & (1u << i)) {
+			used += (size_t)snprintf(which + used, sizeof which - used,
+				"%sthe %s thread for %lld ms", used ? ", " : "", watched_threads[i],
+				(long long)(now - last[i]));
+		}
+	}
+	tc_log_limited(&d->watchdog_log, TC_LOG_ERROR,
+		"watchdog: no loop turn of %s (the limit is %lld ms: %d tick intervals, at least "
+		"%d ms), so WATCHDOG=1 is held back: systemd restarts tickcastd after WatchdogSec "
+		"unless it turns again", which, (long long)bound, TC_WATCHDOG_INTERVALS,
+		TC_WATCHDOG_FLOOR_MS);
+	return 0;
+}
+
 /* Returns when SIGTERM or SIGINT arrives. */
 static void main_loop(struct daemon *d)
 {
@@ -201,8 +246,8 @@ static void main_loop(struct daemon *d)
 			next_status = now + 1000;
 		}
 		if (watchdog_ms && now >= next_watchdog) {
-			tc_notify_watchdog();
-			next_watchdog = now + watchdog_ms;
+			int64_t retry = watchdog_ms < WATCHDOG_RETRY_MS ? watchdog_ms : WATCHDOG_RETRY_MS;
+			next_watchdog = now + (pet_watchdog(d, now) ? watchdog_ms : retry);
 		}
 		int64_t wake = next_status;
 		wake = watchdog_ms && next_watchdog < wake ? next_watchdog : wake;
@@ -254,7 +299,10 @@ int main(int argc, char **argv)
 	 * so that memory freed after a burst goes back to the system: glibc's
 	 * default threshold rises to 32 MB after the first large free. */
 	mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES);
-	static struct daemon d = {.signal_fd = -1};
+	static struct daemon d = {
+		.signal_fd = -1,
+		.watchdog_log = {.interval_ms = 10000},
+	};
 	char err[TC_ERR_LEN], sha256[65];
 	struct tc_model *m = tc_reload_load(&d.cfg, config_path, sha256, err);
 	if (!m) {

@@ -42,7 +42,15 @@ struct tc_ticker {
 
 	pthread_mutex_t status_lock;
 	struct tc_ticker_status status;
+
+	_Atomic int64_t last_turn_ms; /* tc_now_ms() at the last finished turn or closed tick */
 };
+
+/* A sign of life for the watchdog (tc_ticker_last_turn_ms). */
+static void note_progress(struct tc_ticker *tk)
+{
+	atomic_store(&tk->last_turn_ms, tc_now_ms());
+}
 
 static int64_t real_ms(void)
 {
@@ -93,6 +101,7 @@ static int emit(void *ud, const struct tc_forecasts *f)
 		+ (double)(end.tv_nsec - start.tv_nsec) / 1e6;
 	tk->history[tk->n_history++ % HISTORY] = f->step_ms + handoff;
 	apply_pending(tk);
+	note_progress(tk); /* a turn that closes many event buckets is still going */
 	return 0;
 }
 
@@ -216,6 +225,7 @@ static void *run(void *arg)
 	struct tc_ticker *tk = arg;
 	while (!atomic_load(&tk->stop)) {
 		turn(tk, 0);
+		note_progress(tk);
 	}
 	turn(tk, 1);
 	return NULL;
@@ -253,11 +263,18 @@ struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model 
 
 int tc_ticker_start(struct tc_ticker *tk, char *err)
 {
+	note_progress(tk);
 	if (pthread_create(&tk->thread, NULL, run, tk) != 0) {
 		return tc_err_set(err, "cannot start the tick thread");
 	}
+	pthread_setname_np(tk->thread, "tc-tick"); /* for top -H, gdb and the tests */
 	tk->started = 1;
 	return 0;
+}
+
+int64_t tc_ticker_last_turn_ms(const struct tc_ticker *tk)
+{
+	return atomic_load(&tk->last_turn_ms);
 }
 
 void tc_ticker_destroy(struct tc_ticker **tkp)

@@ -46,6 +46,11 @@ struct tc_ticker_status {
 	struct tc_model_spec model;  /* the model serving now */
 };
 
+/* tc_now_ms() when the tick thread last finished a loop turn or closed a
+ * tick (start counts as one): the watchdog's sign that it is not stuck
+ * (watchdog.h). Lock-free. */
+int64_t tc_ticker_last_turn_ms(const struct tc_ticker *tk);
+
 /* A snapshot taken after the last loop turn: never waits for a step. */
 void tc_ticker_get_status(struct tc_ticker *tk, struct tc_ticker_status *s);
 
