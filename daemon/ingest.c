@@ -64,20 +64,23 @@ struct tc_ingest *tc_ingest_create(void *ctx, const struct tc_ingest_config *cfg
 	return in;
 }
 
-static void accept_reading(void *ud, const struct tc_reading *r)
-{
-	struct tc_ingest *in = ud;
-	if (tc_queue_push(in->queue, r) == 0) {
-		atomic_fetch_add(&in->queued, 1);
-	}
-}
-
 static void reject_reading(void *ud, enum tc_reject why, const char *detail)
 {
 	struct tc_ingest *in = ud;
 	atomic_fetch_add(&in->rejected[why], 1);
 	tc_log_limited(&in->limits[why], TC_LOG_WARNING, "ingest: rejected (%s): %s",
 		tc_reject_to_string(why), detail);
+}
+
+static void accept_reading(void *ud, const struct tc_reading *r)
+{
+	struct tc_ingest *in = ud;
+	int rc = tc_queue_push(in->queue, r);
+	if (rc == 0) {
+		atomic_fetch_add(&in->queued, 1);
+	} else if (rc == TC_QUEUE_NO_MEMORY) {
+		reject_reading(in, TC_REJECT_OUT_OF_MEMORY, "no memory to queue it for the tick thread");
+	}
 }
 
 /* Receives the rest of a message; frames past the second are counted so

@@ -116,7 +116,8 @@ int tc_queue_push(struct tc_queue *q, const struct tc_reading *r)
 		pthread_cond_wait(&q->drained, &q->lock);
 	}
 	struct buffer *b = q->filling;
-	int rc = q->closed || reserve(b, q->width, r->id_len) < 0 ? -1 : 0;
+	int rc = q->closed ? TC_QUEUE_CLOSED
+		: reserve(b, q->width, r->id_len) < 0 ? TC_QUEUE_NO_MEMORY : 0;
 	if (rc == 0) {
 		memcpy(b->ids + b->ids_len, r->id, r->id_len);
 		b->id_off[b->n] = b->ids_len;

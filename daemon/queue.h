@@ -22,8 +22,9 @@ struct tc_queue *tc_queue_create(int width, size_t max_readings, char *err);
 void tc_queue_destroy(struct tc_queue **q);
 
 /* Ingest side: appends r (copied). Blocks while the queue is full, until
- * the tick thread takes or tc_queue_close. Returns 0, or -1 when the queue
- * is closed or out of memory (the reading is then not queued). */
+ * the tick thread takes or tc_queue_close. Returns 0, or TC_QUEUE_CLOSED or
+ * TC_QUEUE_NO_MEMORY (the reading is then not queued). */
+enum { TC_QUEUE_CLOSED = -1, TC_QUEUE_NO_MEMORY = -2 };
 int tc_queue_push(struct tc_queue *q, const struct tc_reading *r);
 
 /* Tick side: waits until a reading is waiting, deadline_ms (tc_now_ms

@@ -288,7 +288,7 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 	if (created) {
 		if (reserve(t, (size_t)slot, err) < 0) {
 			tc_registry_remove(t->registry, (uint32_t)slot);
-			return -1;
+			return reject(t, why, TC_REJECT_OUT_OF_MEMORY);
 		}
 		tc_state_clear(t->state, (size_t)slot);
 		t->stepped[slot] = 0;
@@ -299,7 +299,7 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 	}
 	t->last_seen[slot] = t->stats.ticks;
 	if (tc_staging_add(t->staging, (uint32_t)slot, r->values) < 0) {
-		return tc_err_set(err, "out of memory staging a reading");
+		return reject(t, why, TC_REJECT_OUT_OF_MEMORY);
 	}
 	t->stats.accepted++;
 	return 0;

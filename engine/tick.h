@@ -78,8 +78,9 @@ struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc
 void tc_tick_destroy(struct tc_tick **t);
 
 /* Files reading r, first closing the open bucket when r belongs to a later
- * one (which calls out). Returns 0; 1 when r is rejected (*why set: late,
- * series limit, no timestamp); -1 with err when closing failed. */
+ * one (which calls out). Returns 0; 1 when r is rejected and counted (*why
+ * set: late, series limit, no timestamp, out of memory); -1 with err when
+ * closing failed. */
 int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 	const struct tc_emitter *out, enum tc_reject *why, char *err);
 

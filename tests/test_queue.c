@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "memory_limit.h"
 #include "queue.h"
 
 static struct tc_reading reading(const char *id, float a, float b, int timed, double t)
@@ -110,7 +111,34 @@ Test(queue, closing_releases_a_blocked_pusher_and_refuses_more)
 	pthread_join(t, NULL);
 	cr_assert_eq(atomic_load(&p.pushed), 2);
 	struct tc_reading r = reading("y", 0, 0, 0, 0);
-	cr_assert_eq(tc_queue_push(p.q, &r), -1);
+	cr_assert_eq(tc_queue_push(p.q, &r), TC_QUEUE_CLOSED);
 	cr_assert_eq(tc_queue_take(p.q, tc_now_ms() + 5000), 2, "a closed queue still hands over what it holds");
 	tc_queue_destroy(&p.q);
+}
+
+/* A push that finds no memory says so (ingest counts it as out_of_memory),
+ * distinct from a closed queue, and the queue works on once taken. */
+Test(queue, a_push_without_memory_is_refused_as_such_and_the_queue_goes_on)
+{
+	memory_limit_skip_under_asan();
+	char err[TC_ERR_LEN];
+	struct tc_queue *q = tc_queue_create(2, (size_t)1 << 30, err);
+	cr_assert_not_null(q, "%s", err);
+	char id[256];
+	memset(id, 'x', sizeof id - 1);
+	id[sizeof id - 1] = '\0';
+	struct tc_reading r = reading(id, 1, 2, 0, 0);
+	struct rlimit old = memory_limit_set(32 << 20);
+	int rc = 0;
+	size_t pushed = 0;
+	while (rc == 0 && pushed < ((size_t)1 << 24)) {
+		rc = tc_queue_push(q, &r);
+		pushed += rc == 0;
+	}
+	memory_limit_restore(old);
+	cr_assert_eq(rc, TC_QUEUE_NO_MEMORY);
+	cr_assert_eq(tc_queue_take(q, tc_now_ms()), pushed);
+	cr_assert_eq(tc_queue_push(q, &r), 0);
+	cr_assert_eq(tc_queue_take(q, tc_now_ms()), 1);
+	tc_queue_destroy(&q);
 }

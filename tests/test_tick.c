@@ -1,4 +1,5 @@
 /* test_tick.c -- the event-clock tick engine: buckets, late readings, missing series, limits. */
+#include "memory_limit.h"
 #include "tick_fixture.h"
 
 Test(tick, a_reading_of_a_later_bucket_closes_and_steps_the_open_one)
@@ -338,4 +339,33 @@ Test(tick, destroy_sets_the_pointer_to_null_and_accepts_null)
 	teardown(&fx);
 	tc_tick_destroy(&fx.tick);
 	tc_tick_destroy(NULL);
+}
+
+/* New series until memory runs out: the one that finds none is counted as
+ * out_of_memory (not an error that stops the caller), and the series that
+ * have their slots go on. */
+Test(tick, a_new_series_without_memory_is_counted_and_the_others_go_on)
+{
+	memory_limit_skip_under_asan();
+	struct fixture fx;
+	setup(&fx, 0, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, (size_t)1 << 30);
+	offer_ok(&fx, "first", 1, 0.1);
+	struct rlimit old = memory_limit_set(32 << 20);
+	char id[32];
+	int rc = 0;
+	unsigned i;
+	enum tc_reject why = TC_REJECT__COUNT;
+	for (i = 0; rc == 0 && i < (1u << 26); i++) {
+		snprintf(id, sizeof id, "s%u", i);
+		struct tc_reading r = reading(id, 1, 0.2);
+		rc = tc_tick_offer(fx.tick, &r, &fx.out, &why, fx.err);
+	}
+	cr_assert_eq(rc, 1, "rc %d: %s", rc, fx.err);
+	cr_assert_eq(why, TC_REJECT_OUT_OF_MEMORY, "reason %s", tc_reject_to_string(why));
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->rejected[TC_REJECT_OUT_OF_MEMORY], 1);
+	offer_ok(&fx, "first", 2, 0.3);
+	memory_limit_restore(old);
+	/* "first", the i - 1 new series that found memory, "first" again. */
+	cr_assert_eq(tc_tick_get_stats(fx.tick)->accepted, (uint64_t)i + 1);
+	teardown(&fx);
 }

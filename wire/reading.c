@@ -20,6 +20,7 @@ static const char *const reject_names[TC_REJECT__COUNT] = {
 	[TC_REJECT_SERIES_LIMIT] = "series_limit",
 	[TC_REJECT_BAD_MESSAGE] = "bad_message",
 	[TC_REJECT_TOO_BIG] = "too_big",
+	[TC_REJECT_OUT_OF_MEMORY] = "out_of_memory",
 };
 
 const char *tc_reject_to_string(enum tc_reject why)

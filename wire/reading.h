@@ -23,6 +23,7 @@ enum tc_reject {
 	TC_REJECT_SERIES_LIMIT,  /* a new series over the configured maximum */
 	TC_REJECT_BAD_MESSAGE,   /* a message that is not 1 or 2 frames, or a bad binary batch */
 	TC_REJECT_TOO_BIG,       /* a message body over ingest.max_message_bytes */
+	TC_REJECT_OUT_OF_MEMORY, /* good, but memory ran out queueing or filing it */
 	TC_REJECT__COUNT,
 };
 
