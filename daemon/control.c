@@ -11,6 +11,8 @@
 
 #include "error.h"
 #include "log.h"
+#include "series_id.h"
+#include "utf8.h"
 
 #define POLL_MS 100
 #define REQUEST_MAX 512  /* bytes: "series " and an id, with room to spare */
@@ -22,6 +24,35 @@ struct tc_control {
 	int started;
 	atomic_int stop;
 };
+
+/* A JSON string of len bytes of s, which may be any bytes (a series id, a
+ * path in an error): bytes that are not UTF-8 become U+FFFD (utf8.h), so the
+ * reply is always valid JSON. NULL only when out of memory. */
+static json_t *json_text(const char *s, size_t len)
+{
+	if (tc_utf8_valid(s, len)) {
+		return json_stringn(s, len);
+	}
+	char *fixed = malloc(3 * len);
+	json_t *j = fixed ? json_stringn(fixed, tc_utf8_replace_invalid(fixed, s, len)) : NULL;
+	free(fixed);
+	return j;
+}
+
+static json_t *json_cstr(const char *s)
+{
+	return json_text(s, strlen(s));
+}
+
+/* The id's bytes as hex, for a reply whose "series" had bytes replaced. */
+static json_t *hex_of(const char *s, size_t len)
+{
+	char hex[2 * TC_ID_MAX + 1];
+	for (size_t i = 0; i < len && i < TC_ID_MAX; i++) {
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)s[i]);
+	}
+	return json_stringn(hex, 2 * (len < TC_ID_MAX ? len : TC_ID_MAX));
+}
 
 static json_t *float_array(const float *v, int n)
 {
@@ -38,9 +69,9 @@ static json_t *model_json(const struct tc_ticker_status *t, const struct tc_relo
 	for (int k = 0; k < t->model.n_layers; k++) {
 		json_array_append_new(layers, json_integer(t->model.hidden[k]));
 	}
-	return json_pack("{s:i, s:o, s:i, s:b, s:s, s:s}", "input_size", t->model.input_size,
+	return json_pack("{s:i, s:o, s:i, s:b, s:o, s:s}", "input_size", t->model.input_size,
 		"layers", layers, "outputs", t->model.outputs, "reset_after", t->model.reset_after,
-		"weights", r->config.weights_path, "sha256", r->sha256);
+		"weights", json_cstr(r->config.weights_path), "sha256", r->sha256);
 }
 
 static json_t *reload_json(const struct tc_reload_status *r)
@@ -53,7 +84,7 @@ static json_t *reload_json(const struct tc_reload_status *r)
 		gmtime_r(&secs, &tm);
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		last = json_pack("{s:s, s:s, s:b, s:o}", "time", when, "trigger", r->trigger,
-			"ok", r->ok, "error", r->ok ? json_null() : json_string(r->error));
+			"ok", r->ok, "error", r->ok ? json_null() : json_cstr(r->error));
 	}
 	return json_pack("{s:o, s:I, s:I}", "last", last, "succeeded", (json_int_t)r->ok_count,
 		"failed", (json_int_t)r->failed_count);
@@ -109,10 +140,13 @@ static json_t *series_json(const struct tc_control_deps *d, const char *id, size
 		j = json_pack("{s:b, s:s#}", "ok", 0, "error", "no such series", 14);
 	} else {
 		const struct tc_series_info *i = &rep->info;
-		j = json_pack("{s:b, s:s#, s:I, s:o, s:o}", "ok", 1, "series", id, (int)len,
+		j = json_pack("{s:b, s:o, s:I, s:o, s:o}", "ok", 1, "series", json_text(id, len),
 			"age_ticks", (json_int_t)i->age_ticks,
 			"last_input", i->stepped ? float_array(i->last_input, i->n_inputs) : json_null(),
 			"last_forecast", i->stepped ? float_array(i->last_output, i->n_outputs) : json_null());
+		if (j && !tc_utf8_valid(id, len)) {
+			json_object_set_new(j, "series_hex", hex_of(id, len));
+		}
 	}
 	free(rep);
 	return j;
@@ -120,7 +154,7 @@ static json_t *series_json(const struct tc_control_deps *d, const char *id, size
 
 static json_t *error_json(const char *text)
 {
-	return json_pack("{s:b, s:s}", "ok", 0, "error", text);
+	return json_pack("{s:b, s:o}", "ok", 0, "error", json_cstr(text));
 }
 
 char *tc_control_answer(const struct tc_control_deps *d, const char *request, size_t len)

@@ -289,3 +289,40 @@ Test(daemon_bad, intervals_passed_while_stopped_are_counted_and_their_readings_k
 		"the log does not say why; log:\n%s", dh_log_tail());
 	dh_stop(DH_STOP_MS);
 }
+
+/* Ids are bytes and paths may be too: replies escape what is not UTF-8
+ * (U+FFFD, and the id's bytes in hex) instead of failing. */
+Test(daemon_bad, ids_and_errors_that_are_not_utf8_get_replies_that_are)
+{
+	static const char replaced[] = "\xef\xbf\xbd"; /* U+FFFD */
+	dh_copy_sample("w.safetensors");
+	snprintf(dh.config, sizeof dh.config, "%s/t\xff.yaml", dh.dir);
+	dh_write_config_as("t\xff.yaml",
+		&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK});
+	dh_start();
+	void *pub = dh_publisher();
+	char line[64];
+	int n = snprintf(line, sizeof line, "id\xff\xfe 1 %.3f", DH_T0 + 0.5);
+	dh_send(pub, line, (size_t)n);
+	dh_expect_int("readings.accepted", 1);
+	json_t *s = dh_request("series id\xff\xfe");
+	cr_assert(json_is_true(json_object_get(s, "ok")), "series failed: %s",
+		json_dumps(s, JSON_COMPACT));
+	char want[32];
+	snprintf(want, sizeof want, "id%s%s", replaced, replaced);
+	cr_assert_str_eq(dh_json_str(s, "series"), want);
+	cr_assert_str_eq(dh_json_str(s, "series_hex"), "6964fffe");
+	json_decref(s);
+	/* A reload whose error names the file's non-UTF-8 path. */
+	dh_write_file("t\xff.yaml", "model: [", 8);
+	json_t *r = dh_request("reload");
+	cr_assert(json_is_false(json_object_get(r, "ok")));
+	snprintf(want, sizeof want, "t%s.yaml", replaced);
+	cr_assert(strstr(dh_json_str(r, "error"), want), "%s", dh_json_str(r, "error"));
+	json_decref(r);
+	s = dh_request("status");
+	cr_assert_eq(dh_json_int(s, "reload.failed"), 1);
+	cr_assert(strstr(dh_json_str(s, "reload.last.error"), want), "%s",
+		json_dumps(s, JSON_COMPACT));
+	json_decref(s);
+}
