@@ -1,4 +1,4 @@
-/* format_pool.c -- formatting a tick inline, or in chunks on worker threads. */
+/* format_pool.c -- formatting a tick in chunks, on the sending thread and any workers. */
 #include "format_pool.h"
 
 #include <pthread.h>
@@ -30,7 +30,7 @@ struct tc_format_pool {
 	enum tc_format format;
 	size_t batch_bytes;          /* 0: a message per series; else ~bytes a message */
 	int threads;                 /* the caller's and the workers' */
-	pthread_t *workers;          /* [threads - 1] */
+	pthread_t *workers;          /* [threads - 1], allocated one larger so never calloc(0) */
 	int n_workers;               /* workers started */
 	struct chunk *chunks;        /* [n_slots]: chunk i of a tick goes in chunks[i % n_slots] */
 	size_t n_slots;
@@ -43,8 +43,6 @@ struct tc_format_pool {
 	size_t next_claim;           /* the next chunk to format */
 	size_t next_send;            /* the next chunk to send */
 	int stopping;
-	char *body;                  /* threads = 1: the message being sent */
-	size_t body_cap;             /* bytes allocated for body */
 };
 
 /* tc_format_pool_run's send. */
@@ -74,28 +72,59 @@ static const char *series_id(const struct tc_forecast_copy *f, size_t i, size_t 
 	return f->ids + start;
 }
 
-/* Writes series i's forecast as text or JSON at out (tc_forecast_max_len
- * bytes free); returns its length. */
-static size_t format_line(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
-	size_t i, char *out)
+/* A message being written into a chunk's body. */
+struct message {
+	size_t start;                /* where it begins in the body */
+	size_t len;                  /* its bytes so far; 0: not begun */
+	struct tc_forecast_binary_writer w; /* binary: the batch it is */
+};
+
+/* Text or JSON: appends series i's line to m (with its newline when lines
+ * are batched). */
+static int append_line(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	size_t i, struct chunk *c, struct message *m)
 {
+	size_t end = m->start + m->len;
+	if (reserve(&c->body, &c->body_cap, end + tc_forecast_max_len(f->n_outputs) + 1) < 0) {
+		return -1;
+	}
 	size_t id_len;
 	const char *id = series_id(f, i, &id_len);
-	return tc_forecast_format(out, pool->format, id, id_len, f->bucket_ms,
+	end += tc_forecast_format(c->body + end, pool->format, id, id_len, f->bucket_ms,
 		f->outputs + i * (size_t)f->n_outputs, f->n_outputs, f->warm ? f->warm[i] : 1);
+	if (pool->batch_bytes > 0) {
+		c->body[end++] = '\n';
+	}
+	m->len = end - m->start;
+	return 0;
 }
 
-/* Appends series i's forecast as a binary record to w, which has room. */
-static void add_record(struct tc_forecast_binary_writer *w, const struct tc_forecast_copy *f,
-	size_t i)
+/* Binary: appends series i's record to m, first beginning the batch with
+ * room for all it may take (it ends at batch_bytes or at the chunk's end,
+ * `left` series away). */
+static int append_record(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	size_t i, size_t left, struct chunk *c, struct message *m)
 {
+	int has_warm = f->warm != NULL;
+	if (m->len == 0) {
+		size_t record_max = tc_forecast_binary_record_size(TC_FORECAST_BINARY_ID_MAX,
+			f->n_outputs, has_warm);
+		size_t most = pool->batch_bytes + record_max;
+		most = most < left * record_max ? most : left * record_max;
+		size_t cap = TC_FORECAST_BINARY_HEADER_LEN + most;
+		if (reserve(&c->body, &c->body_cap, m->start + cap) < 0
+			|| tc_forecast_binary_writer_init(&m->w, c->body + m->start, cap, f->n_outputs,
+				has_warm, f->bucket_ms) < 0) {
+			return -1;
+		}
+	}
 	size_t id_len;
 	const char *id = series_id(f, i, &id_len);
-	tc_forecast_binary_writer_add(w, id, id_len, f->outputs + i * (size_t)f->n_outputs,
+	tc_forecast_binary_writer_add(&m->w, id, id_len, f->outputs + i * (size_t)f->n_outputs,
 		f->warm ? f->warm[i] : 1);
+	m->len = m->w.len;
+	return 0;
 }
-
-/* ---- one thread: format a message, send it ---- */
 
 /* Sends series i's own message, with its id for the topic. */
 static void send_own(send_fn *send, void *arg, const struct tc_forecast_copy *f, size_t i,
@@ -106,127 +135,28 @@ static void send_own(send_fn *send, void *arg, const struct tc_forecast_copy *f,
 	send(arg, id, id_len, body, len);
 }
 
-/* Text or JSON: a line per series, or lines packed into ~batch_bytes. */
-static int send_text(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
-	send_fn *send, void *arg)
-{
-	size_t cap = pool->batch_bytes + tc_forecast_max_len(f->n_outputs) + 1;
-	if (reserve(&pool->body, &pool->body_cap, cap) < 0) {
-		return -1;
-	}
-	size_t used = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		if (pool->batch_bytes == 0) {
-			send_own(send, arg, f, i, pool->body, format_line(pool, f, i, pool->body));
-			continue;
-		}
-		used += format_line(pool, f, i, pool->body + used);
-		pool->body[used++] = '\n';
-		if (used >= pool->batch_bytes || i + 1 == f->n) {
-			send(arg, NULL, 0, pool->body, used);
-			used = 0;
-		}
-	}
-	return 0;
-}
-
-/* Binary: a one-record batch per series, or records packed into batches of
- * ~batch_bytes; each message is a whole batch. */
-static int send_binary(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
-	send_fn *send, void *arg)
-{
-	int has_warm = f->warm != NULL;
-	size_t record_max = tc_forecast_binary_record_size(TC_FORECAST_BINARY_ID_MAX, f->n_outputs,
-		has_warm);
-	size_t cap = TC_FORECAST_BINARY_HEADER_LEN + pool->batch_bytes + record_max;
-	struct tc_forecast_binary_writer w;
-	if (reserve(&pool->body, &pool->body_cap, cap) < 0
-		|| tc_forecast_binary_writer_init(&w, pool->body, cap, f->n_outputs, has_warm,
-			f->bucket_ms) < 0) {
-		return -1;
-	}
-	for (size_t i = 0; i < f->n; i++) {
-		/* Cannot fail: cap holds the header, batch_bytes and one more record. */
-		add_record(&w, f, i);
-		if (pool->batch_bytes == 0) {
-			send_own(send, arg, f, i, pool->body, w.len);
-		} else if (w.len >= pool->batch_bytes || i + 1 == f->n) {
-			send(arg, NULL, 0, pool->body, w.len);
-		} else {
-			continue; /* the batch takes more records */
-		}
-		tc_forecast_binary_writer_init(&w, pool->body, cap, f->n_outputs, has_warm, f->bucket_ms);
-	}
-	return 0;
-}
-
-/* ---- several threads: chunks formatted anywhere, sent by the caller ---- */
-
-/* Notes that c's next message ends at used. */
-static void end_message(struct chunk *c, size_t used)
-{
-	c->end[c->n_messages++] = used;
-}
-
-/* Text or JSON lines of c's series: a message per series, or lines packed
- * into ~batch_bytes, the chunk's last message perhaps shorter. */
-static int format_text(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+/* Formats c's series into messages back to back in c->body. The one rule
+ * of batching, for every format: a message per series (batch_bytes 0), or
+ * forecasts packed until the message reaches batch_bytes, never past the
+ * chunk's end (so its last message may be shorter). Returns 0 or -1 out of
+ * memory. */
+static int format_chunk(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
 	struct chunk *c)
 {
-	size_t line_max = tc_forecast_max_len(f->n_outputs);
 	size_t last = c->first + c->count;
-	size_t used = 0, start = 0;
+	struct message m = {0};
 	for (size_t i = c->first; i < last; i++) {
-		if (reserve(&c->body, &c->body_cap, used + line_max + 1) < 0) {
+		int rc = pool->format == TC_FORMAT_BINARY ? append_record(pool, f, i, last - i, c, &m)
+			: append_line(pool, f, i, c, &m);
+		if (rc < 0) {
 			return -1;
 		}
-		used += format_line(pool, f, i, c->body + used);
-		if (pool->batch_bytes > 0) {
-			c->body[used++] = '\n';
-			if (used - start < pool->batch_bytes && i + 1 < last) {
-				continue; /* the message takes more lines */
-			}
+		if (pool->batch_bytes > 0 && m.len < pool->batch_bytes && i + 1 < last) {
+			continue; /* the message takes more */
 		}
-		end_message(c, used);
-		start = used;
-	}
-	return 0;
-}
-
-/* Binary batches of c's series: one record each, or records packed into
- * ~batch_bytes, the chunk's last batch perhaps shorter. */
-static int format_binary(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
-	struct chunk *c)
-{
-	int has_warm = f->warm != NULL;
-	size_t record_max = tc_forecast_binary_record_size(TC_FORECAST_BINARY_ID_MAX, f->n_outputs,
-		has_warm);
-	size_t last = c->first + c->count;
-	size_t used = 0;
-	int open = 0; /* whether w holds a batch not yet ended */
-	struct tc_forecast_binary_writer w;
-	for (size_t i = c->first; i < last; i++) {
-		if (!open) {
-			/* Room for all the batch may take: it ends at batch_bytes or the chunk's end. */
-			size_t most = pool->batch_bytes + record_max;
-			if (most > (last - i) * record_max) {
-				most = (last - i) * record_max;
-			}
-			size_t cap = TC_FORECAST_BINARY_HEADER_LEN + most;
-			if (reserve(&c->body, &c->body_cap, used + cap) < 0
-				|| tc_forecast_binary_writer_init(&w, c->body + used, cap, f->n_outputs,
-					has_warm, f->bucket_ms) < 0) {
-				return -1;
-			}
-			open = 1;
-		}
-		add_record(&w, f, i);
-		if (pool->batch_bytes > 0 && w.len < pool->batch_bytes && i + 1 < last) {
-			continue; /* the batch takes more records */
-		}
-		used += w.len;
-		end_message(c, used);
-		open = 0;
+		m.start += m.len;
+		m.len = 0;
+		c->end[c->n_messages++] = m.start;
 	}
 	return 0;
 }
@@ -250,9 +180,7 @@ static void format_next(struct tc_format_pool *pool)
 	c->count = f->n - c->first < pool->chunk_series ? f->n - c->first : pool->chunk_series;
 	pthread_mutex_unlock(&pool->lock);
 	c->n_messages = 0;
-	int rc = pool->format == TC_FORMAT_BINARY ? format_binary(pool, f, c)
-		: format_text(pool, f, c);
-	c->failed = rc < 0;
+	c->failed = format_chunk(pool, f, c) < 0;
 	pthread_mutex_lock(&pool->lock);
 	c->ready = 1;
 	pthread_cond_signal(&pool->done);
@@ -338,15 +266,7 @@ static size_t run_chunks(struct tc_format_pool *pool, const struct tc_forecast_c
 size_t tc_format_pool_run(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
 	send_fn *send, void *arg)
 {
-	if (f->n == 0) {
-		return 0;
-	}
-	if (pool->threads > 1) {
-		return run_chunks(pool, f, send, arg);
-	}
-	int rc = pool->format == TC_FORMAT_BINARY ? send_binary(pool, f, send, arg)
-		: send_text(pool, f, send, arg);
-	return rc < 0 ? 0 : f->n;
+	return f->n ? run_chunks(pool, f, send, arg) : 0;
 }
 
 struct tc_format_pool *tc_format_pool_create(enum tc_format format, int batch_bytes, int threads,
@@ -363,12 +283,10 @@ struct tc_format_pool *tc_format_pool_create(enum tc_format format, int batch_by
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->work, NULL);
 	pthread_cond_init(&pool->done, NULL);
-	if (pool->threads == 1) {
-		return pool;
-	}
-	pool->n_slots = 2 * (size_t)pool->threads;
+	/* Alone, the caller formats a chunk and sends it before the next. */
+	pool->n_slots = pool->threads > 1 ? 2 * (size_t)pool->threads : 1;
 	pool->chunks = calloc(pool->n_slots, sizeof *pool->chunks);
-	pool->workers = calloc((size_t)pool->threads - 1, sizeof *pool->workers);
+	pool->workers = calloc((size_t)pool->threads, sizeof *pool->workers);
 	if (!pool->chunks || !pool->workers) {
 		tc_err_set(err, "out of memory for the formatting threads");
 		goto err_destroy;
@@ -412,7 +330,6 @@ void tc_format_pool_destroy(struct tc_format_pool **pp)
 	}
 	free(pool->chunks);
 	free(pool->workers);
-	free(pool->body);
 	pthread_cond_destroy(&pool->done);
 	pthread_cond_destroy(&pool->work);
 	pthread_mutex_destroy(&pool->lock);

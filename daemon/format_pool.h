@@ -1,18 +1,18 @@
-/* format_pool.h -- a tick's forecasts made into messages, on the sending thread or with workers.
+/* format_pool.h -- a tick's forecasts made into messages, on the sending thread and any workers.
  *
  * Formatting is most of the publisher's work (about 0.3 s of one core for a
  * million text forecasts), while only the thread that owns the PUB socket may
- * send. With threads > 1, a tick is cut into chunks of consecutive series
- * (16384, fewer for wide forecasts so that a chunk stays a few MB); threads - 1
- * workers and the calling thread format chunks into buffers (2 x threads of
- * them, reused from tick to tick), and the calling thread alone hands the
- * messages to `send`, chunk by chunk in order, as soon as each chunk is ready.
- * With threads = 1 the calling thread formats and sends each message in turn.
+ * send. A tick is cut into chunks of consecutive series (16384, fewer for
+ * wide forecasts so that a chunk stays a few MB); the calling thread and, with
+ * threads > 1, threads - 1 workers format chunks into buffers (one, or 2 x
+ * threads of them, reused from tick to tick), and the calling thread alone
+ * hands the messages to `send`, chunk by chunk in order, as soon as each chunk
+ * is ready. Alone, the caller formats a chunk, sends it, then the next.
  *
- * Either way the messages are those of publish.format and publish.batch_bytes
- * (publisher.h), in series order and with the same bytes, with one exception:
- * with threads > 1 a batch message never holds forecasts of two chunks, so the
- * last message of a chunk may be shorter than batch_bytes.
+ * The messages are those of publish.format and publish.batch_bytes
+ * (publisher.h), in series order and with the same bytes on any thread count;
+ * a batch message never holds forecasts of two chunks, so the last message of
+ * a chunk may be shorter than batch_bytes.
  *
  *     void send_one(void *sock, const char *id, size_t id_len, const char *body, size_t len);
  *
