@@ -113,9 +113,10 @@ static json_t *status_json(const struct tc_control_deps *d)
 		"uptime_s", (double)(tc_now_ms() - d->started_ms) / 1000.0,
 		"series", (json_int_t)t.series, "series_evicted", (json_int_t)t.tick.evicted,
 		"series_warming", (json_int_t)t.tick.warming, "ticks", (json_int_t)t.tick.ticks);
-	json_object_set_new(s, "readings", json_pack("{s:I, s:I, s:I, s:o}",
+	json_object_set_new(s, "readings", json_pack("{s:I, s:I, s:I, s:o, s:I}",
 		"messages", (json_int_t)in.messages, "accepted", (json_int_t)t.tick.accepted,
-		"rejected_total", (json_int_t)total, "rejected", rejected));
+		"rejected_total", (json_int_t)total, "rejected", rejected,
+		"unstepped_step_failed", (json_int_t)t.tick.unstepped_step_failed));
 	json_object_set_new(s, "tick_ms", json_pack("{s:f, s:f, s:f}", "last", t.last_tick_ms,
 		"p50", t.p50_tick_ms, "p99", t.p99_tick_ms));
 	json_object_set_new(s, "intervals_skipped", json_integer((json_int_t)t.intervals_skipped));

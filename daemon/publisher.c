@@ -1,4 +1,4 @@
-/* publisher.c -- the forecast queue and the thread that sends it on the PUB socket. */
+/* publisher.c -- the forecast queue (reused tick copies) and the thread that sends it on the PUB socket. */
 #include "publisher.h"
 
 #include <pthread.h>
@@ -15,26 +15,44 @@
 
 #define IDLE_WAIT_MS 100 /* longest sleep with nothing to send: the watchdog sees it turn */
 
-/* One tick's forecasts, queued. */
-struct batch {
-	struct batch *next;
-	struct tc_forecast_copy copy;
+/* One tick's forecasts, copied for the publisher thread. An entry's buffers
+ * are kept from tick to tick and grow (by half at least) only for a tick
+ * larger than any it held before: in a steady state nothing is allocated. */
+struct entry {
+	struct tc_forecast_copy copy;  /* what the formatting pool reads */
+	size_t id_end_cap;           /* series copy.id_end holds */
+	size_t warm_cap;             /* series warm_buf holds */
+	size_t outputs_cap;          /* floats copy.outputs holds */
+	size_t ids_cap;              /* bytes copy.ids holds */
+	uint8_t *warm_buf;           /* copy.warm is it, or NULL without a scaler */
 };
 
+/* The entries are queue_ticks + 1: at most queue_ticks wait and one is being
+ * sent. The tick thread fills a free one (taken off `free_stack` under the
+ * lock, filled without it) and queues it; the publisher thread takes the
+ * oldest, sends it and gives it back. The free entries are a stack, so that
+ * the entry just sent is the next one filled: while publishing keeps up, one
+ * or two entries are ever used and the others never allocate. */
 struct tc_publisher {
 	struct tc_publish_config cfg;
 	void *socket;
 	pthread_t thread;
 	int started;
 	struct tc_format_pool *pool; /* formats for the publisher thread; from start on */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct batch *head, *tail;   /* queued, oldest first */
-	int queued;                  /* queued or being copied in; at most cfg.queue_ticks */
-	pthread_cond_t room;         /* signalled when a batch leaves the queue */
-	atomic_uint_fast64_t waits;  /* submits that found the queue full */
-	struct tc_log_limit wait_log;
+	struct entry *entries;       /* [n_entries] */
+	int n_entries;               /* cfg.queue_ticks + 1 */
+	pthread_mutex_t lock;        /* guards what follows, up to `stopping` */
+	pthread_cond_t wake;         /* for the publisher thread: a tick was queued, or stopping */
+	pthread_cond_t room;         /* for the tick thread: a queued tick began to be sent */
+	int *waiting;                /* [n_entries]: queued entries, a ring, oldest at waiting_head */
+	int waiting_head;
+	int n_waiting;               /* at most cfg.queue_ticks */
+	int *free_stack;             /* [n_entries]: entries neither queued, filled nor sent */
+	int n_free;
 	int stopping;
+	atomic_uint_fast64_t waits;  /* wait_room calls that found the queue full */
+	atomic_uint_fast64_t growths; /* fills that grew an entry's buffers */
+	struct tc_log_limit wait_log;
 	atomic_uint_fast64_t forecasts;
 	atomic_uint_fast64_t messages;
 	char *topic;                 /* scratch: prefix + id */
@@ -67,7 +85,14 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 	p->wait_log.interval_ms = 10000;
 	p->prefix_len = strlen(cfg->topic_prefix);
 	p->topic = malloc(p->prefix_len + TC_ID_MAX + 1);
-	if (!p->topic) {
+	p->n_entries = cfg->queue_ticks + 1;
+	p->entries = calloc((size_t)p->n_entries, sizeof *p->entries);
+	p->waiting = calloc((size_t)p->n_entries, sizeof *p->waiting);
+	p->free_stack = calloc((size_t)p->n_entries, sizeof *p->free_stack);
+	for (int e = 0; p->free_stack && e < p->n_entries; e++) {
+		p->free_stack[p->n_free++] = p->n_entries - 1 - e; /* entry 0 on top */
+	}
+	if (!p->topic || !p->entries || !p->waiting || !p->free_stack) {
 		tc_err_set(err, "out of memory for the publisher");
 		tc_publisher_destroy(&p, 0);
 		return NULL;
@@ -108,24 +133,21 @@ static void send_message(void *arg, const char *id, size_t id_len, const char *b
 	atomic_fetch_add(&p->messages, 1);
 }
 
-static void send_batch(struct tc_publisher *p, const struct batch *b)
+static void send_entry(struct tc_publisher *p, const struct entry *e)
 {
-	size_t sent = tc_format_pool_run(p->pool, &b->copy, send_message, p);
-	if (sent < b->copy.n) {
-		tc_log_error("out of memory formatting forecasts: %zu not published", b->copy.n - sent);
+	size_t sent = tc_format_pool_run(p->pool, &e->copy, send_message, p);
+	if (sent < e->copy.n) {
+		tc_log_error("out of memory formatting forecasts: %zu not published", e->copy.n - sent);
 	}
 	atomic_fetch_add(&p->forecasts, sent);
 }
 
-static void batch_free(struct batch *b)
+static void entry_free(struct entry *e)
 {
-	if (b) {
-		free(b->copy.ids);
-		free(b->copy.id_end);
-		free(b->copy.outputs);
-		free(b->copy.warm);
-		free(b);
-	}
+	free(e->copy.ids);
+	free(e->copy.id_end);
+	free(e->copy.outputs);
+	free(e->warm_buf);
 }
 
 /* Waits (lock held) for a tick or stop, at most IDLE_WAIT_MS, and counts
@@ -143,29 +165,27 @@ static void idle_wait(struct tc_publisher *p)
 	note_progress(p);
 }
 
+/* Sends the queued entries, oldest first, until stopping finds none. */
 static void *run(void *arg)
 {
 	struct tc_publisher *p = arg;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		note_progress(p);
-		while (!p->head && !p->stopping) {
+		while (!p->n_waiting && !p->stopping) {
 			idle_wait(p);
 		}
-		struct batch *b = p->head;
-		if (!b) {
+		if (!p->n_waiting) {
 			break;
 		}
-		p->head = b->next;
-		if (!p->head) {
-			p->tail = NULL;
-		}
-		p->queued--;
+		int e = p->waiting[p->waiting_head];
+		p->waiting_head = (p->waiting_head + 1) % p->n_entries;
+		p->n_waiting--;
 		pthread_cond_signal(&p->room);
 		pthread_mutex_unlock(&p->lock);
-		send_batch(p, b);
-		batch_free(b);
+		send_entry(p, &p->entries[e]);
 		pthread_mutex_lock(&p->lock);
+		p->free_stack[p->n_free++] = e;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -187,124 +207,125 @@ int tc_publisher_start(struct tc_publisher *p, char *err)
 	return 0;
 }
 
-/* Copies the ids of f's series back to back into c->ids, in one pass over
- * the registry (growing the buffer as it goes), with their ends in c->id_end. */
-static int copy_ids(struct tc_forecast_copy *c, const struct tc_forecasts *f)
+/* Makes *buf (*cap items of size bytes) hold need items, growing it by half
+ * at least. Returns 1 when it grew, 0 when it held them, -1 out of memory. */
+static int reserve(void **buf, size_t *cap, size_t need, size_t size)
 {
-	size_t cap = f->n * 16 + TC_ID_MAX, used = 0;
-	if (!(c->ids = malloc(cap))) {
+	if (need <= *cap) {
+		return 0;
+	}
+	size_t grown_cap = need > *cap + *cap / 2 ? need : *cap + *cap / 2;
+	void *grown = realloc(*buf, grown_cap * size);
+	if (!grown) {
 		return -1;
 	}
+	*buf = grown;
+	*cap = grown_cap;
+	return 1;
+}
+
+/* Copies the ids of f's series back to back into c->ids, ending each at
+ * c->id_end[i]. Returns as reserve, for all the growing it did. */
+static int copy_ids(struct entry *e, const struct tc_forecasts *f)
+{
+	struct tc_forecast_copy *c = &e->copy;
+	size_t used = 0;
+	int grew = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		size_t len;
-		const char *id = tc_registry_id(f->registry, f->slots[i], &len);
-		if (used + len > cap) {
-			char *grown = realloc(c->ids, cap * 2);
-			if (!grown) {
-				return -1;
-			}
-			c->ids = grown;
-			cap *= 2;
+		const char *id = tc_forecasts_id(f, i, &len);
+		int rc = reserve((void **)&c->ids, &e->ids_cap, used + len, 1);
+		if (rc < 0) {
+			return -1;
 		}
+		grew |= rc;
 		memcpy(c->ids + used, id, len);
 		used += len;
 		c->id_end[i] = used;
 	}
-	return 0;
+	return grew;
 }
 
-static struct batch *batch_copy(const struct tc_forecasts *f)
+/* Copies f into e, growing e's buffers when f is larger than they are.
+ * Returns as reserve. */
+static int entry_fill(struct entry *e, const struct tc_forecasts *f)
 {
-	struct batch *b = calloc(1, sizeof *b);
-	if (!b) {
-		return NULL;
+	struct tc_forecast_copy *c = &e->copy;
+	size_t outs = f->n * (size_t)f->n_outputs;
+	/* Each of -1, 0 and 1: or-ed, -1 (all bits set) wins, then 1. */
+	int grew = reserve((void **)&c->id_end, &e->id_end_cap, f->n, sizeof *c->id_end)
+		| (f->warm ? reserve((void **)&e->warm_buf, &e->warm_cap, f->n, 1) : 0)
+		| reserve((void **)&c->outputs, &e->outputs_cap, outs, sizeof *c->outputs);
+	if (grew < 0) {
+		return -1;
 	}
-	struct tc_forecast_copy *c = &b->copy;
+	int grew_ids = copy_ids(e, f);
+	if (grew_ids < 0) {
+		return -1;
+	}
 	c->bucket_ms = f->bucket_ms;
 	c->n = f->n;
 	c->n_outputs = f->n_outputs;
-	size_t outs = f->n * (size_t)f->n_outputs;
-	c->id_end = malloc((f->n + 1) * sizeof *c->id_end);
-	c->outputs = malloc(outs * sizeof *c->outputs + 1);
-	c->warm = f->warm ? malloc(f->n) : NULL;
-	if (!c->id_end || !c->outputs || (f->warm && !c->warm)) {
-		batch_free(b);
-		return NULL;
-	}
-	if (copy_ids(c, f) < 0) {
-		batch_free(b);
-		return NULL;
-	}
 	memcpy(c->outputs, f->outputs, outs * sizeof *c->outputs);
-	if (c->warm) {
-		memcpy(c->warm, f->warm, f->n);
+	c->warm = f->warm ? e->warm_buf : NULL;
+	if (f->warm) {
+		memcpy(e->warm_buf, f->warm, f->n);
 	}
-	return b;
+	return grew | grew_ids;
 }
 
-/* Waits while cfg.queue_ticks ticks are queued (or reserved), once the
- * publisher runs. Lock held; returns whether it had to wait. */
-static int wait_while_full(struct tc_publisher *p)
+/* Whether a tick can be queued now: fewer than queue_ticks wait (then an
+ * entry is free, as only the one being sent is neither free nor waiting).
+ * Lock held. */
+static int has_room(const struct tc_publisher *p)
 {
-	int waited = 0;
-	while (p->started && p->queued >= p->cfg.queue_ticks) {
-		waited = 1;
-		pthread_cond_wait(&p->room, &p->lock);
-	}
-	return waited;
-}
-
-/* Counts and logs (outside the lock) a hand-over that had to wait. */
-static void note_wait(struct tc_publisher *p)
-{
-	atomic_fetch_add(&p->waits, 1);
-	tc_log_limited(&p->wait_log, TC_LOG_WARNING,
-		"publisher: %d ticks waited to be sent (publish.queue_ticks), so the tick thread "
-		"waited: forecasts are written and sent slower than ticks close", p->cfg.queue_ticks);
+	return p->n_waiting < p->cfg.queue_ticks && p->n_free > 0;
 }
 
 void tc_publisher_wait_room(struct tc_publisher *p)
 {
+	int waited = 0;
 	pthread_mutex_lock(&p->lock);
-	int waited = wait_while_full(p);
+	while (p->started && !has_room(p)) {
+		waited = 1;
+		pthread_cond_wait(&p->room, &p->lock);
+	}
 	pthread_mutex_unlock(&p->lock);
 	if (waited) {
-		note_wait(p);
+		atomic_fetch_add(&p->waits, 1);
+		tc_log_limited(&p->wait_log, TC_LOG_WARNING,
+			"publisher: %d ticks waited to be sent (publish.queue_ticks), so the tick thread "
+			"waited: forecasts are written and sent slower than ticks close",
+			p->cfg.queue_ticks);
 	}
 }
 
-/* The tick's place in the queue is taken before it is copied, so at most
- * queue_ticks copies wait (and one is being sent): nothing is dropped, and
- * a slow publisher backs up into the reading queue and ZeroMQ's instead of
- * memory. */
-int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f)
+/* A free entry is taken under the lock, filled without it (the publisher
+ * thread does not look at it until it is queued), then queued. */
+int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f, char *err)
 {
 	if (f->n == 0) {
 		return 0;
 	}
 	pthread_mutex_lock(&p->lock);
-	int waited = wait_while_full(p);
-	p->queued++;
+	int e = has_room(p) ? p->free_stack[--p->n_free] : -1;
 	pthread_mutex_unlock(&p->lock);
-	if (waited) {
-		note_wait(p);
+	if (e < 0) {
+		return tc_err_set(err, "%d ticks already wait to be sent (publish.queue_ticks): the "
+			"forecasts of %zu series were not published", p->cfg.queue_ticks, f->n);
 	}
-	struct batch *b = batch_copy(f);
+	int grew = entry_fill(&p->entries[e], f);
 	pthread_mutex_lock(&p->lock);
-	if (!b) {
-		p->queued--;
-		pthread_cond_signal(&p->room);
+	if (grew < 0) {
+		p->free_stack[p->n_free++] = e;
 		pthread_mutex_unlock(&p->lock);
-		return -1;
+		return tc_err_set(err, "out of memory copying the forecasts of %zu series: they were "
+			"not published", f->n);
 	}
-	if (p->tail) {
-		p->tail->next = b;
-	} else {
-		p->head = b;
-	}
-	p->tail = b;
+	p->waiting[(p->waiting_head + p->n_waiting++) % p->n_entries] = e;
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_add(&p->growths, (uint64_t)grew);
 	return 0;
 }
 
@@ -322,11 +343,12 @@ void tc_publisher_destroy(struct tc_publisher **pp, int linger_ms)
 		pthread_join(p->thread, NULL);
 	}
 	tc_format_pool_destroy(&p->pool);
-	while (p->head) {
-		struct batch *next = p->head->next;
-		batch_free(p->head);
-		p->head = next;
+	for (int e = 0; p->entries && e < p->n_entries; e++) {
+		entry_free(&p->entries[e]);
 	}
+	free(p->entries);
+	free(p->waiting);
+	free(p->free_stack);
 	if (p->socket) {
 		zmq_setsockopt(p->socket, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
 		zmq_close(p->socket);
@@ -357,4 +379,9 @@ uint64_t tc_publisher_waits(const struct tc_publisher *p)
 int64_t tc_publisher_last_turn_ms(const struct tc_publisher *p)
 {
 	return atomic_load(&p->last_turn_ms);
+}
+
+uint64_t tc_publisher_growths(const struct tc_publisher *p)
+{
+	return atomic_load(&p->growths);
 }

@@ -6,18 +6,24 @@
  * series, a two-frame message `<topic_prefix><series>` + body (binary: a
  * one-record batch); or, with publish.batch_bytes, two-frame messages
  * `<topic_prefix>` + bodies of about that size (text and JSON:
- * newline-separated forecasts; binary: one batch of whole records). With
- * publish.threads > 1, threads - 1 more threads help format (format_pool.h)
- * while the publisher thread alone sends: the same forecasts with the same
- * bytes in the same order, but a tick is formatted in chunks of up to 16384
- * series and a batch message never spans two chunks, so a chunk's last batch
- * may be shorter than batch_bytes (and a batch holds one chunk at most).
+ * newline-separated forecasts; binary: one batch of whole records). A tick
+ * is formatted in chunks of up to 16384 series and a batch message never
+ * spans two chunks, so a chunk's last batch may be shorter than batch_bytes.
+ * With publish.threads > 1, threads - 1 more threads help format
+ * (format_pool.h) while the publisher thread alone sends: the same messages
+ * with the same bytes in the same order.
  *
  * Nothing submitted is dropped by the publisher; ZeroMQ drops for a
  * subscriber that falls publish.sndhwm messages behind. At most
- * publish.queue_ticks ticks wait to be sent: a submit beyond that waits for
- * the publisher, which bounds both the memory and the time that sending what
- * is left at exit takes. */
+ * publish.queue_ticks ticks wait to be sent (and one is being sent), which
+ * bounds both the memory and the time that sending what is left at exit
+ * takes. The tick thread waits for room with tc_publisher_wait_room before
+ * it closes a tick, without holding anything that others wait for; the
+ * submit itself never waits. Ticks are copied into queue_ticks + 1 entries
+ * kept from tick to tick, which grow only when a tick holds more series than
+ * they did: in a steady state submitting allocates nothing. The ids come
+ * from the forecasts (tc_forecasts_id), never from the engine's registry.
+ */
 #ifndef TC_PUBLISHER_H
 #define TC_PUBLISHER_H
 
@@ -37,9 +43,11 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
  * Returns 0 or -1 with err. */
 int tc_publisher_start(struct tc_publisher *p, char *err);
 
-/* Copies f and queues it for sending, first waiting while queue_ticks ticks
- * are queued (once started). Returns 0, or -1 when out of memory. */
-int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f);
+/* Copies f and queues it for sending; never waits. The caller makes room
+ * first (tc_publisher_wait_room); one thread submits. Returns 0, or -1 with
+ * err when no room was made (queue_ticks ticks wait; before start that many
+ * can be submitted) or out of memory: the forecasts are then not sent. */
+int tc_publisher_submit(struct tc_publisher *p, const struct tc_forecasts *f, char *err);
 
 /* Sends everything submitted, stops the threads, closes the socket (waiting
  * up to linger_ms for slow subscribers) and frees p; sets *p to NULL. */
@@ -49,17 +57,21 @@ void tc_publisher_destroy(struct tc_publisher **p, int linger_ms);
 uint64_t tc_publisher_forecasts(const struct tc_publisher *p);
 uint64_t tc_publisher_messages(const struct tc_publisher *p);
 
-/* Returns once a tick can be submitted without waiting (at once when fewer
- * than queue_ticks are queued). The tick thread calls it before it takes
- * its own locks, so that a slow publisher holds up only ticking. */
+/* Returns once a tick can be submitted: at once when fewer than queue_ticks
+ * wait to be sent, or before start. The tick thread calls it without its
+ * own locks held, so that a slow publisher holds up only ticking. */
 void tc_publisher_wait_room(struct tc_publisher *p);
 
-/* Submits (and wait_room calls) that had to wait for room in the queue. */
+/* wait_room calls that had to wait for room in the queue. */
 uint64_t tc_publisher_waits(const struct tc_publisher *p);
 
 /* tc_now_ms() when the publisher thread last finished sending a tick or
  * woke up idle (it does every 100 ms with nothing to send; start counts as
  * one): the watchdog's sign that it is not stuck (watchdog.h). Lock-free. */
 int64_t tc_publisher_last_turn_ms(const struct tc_publisher *p);
+
+/* Submits that grew the buffers of the entry they filled (for tests: it
+ * stays put while ticks keep their size). */
+uint64_t tc_publisher_growths(const struct tc_publisher *p);
 
 #endif

@@ -66,7 +66,8 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 static void publish_status(struct tc_ticker *tk);
 
-/* Swaps a pending model in; called at tick boundaries, engine lock held. */
+/* Swaps a pending model in; called between ticks (none open, or one just
+ * closed), engine lock held. */
 static void apply_pending(struct tc_ticker *tk)
 {
 	pthread_mutex_lock(&tk->swap_lock);
@@ -86,25 +87,39 @@ static void apply_pending(struct tc_ticker *tk)
 	pthread_mutex_unlock(&tk->swap_lock);
 }
 
-/* The engine's emitter: hand the tick to the publisher, note its duration,
- * and swap a pending model in while no tick is open. */
+/* The engine's emitter: hand the tick to the publisher (which has room: the
+ * turn made it before the tick could close) and note its duration. */
 static int emit(void *ud, const struct tc_forecasts *f)
 {
 	struct tc_ticker *tk = ud;
+	char err[TC_ERR_LEN];
 	struct timespec start, end;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (tc_publisher_submit(tk->pub, f) < 0) {
-		tc_log_error("out of memory: the forecasts of %zu series were not published", f->n);
+	if (tc_publisher_submit(tk->pub, f, err) < 0) {
+		tc_log_error("tick: %s", err);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	double handoff = (double)(end.tv_sec - start.tv_sec) * 1e3
 		+ (double)(end.tv_nsec - start.tv_nsec) / 1e6;
 	tk->history[tk->n_history++ % HISTORY] = f->step_ms + handoff;
-	apply_pending(tk);
 	note_progress(tk); /* a turn that closes many event buckets is still going */
 	return 0;
 }
 
+/* Right after a tick closed: a pending model swaps in, and the engine is let
+ * go while the publisher makes room for the next tick (`series` requests
+ * and reloads get their turn meanwhile). Engine lock held on entry and on
+ * return. */
+static void between_ticks(struct tc_ticker *tk)
+{
+	apply_pending(tk);
+	pthread_mutex_unlock(&tk->engine);
+	tc_publisher_wait_room(tk->pub);
+	pthread_mutex_lock(&tk->engine);
+}
+
+/* Files the readings one at a time: each may close a tick, and there must
+ * be room for the next before another reading can close one. */
 static void offer_all(struct tc_ticker *tk, size_t n)
 {
 	char err[TC_ERR_LEN];
@@ -112,8 +127,12 @@ static void offer_all(struct tc_ticker *tk, size_t n)
 		struct tc_reading r;
 		enum tc_reject why;
 		tc_queue_get(tk->queue, i, &r);
+		uint64_t ticks = tc_tick_get_stats(tk->tick)->ticks;
 		if (tc_tick_offer(tk->tick, &r, &tk->emitter, &why, err) < 0) {
 			tc_log_error("tick: %s", err);
+		}
+		if (tc_tick_get_stats(tk->tick)->ticks != ticks) {
+			between_ticks(tk);
 		}
 	}
 	if (n) {
@@ -204,11 +223,12 @@ static void publish_status(struct tc_ticker *tk)
 	pthread_mutex_unlock(&tk->status_lock);
 }
 
+/* One loop turn. Nothing waits with the engine held: a publisher that is
+ * behind holds this thread up before a tick can close, here and between
+ * the ticks that offer_all closes, with the engine let go. */
 static void turn(struct tc_ticker *tk, int final)
 {
 	size_t n = tc_queue_take(tk->queue, final ? 0 : next_deadline(tk));
-	/* A publisher that is behind holds up this thread here, not while it
-	 * holds the engine, which `series` requests and reloads wait for. */
 	tc_publisher_wait_room(tk->pub);
 	pthread_mutex_lock(&tk->engine);
 	offer_all(tk, n);

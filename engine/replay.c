@@ -23,7 +23,7 @@ static int print_forecasts(void *ud, const struct tc_forecasts *f)
 	struct printer *p = ud;
 	for (size_t i = 0; i < f->n; i++) {
 		size_t id_len;
-		const char *id = tc_registry_id(f->registry, f->slots[i], &id_len);
+		const char *id = tc_forecasts_id(f, i, &id_len);
 		size_t len = tc_forecast_format(p->line, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
 			f->outputs + i * (size_t)f->n_outputs, f->n_outputs, 1);
 		p->line[len++] = '\n';

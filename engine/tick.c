@@ -36,7 +36,7 @@ struct tc_tick {
 	int has_open;
 	int64_t open_bucket;
 	int has_closed;
-	int64_t last_closed;         /* the newest bucket stepped */
+	int64_t last_closed;         /* the newest bucket closed */
 	struct tc_tick_stats stats;
 };
 
@@ -194,6 +194,43 @@ static void remember_outputs(struct tc_tick *t, size_t n)
 	}
 }
 
+static const char *registry_id(const void *registry, uint32_t slot, size_t *len)
+{
+	return tc_registry_id(registry, slot, len);
+}
+
+const char *tc_forecasts_id(const struct tc_forecasts *f, size_t i, size_t *len)
+{
+	return f->id(f->names, f->slots[i], len);
+}
+
+/* Counts the open tick's readings as discarded, its step having failed. */
+static void count_unstepped(struct tc_tick *t)
+{
+	const uint32_t *slots;
+	size_t touched = tc_staging_touched(t->staging, &slots);
+	for (size_t i = 0; i < touched; i++) {
+		t->stats.unstepped_step_failed += tc_staging_count(t->staging, slots[i]);
+	}
+}
+
+/* Steps the n gathered series; on failure counts the tick's readings, which
+ * the caller then forgets. Returns 0 or -1 with err. */
+static int step_batch(struct tc_tick *t, size_t n, char *err)
+{
+	if (n && tc_step(t->model, t->state, t->batch_slots, n, t->batch_in, t->batch_out, err) < 0) {
+		count_unstepped(t);
+		return -1;
+	}
+	t->stats.ticks++;
+	t->stats.stepped += n;
+	if (t->scaler) {
+		restore_outputs(t, n);
+	}
+	remember_outputs(t, n);
+	return 0;
+}
+
 int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 {
 	if (!t->has_open) {
@@ -205,19 +242,14 @@ int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 		evict_idle(t);
 	}
 	size_t n = gather_batch(t);
+	int stepped = step_batch(t, n, err);
 	tc_staging_reset(t->staging);
 	t->has_open = 0;
 	t->has_closed = 1;
 	t->last_closed = t->open_bucket;
-	t->stats.ticks++;
-	t->stats.stepped += n;
-	if (n && tc_step(t->model, t->state, t->batch_slots, n, t->batch_in, t->batch_out, err) < 0) {
+	if (stepped < 0) {
 		return -1;
 	}
-	if (t->scaler) {
-		restore_outputs(t, n);
-	}
-	remember_outputs(t, n);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	struct tc_forecasts f = {
 		.step_ms = (double)(end.tv_sec - start.tv_sec) * 1e3
@@ -228,7 +260,8 @@ int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 		.outputs = t->batch_out,
 		.n_outputs = t->n_outputs,
 		.warm = t->scaler ? t->batch_warm : NULL,
-		.registry = t->registry,
+		.id = registry_id,
+		.names = t->registry,
 	};
 	int rc = out->emit(out->ud, &f);
 	if (rc) {
@@ -244,7 +277,9 @@ static int reject(struct tc_tick *t, enum tc_reject *why, enum tc_reject reason)
 	return 1;
 }
 
-/* Event clock: opens r's bucket, closing the open one first when r is later. */
+/* Event clock: opens r's bucket, closing the open one first when r is later.
+ * Returns 0, 1 when r is rejected, or -1 when the close failed (r's bucket is
+ * open all the same). */
 static int place_event(struct tc_tick *t, const struct tc_reading *r,
 	const struct tc_emitter *out, enum tc_reject *why, char *err)
 {
@@ -255,12 +290,11 @@ static int place_event(struct tc_tick *t, const struct tc_reading *r,
 	if ((t->has_open && bucket < t->open_bucket) || (t->has_closed && bucket <= t->last_closed)) {
 		return reject(t, why, TC_REJECT_LATE);
 	}
-	if (t->has_open && bucket > t->open_bucket && tc_tick_close(t, out, err) < 0) {
-		return -1;
-	}
+	/* A failed close is counted there and does not keep r out of its bucket. */
+	int rc = t->has_open && bucket > t->open_bucket ? tc_tick_close(t, out, err) : 0;
 	t->has_open = 1;
 	t->open_bucket = bucket;
-	return 0;
+	return rc;
 }
 
 int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
@@ -272,10 +306,11 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 		&& tc_registry_find(t->registry, r->id, r->id_len) < 0) {
 		return reject(t, why, TC_REJECT_SERIES_LIMIT);
 	}
+	int closed = 0;
 	if (t->cfg.clock == TC_CLOCK_EVENT) {
-		int rc = place_event(t, r, out, why, err);
-		if (rc) {
-			return rc;
+		closed = place_event(t, r, out, why, err);
+		if (closed > 0) {
+			return closed;
 		}
 	} else {
 		t->has_open = 1;
@@ -302,7 +337,7 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 		return reject(t, why, TC_REJECT_OUT_OF_MEMORY);
 	}
 	t->stats.accepted++;
-	return 0;
+	return closed;
 }
 
 int tc_tick_close_wall(struct tc_tick *t, int64_t bucket, const struct tc_emitter *out,

@@ -28,7 +28,9 @@
 #include "reading.h"
 #include "registry.h"
 
-/* One closed tick's forecasts; everything is borrowed for the callback. */
+/* One closed tick's forecasts; everything is borrowed for the callback. The
+ * series' ids come through tc_forecasts_id: whoever made f (the engine, or a
+ * test) says how its slots are named, and a consumer needs nothing else. */
 struct tc_forecasts {
 	int64_t bucket_ms;           /* the tick's bucket start, ms since the epoch */
 	size_t n;                    /* series stepped, in slot order */
@@ -36,9 +38,15 @@ struct tc_forecasts {
 	const float *outputs;        /* [n x n_outputs] */
 	int n_outputs;
 	const uint8_t *warm;         /* [n]: 0 while a series' scaler warms up; NULL: no scaler */
-	const struct tc_registry *registry; /* for the slots' ids */
+	/* The id of `slot` in `names` (*len bytes, no NUL), borrowed like the rest. */
+	const char *(*id)(const void *names, uint32_t slot, size_t *len);
+	const void *names;
 	double step_ms;              /* time spent gathering and stepping this tick */
 };
+
+/* The id of f's i-th series (i < f->n): *len bytes, no NUL; borrowed for the
+ * callback. */
+const char *tc_forecasts_id(const struct tc_forecasts *f, size_t i, size_t *len);
 
 /* Called once per closed tick; a nonzero return stops and is passed back. */
 struct tc_emitter {
@@ -49,7 +57,8 @@ struct tc_emitter {
 struct tc_tick_stats {
 	uint64_t accepted;                   /* readings filed */
 	uint64_t rejected[TC_REJECT__COUNT]; /* by tc_tick_offer, by reason */
-	uint64_t ticks;                      /* ticks closed */
+	uint64_t unstepped_step_failed;      /* readings filed, then discarded: their tick's step failed */
+	uint64_t ticks;                      /* ticks closed and stepped */
 	uint64_t stepped;                    /* series-steps */
 	uint64_t evicted;                    /* series freed after ttl_ticks idle */
 	uint64_t warming;                    /* live series whose scaler is not warm yet (now) */
@@ -80,12 +89,17 @@ void tc_tick_destroy(struct tc_tick **t);
 /* Files reading r, first closing the open bucket when r belongs to a later
  * one (which calls out). Returns 0; 1 when r is rejected and counted (*why
  * set: late, series limit, no timestamp, out of memory); -1 with err when
- * closing failed. */
+ * closing the open bucket failed (as tc_tick_close; r is then filed into its
+ * own bucket all the same). */
 int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 	const struct tc_emitter *out, enum tc_reject *why, char *err);
 
 /* Closes the open tick, if any: one batched step, then out. Returns 0, or
- * -1 with err (a failed step, or the emitter's nonzero return). */
+ * -1 with err: the emitter's nonzero return (the tick was stepped), or a
+ * failed step. A tick whose step fails is closed all the same (its bucket's
+ * later readings are late) but not counted in ticks: its readings are
+ * discarded and counted in unstepped_step_failed (the series' last inputs and
+ * scalers have taken them; no hidden state moved). */
 int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err);
 
 /* Wall clock: closes the current tick as bucket `bucket` (its start is

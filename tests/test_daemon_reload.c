@@ -127,7 +127,7 @@ static int collect(void *ud, const struct tc_forecasts *f)
 	struct collected *c = ud;
 	for (size_t i = 0; i < f->n; i++) {
 		size_t id_len;
-		const char *id = tc_registry_id(f->registry, f->slots[i], &id_len);
+		const char *id = tc_forecasts_id(f, i, &id_len);
 		size_t len = tc_forecast_format(c->line, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
 			f->outputs + i * (size_t)f->n_outputs, f->n_outputs, 1);
 		dh_lines_add(&c->lines, c->line, len);

@@ -1,6 +1,7 @@
 /* test_publisher.c -- the publisher's bounded queue (nothing dropped, at
- * most publish.queue_ticks ticks waiting, the tick thread held back instead),
- * and publish.threads: the same forecasts, bytes and order on any count. */
+ * most publish.queue_ticks ticks waiting, the tick thread held back instead,
+ * nothing allocated once its copies are grown), and publish.threads: the
+ * same forecasts, bytes and order on any count. */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -13,7 +14,6 @@
 #include "forecast_binary.h"
 #include "forecast_format.h"
 #include "publisher.h"
-#include "registry.h"
 
 /* One timeout for the suite: with per-test timeouts of different lengths,
  * LeakSanitizer reported 48 bytes lost inside Criterion's runner. */
@@ -25,17 +25,25 @@ TestSuite(publisher, .timeout = 120);
 struct fixture {
 	void *ctx;
 	struct tc_publisher *pub;
-	struct tc_registry *registry;
+	char (*ids)[16];             /* [SERIES]: slot i is s<i> */
 	uint32_t *slots;
 	float *outputs;
 	uint8_t *warm;
 	struct tc_forecasts f;
 };
 
-/* A started publisher of cfg (bound to inproc://<name>, sndhwm unlimited, so
- * that nothing is dropped, and topic prefix "forecast.") and a tick of
- * SERIES forecasts to hand it. */
-static void setup(struct fixture *x, struct tc_publish_config cfg, const char *name)
+/* The forecasts' ids: slot i of the fixture's names is s<i>. */
+static const char *fixture_id(const void *names, uint32_t slot, size_t *len)
+{
+	const char (*ids)[16] = names;
+	*len = strlen(ids[slot]);
+	return ids[slot];
+}
+
+/* A publisher of cfg, not started (bound to inproc://<name>, sndhwm
+ * unlimited, so that nothing is dropped, and topic prefix "forecast.") and a
+ * tick of SERIES forecasts to hand it. */
+static void setup_unstarted(struct fixture *x, struct tc_publish_config cfg, const char *name)
 {
 	char err[TC_ERR_LEN];
 	cfg.n_bind = 1;
@@ -45,31 +53,54 @@ static void setup(struct fixture *x, struct tc_publish_config cfg, const char *n
 	x->ctx = zmq_ctx_new();
 	x->pub = tc_publisher_create(x->ctx, &cfg, err);
 	cr_assert_not_null(x->pub, "%s", err);
-	cr_assert_eq(tc_publisher_start(x->pub, err), 0, "%s", err);
-	x->registry = tc_registry_create(SERIES, err);
+	x->ids = malloc(SERIES * sizeof *x->ids);
 	x->slots = malloc(SERIES * sizeof *x->slots);
 	x->outputs = malloc(SERIES * OUTPUTS * sizeof *x->outputs);
 	x->warm = malloc(SERIES);
-	cr_assert(x->registry && x->slots && x->outputs && x->warm);
+	cr_assert(x->ids && x->slots && x->outputs && x->warm);
 	for (int i = 0; i < SERIES; i++) {
-		char id[16];
-		int len = snprintf(id, sizeof id, "s%d", i);
-		int created;
-		x->slots[i] = (uint32_t)tc_registry_insert(x->registry, id, (size_t)len, &created);
+		snprintf(x->ids[i], sizeof x->ids[i], "s%d", i);
+		x->slots[i] = (uint32_t)i;
 		for (int k = 0; k < OUTPUTS; k++) {
 			x->outputs[i * OUTPUTS + k] = (float)i / (float)(k + 1);
 		}
 		x->warm[i] = i % 7 != 0;
 	}
 	x->f = (struct tc_forecasts){.n = SERIES, .slots = x->slots, .outputs = x->outputs,
-		.n_outputs = OUTPUTS, .registry = x->registry};
+		.n_outputs = OUTPUTS, .id = fixture_id, .names = x->ids};
+}
+
+/* As setup_unstarted, and started. */
+static void setup(struct fixture *x, struct tc_publish_config cfg, const char *name)
+{
+	char err[TC_ERR_LEN];
+	setup_unstarted(x, cfg, name);
+	cr_assert_eq(tc_publisher_start(x->pub, err), 0, "%s", err);
+}
+
+/* Hands x's tick over as the tick thread does: room first, then the copy. */
+static void submit(struct fixture *x)
+{
+	char err[TC_ERR_LEN];
+	tc_publisher_wait_room(x->pub);
+	cr_assert_eq(tc_publisher_submit(x->pub, &x->f, err), 0, "%s", err);
+}
+
+/* Waits until the publisher has sent n forecasts (the test's timeout
+ * bounds it). */
+static void wait_sent(struct fixture *x, uint64_t n)
+{
+	while (tc_publisher_forecasts(x->pub) < n) {
+		struct timespec pause = {0, 1000000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 static void teardown(struct fixture *x)
 {
 	tc_publisher_destroy(&x->pub, 0);
 	zmq_ctx_term(x->ctx);
-	tc_registry_destroy(&x->registry);
+	free(x->ids);
 	free(x->slots);
 	free(x->outputs);
 	free(x->warm);
@@ -89,7 +120,7 @@ static void expect_bounded_queue(int queue_ticks, int threads)
 		.threads = threads}, name);
 	for (int t = 0; t < TICKS; t++) {
 		x.f.bucket_ms = t * 1000;
-		cr_assert_eq(tc_publisher_submit(x.pub, &x.f), 0);
+		submit(&x);
 		uint64_t submitted = (uint64_t)(t + 1) * SERIES;
 		uint64_t sent = tc_publisher_forecasts(x.pub);
 		cr_assert_geq(sent + (uint64_t)(queue_ticks + 1) * SERIES, submitted,
@@ -104,10 +135,7 @@ static void expect_bounded_queue(int queue_ticks, int threads)
 	cr_assert_geq(sent + (uint64_t)queue_ticks * SERIES, (uint64_t)TICKS * SERIES,
 		"wait_room returned with %llu of %llu forecasts sent", (unsigned long long)sent,
 		(unsigned long long)TICKS * SERIES);
-	while (tc_publisher_forecasts(x.pub) < (uint64_t)TICKS * SERIES) {
-		struct timespec pause = {0, 1000000};
-		nanosleep(&pause, NULL);
-	}
+	wait_sent(&x, (uint64_t)TICKS * SERIES);
 	cr_assert_eq(tc_publisher_forecasts(x.pub), (uint64_t)TICKS * SERIES, "forecasts lost");
 	cr_assert_eq(tc_publisher_messages(x.pub), (uint64_t)TICKS * SERIES);
 	teardown(&x);
@@ -145,7 +173,7 @@ Test(publisher, destroy_sends_every_queued_tick_first)
 	struct timespec settle = {0, 100000000}; /* the subscription reaches the PUB */
 	nanosleep(&settle, NULL);
 	for (int t = 0; t < TICKS; t++) {
-		cr_assert_eq(tc_publisher_submit(x.pub, &x.f), 0);
+		submit(&x);
 	}
 	tc_publisher_destroy(&x.pub, 5000);
 	long messages = 0;
@@ -159,6 +187,50 @@ Test(publisher, destroy_sends_every_queued_tick_first)
 	cr_assert_eq(messages, (long)TICKS * SERIES, "%ld of %d forecasts arrived", messages,
 		TICKS * SERIES);
 	zmq_close(sub);
+	teardown(&x);
+}
+
+/* Ticks of one size, handed over again and again, allocate nothing once each
+ * of the queue_ticks + 1 copies has grown to that size; a larger tick grows
+ * the copy it fills. */
+Test(publisher, ticks_of_one_size_allocate_nothing_once_the_copies_are_grown)
+{
+	enum { QUEUE = 2, TICKS = 40 };
+	struct fixture x;
+	setup(&x, (struct tc_publish_config){.format = TC_FORMAT_TEXT, .queue_ticks = QUEUE,
+		.threads = 1}, "growth");
+	x.f.n = SERIES / 2;
+	x.f.warm = x.warm;
+	for (int t = 0; t < TICKS; t++) {
+		submit(&x);
+	}
+	uint64_t grown = tc_publisher_growths(x.pub);
+	cr_assert_geq(grown, 1, "the first tick found the copies empty");
+	cr_assert_leq(grown, QUEUE + 1, "%llu of %d ticks of one size grew the copy they filled",
+		(unsigned long long)grown, TICKS);
+	x.f.n = SERIES;
+	submit(&x);
+	cr_assert_gt(tc_publisher_growths(x.pub), grown, "a larger tick fit a smaller one's copy");
+	wait_sent(&x, (uint64_t)TICKS * (SERIES / 2) + SERIES);
+	cr_assert_eq(tc_publisher_messages(x.pub), (uint64_t)TICKS * (SERIES / 2) + SERIES);
+	teardown(&x);
+}
+
+/* The tick thread makes room before it closes a tick, while it holds no
+ * lock; the submit itself never waits: without room it refuses the tick. */
+Test(publisher, a_submit_without_room_refuses_the_tick_instead_of_waiting)
+{
+	enum { QUEUE = 2 };
+	struct fixture x;
+	char err[TC_ERR_LEN] = "";
+	setup_unstarted(&x, (struct tc_publish_config){.format = TC_FORMAT_TEXT,
+		.queue_ticks = QUEUE, .threads = 1}, "no-room");
+	for (int t = 0; t < QUEUE; t++) {
+		submit(&x);
+	}
+	tc_publisher_wait_room(x.pub); /* not started: returns at once */
+	cr_assert_eq(tc_publisher_submit(x.pub, &x.f, err), -1);
+	cr_assert(strstr(err, "publish.queue_ticks"), "%s", err);
 	teardown(&x);
 }
 
@@ -327,12 +399,9 @@ static void publish_ticks(enum tc_format format, int batch_bytes, int threads,
 		}
 		x.f.bucket_ms = 1700000000000 + t * 1250;
 		x.f.warm = t == 0 ? NULL : x.warm;
-		cr_assert_eq(tc_publisher_submit(x.pub, &x.f), 0);
+		submit(&x);
 	}
-	while (tc_publisher_forecasts(x.pub) < (uint64_t)TICKS * SERIES) {
-		struct timespec pause = {0, 1000000};
-		nanosleep(&pause, NULL);
-	}
+	wait_sent(&x, (uint64_t)TICKS * SERIES);
 	uint64_t messages = tc_publisher_messages(x.pub);
 	tc_publisher_destroy(&x.pub, 5000);
 	receive_all(sub, format, d);

@@ -331,6 +331,64 @@ Test(tick, offer_fails_with_a_message_when_closing_the_open_bucket_fails)
 	teardown(&fx);
 }
 
+/* tc_step fails only for a state that does not fit the model, which
+ * tc_tick_set_model never lets happen: to force it, the model's spec is
+ * changed under the engine (one layer of 3 units instead of 2), then put back. */
+static void break_model(struct fixture *fx, int broken)
+{
+	struct tc_model_spec *spec = (struct tc_model_spec *)tc_model_get_spec(fx->model);
+	spec->hidden[0] = broken ? 3 : 2;
+}
+
+Test(tick, a_failed_step_counts_its_readings_and_no_tick)
+{
+	struct fixture fx;
+	setup(&fx, 1, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, 0.1);
+	offer_ok(&fx, "a", 2, 0.6);
+	offer_ok(&fx, "b", 3, 0.7);
+	break_model(&fx, 1);
+	fx.err[0] = '\0';
+	cr_assert_eq(tc_tick_close(fx.tick, &fx.out, fx.err), -1);
+	cr_assert(strstr(fx.err, "another shape"), "%s", fx.err);
+	break_model(&fx, 0);
+	cr_assert_eq(fx.rec.count, 0, "a tick that was not stepped was emitted");
+	const struct tc_tick_stats *s = tc_tick_get_stats(fx.tick);
+	cr_assert_eq(s->unstepped_step_failed, 3, "%llu of 3 readings counted as not stepped",
+		(unsigned long long)s->unstepped_step_failed);
+	cr_assert_eq(s->ticks, 0, "a tick whose step failed was counted");
+	cr_assert_eq(s->stepped, 0);
+	cr_assert_eq(s->accepted, 3);
+	cr_assert(!tc_tick_has_open(fx.tick), "the failed tick's readings are still staged");
+	/* Its bucket is closed all the same; the next one steps as usual. */
+	struct tc_reading late = reading("a", 1, 0.9);
+	offer_rejected(&fx, &late, TC_REJECT_LATE);
+	offer_ok(&fx, "a", 0.5f, 1.5);
+	close_ok(&fx);
+	expect_tick(&fx, 0, 1000, IDS("a"), OUTS(tanhf(0.5f)), 1e-6f);
+	cr_assert_eq(s->ticks, 1);
+	cr_assert_eq(s->unstepped_step_failed, 3);
+	teardown(&fx);
+}
+
+Test(tick, a_reading_whose_bucket_closes_with_a_failed_step_is_still_filed)
+{
+	struct fixture fx;
+	setup(&fx, 1, 1000, TC_AGGREGATE_LAST, TC_MISSING_SKIP, 10);
+	offer_ok(&fx, "a", 1, 0.5);
+	break_model(&fx, 1);
+	struct tc_reading r = reading("b", 0.25f, 1.5);
+	enum tc_reject why;
+	cr_assert_eq(tc_tick_offer(fx.tick, &r, &fx.out, &why, fx.err), -1);
+	break_model(&fx, 0);
+	const struct tc_tick_stats *s = tc_tick_get_stats(fx.tick);
+	cr_assert_eq(s->unstepped_step_failed, 1);
+	cr_assert_eq(s->accepted, 2, "the reading that closed the bucket was dropped");
+	close_ok(&fx);
+	expect_tick(&fx, 0, 1000, IDS("b"), OUTS(tanhf(0.25f)), 1e-6f);
+	teardown(&fx);
+}
+
 Test(tick, destroy_sets_the_pointer_to_null_and_accepts_null)
 {
 	struct fixture fx;

@@ -57,7 +57,7 @@ static inline int record(void *ud, const struct tc_forecasts *f)
 	e->n = f->n;
 	for (size_t i = 0; i < f->n; i++) {
 		size_t len = 0;
-		const char *id = tc_registry_id(f->registry, f->slots[i], &len);
+		const char *id = tc_forecasts_id(f, i, &len);
 		cr_assert_not_null(id, "slot %u has no id", f->slots[i]);
 		cr_assert_lt(len, sizeof e->ids[i]);
 		memcpy(e->ids[i], id, len);
