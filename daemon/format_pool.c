@@ -10,7 +10,6 @@
 #include "forecast_format.h"
 #include "reading.h"
 
-_Static_assert(TC_ID_MAX == TC_FORECAST_BINARY_ID_MAX, "a series id fits a binary record");
 
 #define CHUNK_SERIES_MAX 16384       /* series a chunk holds at most */
 #define CHUNK_BYTES ((size_t)4 << 20) /* about the most text a chunk should hold */
@@ -107,7 +106,7 @@ static int append_record(const struct tc_format_pool *pool, const struct tc_fore
 {
 	int has_warm = f->warm != NULL;
 	if (m->len == 0) {
-		size_t record_max = tc_forecast_binary_record_size(TC_FORECAST_BINARY_ID_MAX,
+		size_t record_max = tc_forecast_binary_record_size(TC_ID_MAX,
 			f->n_outputs, has_warm);
 		size_t most = pool->batch_bytes + record_max;
 		most = most < left * record_max ? most : left * record_max;

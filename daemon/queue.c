@@ -79,19 +79,14 @@ void tc_queue_destroy(struct tc_queue **qp)
 	*qp = NULL;
 }
 
-static int grow(void **p, size_t n, size_t size)
-{
-	return tc_array_grow(p, n, size);
-}
-
 static int reserve(struct buffer *b, int width, size_t id_bytes)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? 2 * b->cap : 4096;
-		if (grow((void **)&b->id_off, cap, sizeof *b->id_off) < 0
-			|| grow((void **)&b->id_len, cap, sizeof *b->id_len) < 0
-			|| grow((void **)&b->time, cap, sizeof *b->time) < 0
-			|| grow((void **)&b->values, cap, (size_t)width * sizeof *b->values) < 0) {
+		if (tc_array_grow((void **)&b->id_off, cap, sizeof *b->id_off) < 0
+			|| tc_array_grow((void **)&b->id_len, cap, sizeof *b->id_len) < 0
+			|| tc_array_grow((void **)&b->time, cap, sizeof *b->time) < 0
+			|| tc_array_grow((void **)&b->values, cap, (size_t)width * sizeof *b->values) < 0) {
 			return -1;
 		}
 		b->cap = cap;
@@ -101,7 +96,7 @@ static int reserve(struct buffer *b, int width, size_t id_bytes)
 		while (cap < b->ids_len + id_bytes) {
 			cap *= 2;
 		}
-		if (grow((void **)&b->ids, cap, 1) < 0) {
+		if (tc_array_grow((void **)&b->ids, cap, 1) < 0) {
 			return -1;
 		}
 		b->ids_cap = cap;

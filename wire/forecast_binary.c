@@ -44,7 +44,7 @@ int tc_forecast_binary_writer_init(struct tc_forecast_binary_writer *w, void *bu
 int tc_forecast_binary_writer_add(struct tc_forecast_binary_writer *w, const char *id,
 	size_t id_len, const float *y, int warm)
 {
-	if (id_len < 1 || id_len > TC_FORECAST_BINARY_ID_MAX || w->count == UINT32_MAX) {
+	if (id_len < 1 || id_len > TC_ID_MAX || w->count == UINT32_MAX) {
 		return -1;
 	}
 	size_t size = tc_forecast_binary_record_size(id_len, w->n_outputs, w->has_warm);

@@ -43,7 +43,6 @@
 #define TC_FORECAST_BINARY_FLAG_WARM 0x01   /* every record ends with a warm byte */
 #define TC_FORECAST_BINARY_HEADER_LEN 20    /* bytes before the first record */
 #define TC_FORECAST_BINARY_MAX_OUTPUTS 8192 /* O at most: model.head.outputs' bound */
-#define TC_FORECAST_BINARY_ID_MAX TC_ID_MAX /* L at most: a series id's bound */
 
 /* Whether a message body of len bytes is meant as a binary batch: its first
  * byte is 0x00 (no text or JSON forecast can start so). Such a body is binary
@@ -77,7 +76,7 @@ int tc_forecast_binary_writer_init(struct tc_forecast_binary_writer *w, void *bu
  * buf[0..w->len) is a complete batch after every call; warm (0 or not) is
  * written only when the batch has warm bytes. Returns 0, or -1 with w
  * unchanged when the record does not fit in cap, id_len is outside
- * 1..TC_FORECAST_BINARY_ID_MAX, or N is at UINT32_MAX. The id's bytes are
+ * 1..TC_ID_MAX, or N is at UINT32_MAX. The id's bytes are
  * not checked (the daemon's ids were checked when they came in): one with a
  * space or control character makes a batch that readers refuse. */
 int tc_forecast_binary_writer_add(struct tc_forecast_binary_writer *w, const char *id,
