@@ -10,7 +10,6 @@
 #include "forecast_format.h"
 #include "reading.h"
 
-
 #define CHUNK_SERIES_MAX 16384       /* series a chunk holds at most */
 #define CHUNK_BYTES ((size_t)4 << 20) /* about the most text a chunk should hold */
 
