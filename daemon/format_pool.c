@@ -301,6 +301,7 @@ struct tc_format_pool *tc_format_pool_create(enum tc_format format, int batch_by
 				pool->n_workers + 2, pool->threads);
 			goto err_destroy;
 		}
+		pthread_setname_np(pool->workers[pool->n_workers], "tc-format"); /* for top -H */
 	}
 	return pool;
 

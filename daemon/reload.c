@@ -233,6 +233,7 @@ int tc_reloader_start(struct tc_reloader *r, char *err)
 	if (pthread_create(&r->thread, NULL, run, r) != 0) {
 		return tc_err_set(err, "cannot start the reload thread");
 	}
+	pthread_setname_np(r->thread, "tc-reload"); /* for top -H and gdb */
 	r->started = 1;
 	return 0;
 }
