@@ -28,6 +28,7 @@ struct tc_ticker {
 	int64_t wall_bucket;         /* wall clock: the bucket now open */
 	uint64_t intervals_skipped;  /* wall clock: boundaries passed while a tick ran */
 	struct tc_log_limit skip_log;
+	struct tc_log_limit memory_log;  /* readings dropped for lack of memory */
 	int64_t last_reading_ms;     /* event clock: when the open bucket last got one */
 	double history[HISTORY];     /* tick durations, ms, a ring */
 	uint64_t n_history;
@@ -128,8 +129,13 @@ static void offer_all(struct tc_ticker *tk, size_t n)
 		enum tc_reject why;
 		tc_queue_get(tk->queue, i, &r);
 		uint64_t ticks = tc_tick_get_stats(tk->tick)->ticks;
-		if (tc_tick_offer(tk->tick, &r, &tk->emitter, &why, err) < 0) {
+		int rc = tc_tick_offer(tk->tick, &r, &tk->emitter, &why, err);
+		if (rc < 0) {
 			tc_log_error("tick: %s", err);
+		} else if (rc == 1 && why == TC_REJECT_OUT_OF_MEMORY) {
+			tc_log_limited(&tk->memory_log, TC_LOG_ERROR, "tick: no memory to file a reading "
+				"of a new series (%zu live): it is counted as out_of_memory and dropped",
+				tc_registry_count(tc_tick_registry(tk->tick)));
 		}
 		if (tc_tick_get_stats(tk->tick)->ticks != ticks) {
 			between_ticks(tk);
@@ -271,6 +277,7 @@ struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model 
 	pthread_mutex_init(&tk->status_lock, NULL);
 	tk->wall_bucket = floor_div(real_ms(), cfg->tick.interval_ms);
 	tk->skip_log.interval_ms = 10000;
+	tk->memory_log.interval_ms = 10000;
 	tk->tick = tc_tick_create(&cfg->tick, m, (size_t)cfg->series.max,
 		(uint64_t)cfg->series.ttl_ticks, &cfg->scaler, err);
 	if (!tk->tick) {
