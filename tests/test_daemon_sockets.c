@@ -117,3 +117,47 @@ Test(daemon_sockets, a_frame_over_the_limit_is_refused_before_it_is_received_who
 		"%d-byte frame", grew, HUGE);
 	cr_assert_eq(dh_status_int("readings.messages"), 1, "the big frame was received");
 }
+
+/* Resident memory of the daemon now (VmRSS), bytes. */
+static long long daemon_rss(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)dh.pid);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	char line[256];
+	long long kb = -1;
+	while (fgets(line, sizeof line, f) && sscanf(line, "VmRSS: %lld kB", &kb) != 1) {
+	}
+	fclose(f);
+	cr_assert_geq(kb, 0, "no VmRSS in %s", path);
+	return kb * 1024;
+}
+
+Test(daemon_sockets, memory_taken_by_a_burst_of_large_messages_goes_back_after_it)
+{
+	enum { FRAME = 12 << 20, FRAMES = 24 };
+#if defined(__SANITIZE_ADDRESS__)
+	cr_skip_test("the daemon runs on AddressSanitizer's allocator, which keeps freed memory "
+		"in quarantine: this is about glibc's");
+#endif
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK});
+	dh_start();
+	void *pub = dh_publisher();
+	long long before = daemon_rss();
+	/* Blank lines: parsed at once, yield nothing, so only the frames' own
+	 * buffers are at stake. */
+	char *frame = malloc(FRAME);
+	cr_assert_not_null(frame);
+	memset(frame, '\n', FRAME);
+	for (int i = 0; i < FRAMES; i++) {
+		dh_send(pub, frame, FRAME);
+	}
+	free(frame);
+	dh_expect_int("readings.messages", FRAMES);
+	dh_sleep_ms(300);
+	long long after = daemon_rss();
+	cr_assert_lt(after - before, 2LL * FRAME, "%d frames of %d bytes left the daemon %lld bytes "
+		"larger (%lld -> %lld)", FRAMES, FRAME, after - before, before, after);
+}
