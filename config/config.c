@@ -186,6 +186,9 @@ static const struct tc_option ingest_options[] = {
 	{ .name = "queue_readings", .type = TC_OPTION_INT, .offset = CFG(ingest.queue_readings),
 		.def = 4194304, .min = 1024, .max = 1000000000,
 		.help = "readings staged between ticks before ingest pushes back" },
+	{ .name = "queue_bytes", .type = TC_OPTION_INT64, .offset = CFG(ingest.queue_bytes),
+		.def = 268435456, .min = 1048576, .max = 1099511627776,
+		.help = "bytes of staged readings (ids, values, times) before ingest pushes back" },
 	{ 0 },
 };
 

@@ -63,6 +63,7 @@ struct tc_ingest_config {
 	int rcvhwm;                  /* messages ZeroMQ queues before the ingest thread */
 	int max_message_bytes;       /* larger messages are rejected (ZMQ_MAXMSGSIZE) */
 	int queue_readings;          /* readings staged between two ticks before ingest pushes back */
+	int64_t queue_bytes;         /* bytes of them (ids, values, times) before ingest pushes back */
 };
 
 struct tc_publish_config {

@@ -25,6 +25,7 @@ struct buffer {
 struct tc_queue {
 	int width;
 	size_t max_readings;
+	size_t max_bytes;            /* of a buffer's readings: ids, offsets, lengths, times, values */
 	pthread_mutex_t lock;
 	pthread_cond_t filled;       /* signalled on push and close */
 	pthread_cond_t drained;      /* signalled on take and close */
@@ -34,7 +35,7 @@ struct tc_queue {
 	int closed;
 };
 
-struct tc_queue *tc_queue_create(int width, size_t max_readings, char *err)
+struct tc_queue *tc_queue_create(int width, size_t max_readings, size_t max_bytes, char *err)
 {
 	struct tc_queue *q = calloc(1, sizeof *q);
 	if (!q) {
@@ -43,6 +44,7 @@ struct tc_queue *tc_queue_create(int width, size_t max_readings, char *err)
 	}
 	q->width = width;
 	q->max_readings = max_readings;
+	q->max_bytes = max_bytes;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -104,10 +106,27 @@ static int reserve(struct buffer *b, int width, size_t id_bytes)
 	return 0;
 }
 
+/* Bytes a buffer holds for its readings, plus one more of id_len bytes. */
+static size_t bytes_with(const struct tc_queue *q, const struct buffer *b, size_t id_len)
+{
+	size_t per_reading = sizeof *b->id_off + sizeof *b->id_len + sizeof *b->time
+		+ (size_t)q->width * sizeof *b->values;
+	return b->ids_len + id_len + (b->n + 1) * per_reading;
+}
+
+/* Whether r must wait for the tick thread to take: the buffer holds
+ * max_readings, or r would take it past max_bytes (an empty buffer takes
+ * any reading, so that one larger than the bound still passes). */
+static int is_full(const struct tc_queue *q, const struct tc_reading *r)
+{
+	const struct buffer *b = q->filling;
+	return b->n >= q->max_readings || (b->n && bytes_with(q, b, r->id_len) > q->max_bytes);
+}
+
 int tc_queue_push(struct tc_queue *q, const struct tc_reading *r)
 {
 	pthread_mutex_lock(&q->lock);
-	while (!q->closed && q->filling->n >= q->max_readings) {
+	while (!q->closed && is_full(q, r)) {
 		pthread_cond_wait(&q->drained, &q->lock);
 	}
 	struct buffer *b = q->filling;

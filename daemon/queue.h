@@ -16,9 +16,10 @@
 
 struct tc_queue;
 
-/* A queue for readings of `width` values, at most max_readings waiting.
- * NULL and err when out of memory. */
-struct tc_queue *tc_queue_create(int width, size_t max_readings, char *err);
+/* A queue for readings of `width` values, at most max_readings and
+ * max_bytes (their ids, values and times) waiting; a reading alone is taken
+ * whatever its size. NULL and err when out of memory. */
+struct tc_queue *tc_queue_create(int width, size_t max_readings, size_t max_bytes, char *err);
 void tc_queue_destroy(struct tc_queue **q);
 
 /* Ingest side: appends r (copied). Blocks while the queue is full, until

@@ -120,7 +120,8 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 		tc_model_destroy(&m);
 		return -1;
 	}
-	if (!(d->queue = tc_queue_create(width, (size_t)cfg->ingest.queue_readings, err))
+	if (!(d->queue = tc_queue_create(width, (size_t)cfg->ingest.queue_readings,
+		(size_t)cfg->ingest.queue_bytes, err))
 		|| !(d->publisher = tc_publisher_create(d->zmq, &cfg->publish, err))
 		|| !(d->ingest = tc_ingest_create(d->zmq, &cfg->ingest, width, d->queue, err))) {
 		tc_model_destroy(&m);

@@ -22,6 +22,7 @@ static void expect_daemon_defaults(const struct tc_config *cfg)
 	cr_assert_eq(cfg->ingest.rcvhwm, 100000);
 	cr_assert_eq(cfg->ingest.max_message_bytes, 16777216);
 	cr_assert_eq(cfg->ingest.queue_readings, 4194304);
+	cr_assert_eq(cfg->ingest.queue_bytes, 268435456);
 	cr_assert_eq(cfg->publish.n_bind, 1);
 	cr_assert_str_eq(cfg->publish.bind[0], "tcp://127.0.0.1:7701");
 	cr_assert_str_eq(cfg->publish.topic_prefix, "forecast.");
@@ -193,6 +194,7 @@ static const struct int_key int_keys[] = {
 	{ "ingest", "rcvhwm", 1, 100000000 },
 	{ "ingest", "max_message_bytes", 1024, 1073741824 },
 	{ "ingest", "queue_readings", 1024, 1000000000 },
+	{ "ingest", "queue_bytes", 1048576, 1099511627776 },
 	{ "publish", "sndhwm", 1, 100000000 },
 	{ "publish", "batch_bytes", 0, 268435456 },
 	{ "publish", "queue_ticks", 1, 1000 },
@@ -208,6 +210,7 @@ static long long int_field(const struct tc_config *cfg, const struct int_key *k)
 		{ "rcvhwm", offsetof(struct tc_config, ingest.rcvhwm), 0 },
 		{ "max_message_bytes", offsetof(struct tc_config, ingest.max_message_bytes), 0 },
 		{ "queue_readings", offsetof(struct tc_config, ingest.queue_readings), 0 },
+		{ "queue_bytes", offsetof(struct tc_config, ingest.queue_bytes), 1 },
 		{ "sndhwm", offsetof(struct tc_config, publish.sndhwm), 0 },
 		{ "batch_bytes", offsetof(struct tc_config, publish.batch_bytes), 0 },
 		{ "queue_ticks", offsetof(struct tc_config, publish.queue_ticks), 0 },
@@ -427,7 +430,7 @@ Test(config, rejects_a_sequence_where_a_daemon_section_belongs)
 Test(config, rejects_an_unknown_key_in_each_daemon_section_at_its_place)
 {
 	static const struct { const char *section, *keys; } cases[] = {
-		{ "ingest", "bind, subscribe, rcvhwm, max_message_bytes, queue_readings" },
+		{ "ingest", "bind, subscribe, rcvhwm, max_message_bytes, queue_readings, queue_bytes" },
 		{ "publish", "bind, topic_prefix, format, sndhwm, batch_bytes, queue_ticks, threads" },
 		{ "control", "bind" },
 		{ "series", "max, ttl_ticks" },

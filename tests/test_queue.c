@@ -22,7 +22,7 @@ static struct tc_reading reading(const char *id, float a, float b, int timed, do
 Test(queue, readings_come_out_in_arrival_order_with_their_values_and_times)
 {
 	char err[TC_ERR_LEN];
-	struct tc_queue *q = tc_queue_create(2, 100, err);
+	struct tc_queue *q = tc_queue_create(2, 100, SIZE_MAX, err);
 	cr_assert_not_null(q, "%s", err);
 	struct tc_reading in[3] = {reading("a", 1, 2, 1, 10.5), reading("bb", 3, 4, 0, 0),
 		reading("ccc", 5, 6, 1, -2)};
@@ -48,7 +48,7 @@ Test(queue, readings_come_out_in_arrival_order_with_their_values_and_times)
 Test(queue, a_take_waits_until_its_deadline_when_nothing_comes)
 {
 	char err[TC_ERR_LEN];
-	struct tc_queue *q = tc_queue_create(1, 10, err);
+	struct tc_queue *q = tc_queue_create(1, 10, SIZE_MAX, err);
 	int64_t start = tc_now_ms();
 	cr_assert_eq(tc_queue_take(q, start + 150), 0);
 	int64_t waited = tc_now_ms() - start;
@@ -60,13 +60,14 @@ struct pusher {
 	struct tc_queue *q;
 	atomic_int pushed;
 	int n;
+	const char *id;              /* NULL: "x" */
 };
 
 static void *push_many(void *arg)
 {
 	struct pusher *p = arg;
 	for (int i = 0; i < p->n; i++) {
-		struct tc_reading r = reading("x", (float)i, 0, 0, 0);
+		struct tc_reading r = reading(p->id ? p->id : "x", (float)i, 0, 0, 0);
 		if (tc_queue_push(p->q, &r) < 0) {
 			break;
 		}
@@ -78,7 +79,7 @@ static void *push_many(void *arg)
 Test(queue, a_full_queue_holds_the_pusher_back_and_loses_nothing)
 {
 	char err[TC_ERR_LEN];
-	struct pusher p = {.q = tc_queue_create(2, 4, err), .n = 20};
+	struct pusher p = {.q = tc_queue_create(2, 4, SIZE_MAX, err), .n = 20};
 	pthread_t t;
 	pthread_create(&t, NULL, push_many, &p);
 	usleep(100000);
@@ -100,10 +101,34 @@ Test(queue, a_full_queue_holds_the_pusher_back_and_loses_nothing)
 	tc_queue_destroy(&p.q);
 }
 
+/* Readings of 200-byte ids take 225 bytes each here (the id, its offset and
+ * length, the time and two floats): 1000 bytes hold four of them. */
+Test(queue, a_queue_bounded_in_bytes_holds_the_pusher_back_at_the_bound)
+{
+	char err[TC_ERR_LEN];
+	char id[201];
+	memset(id, 'i', 200);
+	id[200] = '\0';
+	struct pusher p = {.q = tc_queue_create(2, 1000, 1000, err), .n = 12, .id = id};
+	pthread_t t;
+	pthread_create(&t, NULL, push_many, &p);
+	usleep(100000);
+	cr_assert_eq(atomic_load(&p.pushed), 4, "the pusher should stop at 1000 bytes, pushed %d",
+		atomic_load(&p.pushed));
+	int taken = 0;
+	while (taken < 12) {
+		size_t n = tc_queue_take(p.q, tc_now_ms() + 1000);
+		cr_assert(n > 0 && n <= 4, "a take of %zu readings", n);
+		taken += (int)n;
+	}
+	pthread_join(t, NULL);
+	tc_queue_destroy(&p.q);
+}
+
 Test(queue, closing_releases_a_blocked_pusher_and_refuses_more)
 {
 	char err[TC_ERR_LEN];
-	struct pusher p = {.q = tc_queue_create(2, 2, err), .n = 10};
+	struct pusher p = {.q = tc_queue_create(2, 2, SIZE_MAX, err), .n = 10};
 	pthread_t t;
 	pthread_create(&t, NULL, push_many, &p);
 	usleep(50000);
@@ -122,7 +147,7 @@ Test(queue, a_push_without_memory_is_refused_as_such_and_the_queue_goes_on)
 {
 	memory_limit_skip_under_asan();
 	char err[TC_ERR_LEN];
-	struct tc_queue *q = tc_queue_create(2, (size_t)1 << 30, err);
+	struct tc_queue *q = tc_queue_create(2, (size_t)1 << 30, SIZE_MAX, err);
 	cr_assert_not_null(q, "%s", err);
 	char id[256];
 	memset(id, 'x', sizeof id - 1);

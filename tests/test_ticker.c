@@ -88,7 +88,7 @@ Test(ticker, a_series_request_is_answered_while_one_batch_closes_many_ticks)
 	struct tc_publisher *pub = tc_publisher_create(ctx, &cfg.publish, err);
 	cr_assert_not_null(pub, "%s", err);
 	cr_assert_eq(tc_publisher_start(pub, err), 0, "%s", err);
-	struct tc_queue *q = tc_queue_create(1, SERIES + BUCKETS, err);
+	struct tc_queue *q = tc_queue_create(1, SERIES + BUCKETS, SIZE_MAX, err);
 	cr_assert_not_null(q, "%s", err);
 	static char ids[SERIES][8];
 	for (int i = 0; i < SERIES; i++) {
