@@ -67,22 +67,21 @@ Test(daemon_sockets, every_socket_binds_and_serves_on_ipv6_and_the_wildcard)
 	dh_received_free(&r);
 }
 
-/* Peak resident memory of the daemon (VmHWM), bytes. */
-static long long daemon_peak_rss(void)
+/* A memory figure of the daemon from /proc/<pid>/status ("VmHWM": peak
+ * resident, "VmRSS": resident now), bytes. */
+static long long daemon_memory(const char *field)
 {
-	char path[64];
+	char path[64], format[32];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)dh.pid);
+	snprintf(format, sizeof format, "%s: %%lld kB", field);
 	FILE *f = fopen(path, "r");
 	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
 	char line[256];
 	long long kb = -1;
-	while (fgets(line, sizeof line, f)) {
-		if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) {
-			break;
-		}
+	while (fgets(line, sizeof line, f) && sscanf(line, format, &kb) != 1) {
 	}
 	fclose(f);
-	cr_assert_geq(kb, 0, "no VmHWM in %s", path);
+	cr_assert_geq(kb, 0, "no %s in %s", field, path);
 	return kb * 1024;
 }
 
@@ -94,7 +93,7 @@ Test(daemon_sockets, a_frame_over_the_limit_is_refused_before_it_is_received_who
 		.ingest = "max_message_bytes: 1048576"});
 	dh_start();
 	void *good = dh_publisher();
-	long long before = daemon_peak_rss();
+	long long before = daemon_memory("VmHWM");
 	/* One 96 MB frame of good lines: received whole, it would raise the
 	 * daemon's peak memory by at least its size. */
 	void *big = dh_publisher();
@@ -112,26 +111,10 @@ Test(daemon_sockets, a_frame_over_the_limit_is_refused_before_it_is_received_who
 	dh_send(good, line, (size_t)n);
 	dh_expect_int("readings.accepted", 1);
 	usleep(300 * 1000); /* time for ZeroMQ to read what reached it of the frame */
-	long long grew = daemon_peak_rss() - before;
+	long long grew = daemon_memory("VmHWM") - before;
 	cr_assert_lt(grew, HUGE / 4, "the daemon's peak memory grew by %lld bytes for one refused "
 		"%d-byte frame", grew, HUGE);
 	cr_assert_eq(dh_status_int("readings.messages"), 1, "the big frame was received");
-}
-
-/* Resident memory of the daemon now (VmRSS), bytes. */
-static long long daemon_rss(void)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)dh.pid);
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	char line[256];
-	long long kb = -1;
-	while (fgets(line, sizeof line, f) && sscanf(line, "VmRSS: %lld kB", &kb) != 1) {
-	}
-	fclose(f);
-	cr_assert_geq(kb, 0, "no VmRSS in %s", path);
-	return kb * 1024;
 }
 
 Test(daemon_sockets, memory_taken_by_a_burst_of_large_messages_goes_back_after_it)
@@ -145,7 +128,7 @@ Test(daemon_sockets, memory_taken_by_a_burst_of_large_messages_goes_back_after_i
 	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK});
 	dh_start();
 	void *pub = dh_publisher();
-	long long before = daemon_rss();
+	long long before = daemon_memory("VmRSS");
 	/* Blank lines: parsed at once, yield nothing, so only the frames' own
 	 * buffers are at stake. */
 	char *frame = malloc(FRAME);
@@ -157,7 +140,7 @@ Test(daemon_sockets, memory_taken_by_a_burst_of_large_messages_goes_back_after_i
 	free(frame);
 	dh_expect_int("readings.messages", FRAMES);
 	dh_sleep_ms(300);
-	long long after = daemon_rss();
+	long long after = daemon_memory("VmRSS");
 	cr_assert_lt(after - before, 2LL * FRAME, "%d frames of %d bytes left the daemon %lld bytes "
 		"larger (%lld -> %lld)", FRAMES, FRAME, after - before, before, after);
 }
