@@ -7,7 +7,7 @@
  *
  * Shared by replay (to a file) and the daemon's publisher (to messages), so
  * both write the same bytes. t is the bucket start in seconds with at most
- * three decimals (12, 1.5); floats as "%.9g" writes them (daemon/float_text.h),
+ * three decimals (12, 1.5); floats as "%.9g" writes them (wire/float_text.h),
  * which parses back to the same float32; a non-finite value is written as
  * nan/inf in text and null in JSON. */
 #ifndef TC_FORECAST_FORMAT_H
