@@ -512,7 +512,7 @@ Test(daemon_reload, with_model_watch_replacing_the_weights_reloads_them)
 
 Test(daemon_reload, status_answers_at_once_while_a_reload_waits_for_the_tick_boundary)
 {
-	enum { INTERVAL_MS = 3000, PROBE_MS = 1500, PROMPT_MS = 300 };
+	enum { INTERVAL_MS = 3000, PROBE_MS = 1500, PROMPT_MS = 500 };
 	dh_copy_sample("w.safetensors");
 	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL,
 		.tick = "clock: wall, interval_ms: 3000"});
