@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 
 #include <float.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,8 +63,24 @@ Test(forecast_format, writes_json_with_nulls_escapes_and_the_warm_flag)
 	free(cold);
 }
 
-/* The longest possible forecast: an id of TC_ID_MAX quotes (each escaped
- * in JSON), the most negative time, and the widest float in every output. */
+/* Ids are bytes: JSON gets U+FFFD for those that are not UTF-8, so that
+ * every forecast parses (jansson refuses invalid UTF-8). */
+Test(forecast_format, writes_json_that_is_utf8_whatever_the_ids_bytes)
+{
+	const float y[] = { 1.0f };
+	char *got = format(TC_FORMAT_JSON, "a\xff\xc3\xa9" "b", 0, y, 1, 1);
+	cr_assert_str_eq(got, "{\"series\":\"a\xef\xbf\xbd\xc3\xa9" "b\",\"t\":0,\"forecast\":[1]}");
+	json_error_t e;
+	json_t *j = json_loads(got, 0, &e);
+	cr_assert_not_null(j, "%s", e.text);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "series")), "a\xef\xbf\xbd\xc3\xa9" "b");
+	json_decref(j);
+	free(got);
+}
+
+/* The longest possible forecasts: an id of TC_ID_MAX quotes (each escaped
+ * in JSON) or of TC_ID_MAX bytes that are not UTF-8 (each U+FFFD in JSON),
+ * the most negative time, and the widest float in every output. */
 Test(forecast_format, the_longest_forecast_fits_tc_forecast_max_len)
 {
 	char id[TC_ID_MAX + 1];
@@ -76,4 +93,6 @@ Test(forecast_format, the_longest_forecast_fits_tc_forecast_max_len)
 	for (int f = TC_FORMAT_TEXT; f <= TC_FORMAT_JSON; f++) {
 		free(format((enum tc_format)f, id, INT64_MIN, y, 64, 0));
 	}
+	memset(id, 0xff, TC_ID_MAX);
+	free(format(TC_FORMAT_JSON, id, INT64_MIN, y, 64, 0));
 }

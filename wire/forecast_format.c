@@ -7,13 +7,15 @@
 #include "float_text.h"
 #include "reading.h"
 #include "uint_text.h"
+#include "utf8.h"
 
 #define FLOAT_MAX_LEN (TC_FLOAT_TEXT_MAX + 1)  /* and a separator */
 
 size_t tc_forecast_max_len(int n_outputs)
 {
-	/* An id escaped for JSON is at most 2 bytes a byte; 64 covers the rest. */
-	return 2 * TC_ID_MAX + 32 + 64 + (size_t)n_outputs * FLOAT_MAX_LEN;
+	/* An id escaped for JSON is at most 3 bytes a byte (U+FFFD for a byte
+	 * that is not UTF-8); 64 covers the rest. */
+	return 3 * TC_ID_MAX + 32 + 64 + (size_t)n_outputs * FLOAT_MAX_LEN;
 }
 
 /* Called for every forecast, so no printf: "12", "1.5", "-0.25". */
@@ -35,16 +37,32 @@ static size_t format_time(char *buf, int64_t ms)
 	return n;
 }
 
-/* Series ids have no control characters; only " and \ need escaping. */
+/* Series ids have no control characters, so only " and \ need escaping;
+ * but they are bytes, and JSON is UTF-8: a byte that does not start a
+ * well-formed sequence is written as U+FFFD, as control replies do. */
 static size_t json_string(char *out, const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t n = 0;
 	out[n++] = '"';
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '"' || s[i] == '\\') {
-			out[n++] = '\\';
+	for (size_t i = 0; i < len;) {
+		if (u[i] < 0x80) {
+			if (s[i] == '"' || s[i] == '\\') {
+				out[n++] = '\\';
+			}
+			out[n++] = s[i++];
+			continue;
 		}
-		out[n++] = s[i];
+		size_t seq = tc_utf8_sequence(u + i, len - i);
+		if (seq) {
+			memcpy(out + n, s + i, seq);
+			n += seq;
+			i += seq;
+		} else {
+			memcpy(out + n, "\xef\xbf\xbd", 3);
+			n += 3;
+			i++;
+		}
 	}
 	out[n++] = '"';
 	return n;
