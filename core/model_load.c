@@ -113,12 +113,10 @@ static int read_all(const struct tc_model_spec *spec, const struct tc_safetensor
 	return 0;
 }
 
-struct tc_model *tc_model_load_from(const struct tc_model_spec *spec,
-	const struct tc_safetensors *st, char *err)
+/* tc_model_load_from for a spec already validated. */
+static struct tc_model *build(const struct tc_model_spec *spec, const struct tc_safetensors *st,
+	char *err)
 {
-	if (tc_model_spec_validate(spec, err) < 0) {
-		return NULL;
-	}
 	struct loaded l = {0};
 	struct tc_model *m = NULL;
 	if (read_all(spec, st, &l, err) < 0) {
@@ -135,6 +133,12 @@ out:
 	return m;
 }
 
+struct tc_model *tc_model_load_from(const struct tc_model_spec *spec,
+	const struct tc_safetensors *st, char *err)
+{
+	return tc_model_spec_validate(spec, err) < 0 ? NULL : build(spec, st, err);
+}
+
 struct tc_model *tc_model_load(const struct tc_model_spec *spec,
 	const char *weights_path, char *err)
 {
@@ -145,7 +149,7 @@ struct tc_model *tc_model_load(const struct tc_model_spec *spec,
 	if (!st) {
 		return NULL;
 	}
-	struct tc_model *m = tc_model_load_from(spec, st, err);
+	struct tc_model *m = build(spec, st, err);
 	tc_safetensors_close(&st);
 	return m;
 }

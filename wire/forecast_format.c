@@ -42,27 +42,17 @@ static size_t format_time(char *buf, int64_t ms)
  * well-formed sequence is written as U+FFFD, as control replies do. */
 static size_t json_string(char *out, const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	size_t n = 0;
 	out[n++] = '"';
 	for (size_t i = 0; i < len;) {
-		if (u[i] < 0x80) {
-			if (s[i] == '"' || s[i] == '\\') {
-				out[n++] = '\\';
-			}
-			out[n++] = s[i++];
+		if ((unsigned char)s[i] >= 0x80) {
+			n += tc_utf8_put(out + n, s, len, &i);
 			continue;
 		}
-		size_t seq = tc_utf8_sequence(u + i, len - i);
-		if (seq) {
-			memcpy(out + n, s + i, seq);
-			n += seq;
-			i += seq;
-		} else {
-			memcpy(out + n, "\xef\xbf\xbd", 3);
-			n += 3;
-			i++;
+		if (s[i] == '"' || s[i] == '\\') {
+			out[n++] = '\\';
 		}
+		out[n++] = s[i++];
 	}
 	out[n++] = '"';
 	return n;

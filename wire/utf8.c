@@ -55,22 +55,24 @@ int tc_utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
+size_t tc_utf8_put(char *out, const char *s, size_t n, size_t *i)
+{
+	size_t seq = tc_utf8_sequence((const unsigned char *)s + *i, n - *i);
+	if (!seq) {
+		(*i)++;
+		memcpy(out, "\xef\xbf\xbd", 3); /* U+FFFD */
+		return 3;
+	}
+	memcpy(out, s + *i, seq);
+	*i += seq;
+	return seq;
+}
+
 size_t tc_utf8_replace_invalid(char *out, const char *s, size_t len)
 {
-	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
-	const unsigned char *p = (const unsigned char *)s;
 	size_t used = 0;
 	for (size_t i = 0; i < len;) {
-		size_t n = tc_utf8_sequence(p + i, len - i);
-		if (n) {
-			memcpy(out + used, s + i, n);
-			used += n;
-			i += n;
-		} else {
-			memcpy(out + used, replacement, 3);
-			used += 3;
-			i++;
-		}
+		used += tc_utf8_put(out + used, s, len, &i);
 	}
 	return used;
 }

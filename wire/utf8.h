@@ -18,6 +18,11 @@ size_t tc_utf8_sequence(const unsigned char *s, size_t n);
 /* Nonzero when the len bytes of s are all well-formed UTF-8. */
 int tc_utf8_valid(const char *s, size_t len);
 
+/* Copies the well-formed sequence at s[*i] (n bytes in all) to out, or
+ * writes U+FFFD for a byte that does not start one; advances *i past what
+ * it read. Returns the bytes written (1 to 4). */
+size_t tc_utf8_put(char *out, const char *s, size_t n, size_t *i);
+
 /* Writes s (len bytes) to out with every byte that does not start a
  * well-formed sequence replaced by U+FFFD (3 bytes): out must hold 3 * len
  * bytes. Returns the bytes written (no NUL added). */
