@@ -8,7 +8,8 @@
 #include "replay.h"
 
 static const char usage[] =
-	"Usage: tickcast replay --config FILE < readings > forecasts\n"
+	"Usage: tickcast replay --config FILE [--checkpoint-in FILE] [--checkpoint-out FILE]\n"
+	"                       < readings > forecasts\n"
 	"\n"
 	"Reads reading lines `<series> <v1>[,<v2>...] <timestamp>` (timestamp in\n"
 	"seconds) from standard input and writes one forecast line\n"
@@ -20,26 +21,39 @@ static const char usage[] =
 	"tick.missing apply as in the daemon. Bad lines are reported on standard\n"
 	"error with their line number and skipped; a summary of counts ends it.\n"
 	"\n"
+	"\n"
+	"A backtest can stop and resume: --checkpoint-out writes every series'\n"
+	"state after the last tick, --checkpoint-in starts from such a file (or\n"
+	"one tickcastd wrote, checkpoint.path), so that the readings after its\n"
+	"last tick give exactly the forecasts an uninterrupted replay gives. A\n"
+	"checkpoint must be of the same model shape, tick.interval_ms and\n"
+	"model.scaler; other weights of that shape are allowed (and said).\n"
+	"\n"
 	"Options:\n"
-	"  -c, --config FILE   the tickcast YAML config (model and tick sections)\n"
-	"  -q, --quiet         no summary line\n"
-	"  -h, --help          this text\n"
+	"  -c, --config FILE          the tickcast YAML config (model and tick sections)\n"
+	"      --checkpoint-in FILE   start from this checkpoint\n"
+	"      --checkpoint-out FILE  write a checkpoint at the end of input\n"
+	"  -q, --quiet                no summary line\n"
+	"  -h, --help                 this text\n"
 	"\n"
 	"Exit status: 0 when the input was processed (bad lines included), 1 when\n"
-	"the config or weights are invalid or I/O failed, 2 on bad usage.\n";
+	"the config, weights or a checkpoint are invalid or I/O failed, 2 on bad\n"
+	"usage.\n";
 
 int tc_cmd_replay(int argc, char **argv)
 {
 	struct tc_cmd_args args;
 	struct tc_config cfg;
 	struct tc_model *m = NULL;
-	int status = tc_cmd_open(argc, argv, "replay", usage, 1, NULL, &args, &cfg, &m);
+	int status = tc_cmd_open(argc, argv, "replay", usage, TC_CMD_QUIET | TC_CMD_CHECKPOINTS, NULL,
+		&args, &cfg, &m);
 	if (status >= 0) {
 		return status;
 	}
 	struct tc_replay_stats stats;
 	char err[TC_ERR_LEN];
-	int rc = tc_replay_run(&cfg, m, stdin, stdout, stderr, &stats, err);
+	struct tc_replay_checkpoints ck = {args.checkpoint_in, args.checkpoint_out};
+	int rc = tc_replay_run(&cfg, m, stdin, stdout, stderr, &ck, &stats, err);
 	if (rc < 0) {
 		fprintf(stderr, "tickcast replay: %s\n", err);
 	}

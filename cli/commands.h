@@ -12,6 +12,7 @@ int tc_cmd_sub(int argc, char **argv);
 int tc_cmd_status(int argc, char **argv);
 int tc_cmd_reload(int argc, char **argv);
 int tc_cmd_series(int argc, char **argv);
+int tc_cmd_checkpoint(int argc, char **argv);
 
 #include <stdio.h>
 
@@ -23,16 +24,23 @@ struct tc_config;
 struct tc_model;
 
 struct tc_cmd_args {
-	const char *config;   /* --config FILE */
-	int quiet;            /* --quiet */
+	const char *config;          /* --config FILE */
+	int quiet;                   /* --quiet */
+	const char *checkpoint_in;   /* --checkpoint-in FILE */
+	const char *checkpoint_out;  /* --checkpoint-out FILE */
 };
 
-/* For the commands that take `--config FILE [--quiet] [--help]`: parses
- * them for command `name` (--quiet only when allow_quiet; --help prints
+/* Which options beyond --config and --help a command takes. */
+#define TC_CMD_QUIET 1        /* --quiet */
+#define TC_CMD_CHECKPOINTS 2  /* --checkpoint-in, --checkpoint-out */
+
+/* For the commands that take `--config FILE [--help]` and the options in
+ * `allowed` (TC_CMD_*): parses them for command `name` (--help prints
  * usage, then more_help(stdout) when not NULL), then loads the config into
- * cfg and its model into *m (the caller's), printing any error. Returns -1
- * when the command should go on, else its exit status. */
-int tc_cmd_open(int argc, char **argv, const char *name, const char *usage, int allow_quiet,
+ * cfg and its model into *m (the caller's, labelled with its weights'
+ * sha256), printing any error. Returns -1 when the command should go on,
+ * else its exit status. */
+int tc_cmd_open(int argc, char **argv, const char *name, const char *usage, int allowed,
 	void (*more_help)(FILE *out), struct tc_cmd_args *args, struct tc_config *cfg,
 	struct tc_model **m);
 

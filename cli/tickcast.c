@@ -8,6 +8,7 @@
 #include "config.h"
 #include "error.h"
 #include "model.h"
+#include "model_file.h"
 
 static const char usage[] =
 	"Usage: tickcast COMMAND [OPTIONS]\n"
@@ -46,21 +47,30 @@ static const struct {
 };
 
 static int parse_config_args(int argc, char **argv, const char *name, const char *usage,
-	int allow_quiet, void (*more_help)(FILE *out), struct tc_cmd_args *args)
+	int allowed, void (*more_help)(FILE *out), struct tc_cmd_args *args)
 {
+	enum { CHECKPOINT_IN = 256, CHECKPOINT_OUT };
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		{"checkpoint-in", required_argument, NULL, CHECKPOINT_IN},
+		{"checkpoint-out", required_argument, NULL, CHECKPOINT_OUT},
 		{0},
 	};
 	*args = (struct tc_cmd_args){0};
+	const int checkpoints = (allowed & TC_CMD_CHECKPOINTS) != 0;
 	int opt;
-	while ((opt = getopt_long(argc, argv, allow_quiet ? "c:qh" : "c:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, allowed & TC_CMD_QUIET ? "c:qh" : "c:h", options,
+		NULL)) != -1) {
 		if (opt == 'c') {
 			args->config = optarg;
-		} else if (opt == 'q' && allow_quiet) {
+		} else if (opt == 'q' && (allowed & TC_CMD_QUIET)) {
 			args->quiet = 1;
+		} else if (opt == CHECKPOINT_IN && checkpoints) {
+			args->checkpoint_in = optarg;
+		} else if (opt == CHECKPOINT_OUT && checkpoints) {
+			args->checkpoint_out = optarg;
 		} else if (opt == 'h') {
 			fputs(usage, stdout);
 			if (more_help) {
@@ -90,17 +100,17 @@ void *tc_cmd_zmq_context(void)
 	return ctx;
 }
 
-int tc_cmd_open(int argc, char **argv, const char *name, const char *usage, int allow_quiet,
+int tc_cmd_open(int argc, char **argv, const char *name, const char *usage, int allowed,
 	void (*more_help)(FILE *out), struct tc_cmd_args *args, struct tc_config *cfg,
 	struct tc_model **m)
 {
-	int status = parse_config_args(argc, argv, name, usage, allow_quiet, more_help, args);
+	int status = parse_config_args(argc, argv, name, usage, allowed, more_help, args);
 	if (status >= 0) {
 		return status;
 	}
 	char err[TC_ERR_LEN];
 	if (tc_config_load(cfg, args->config, err) < 0
-		|| !(*m = tc_model_load(&cfg->model, cfg->weights_path, err))) {
+		|| !(*m = tc_model_file_load(&cfg->model, cfg->weights_path, err))) {
 		fprintf(stderr, "tickcast: %s\n", err);
 		return 1;
 	}

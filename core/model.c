@@ -175,6 +175,16 @@ const struct tc_model_spec *tc_model_get_spec(const struct tc_model *m)
 	return &m->spec;
 }
 
+const char *tc_model_weights_sha256(const struct tc_model *m)
+{
+	return m->weights_sha256;
+}
+
+void tc_model_set_weights_sha256(struct tc_model *m, const char *hex)
+{
+	snprintf(m->weights_sha256, sizeof m->weights_sha256, "%s", hex);
+}
+
 uint64_t tc_model_param_count(const struct tc_model *m)
 {
 	const struct tc_model_spec *s = &m->spec;

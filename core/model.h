@@ -84,6 +84,13 @@ void tc_model_destroy(struct tc_model **m);
 /* The spec the model was built from. Borrowed. */
 const struct tc_model_spec *tc_model_get_spec(const struct tc_model *m);
 
+/* The sha256 (64 hex digits) of the weights file the model was built from,
+ * as whoever read the file labelled it (engine/model_file.h); "" when the
+ * model was built from memory. Checkpoints carry it as the weights'
+ * fingerprint. set copies at most 64 characters. */
+const char *tc_model_weights_sha256(const struct tc_model *m);
+void tc_model_set_weights_sha256(struct tc_model *m, const char *hex);
+
 /* Learnable parameters (weights and biases of every layer and the head). */
 uint64_t tc_model_param_count(const struct tc_model *m);
 

@@ -10,6 +10,7 @@ struct tc_model {
 	struct tc_model_spec spec;
 	struct tc_gru_layer layers[TC_MAX_LAYERS];
 	struct tc_linear_layer head;
+	char weights_sha256[65];         /* hex sha256 of the weights file's bytes; "": not known */
 };
 
 /* Widest packed matrix and largest hidden size: what scratch must hold. */

@@ -166,6 +166,14 @@ uint32_t tc_scaler_readings(const struct tc_scaler *s, size_t slot)
 	return s->n[slot];
 }
 
+void tc_scaler_set(struct tc_scaler *s, size_t slot, const double *m, const double *v,
+	uint32_t readings)
+{
+	memcpy(s->m + slot * (size_t)s->width, m, (size_t)s->width * sizeof *m);
+	memcpy(s->v + slot * (size_t)s->width, v, (size_t)s->width * sizeof *v);
+	s->n[slot] = readings;
+}
+
 const double *tc_scaler_mean(const struct tc_scaler *s, size_t slot)
 {
 	return s->m + slot * (size_t)s->width;

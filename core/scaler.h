@@ -74,6 +74,11 @@ int tc_scaler_is_warm(const struct tc_scaler *s, size_t slot);
 /* Readings slot has taken (saturating at UINT32_MAX). */
 uint32_t tc_scaler_readings(const struct tc_scaler *s, size_t slot);
 
+/* Sets slot's figures as they were (a checkpoint restored): m[width],
+ * v[width] and the readings taken. */
+void tc_scaler_set(struct tc_scaler *s, size_t slot, const double *m, const double *v,
+	uint32_t readings);
+
 /* Slot's m[width] and v[width]. Borrowed; they move on tc_scaler_grow. */
 const double *tc_scaler_mean(const struct tc_scaler *s, size_t slot);
 const double *tc_scaler_variance(const struct tc_scaler *s, size_t slot);

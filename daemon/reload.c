@@ -1,7 +1,6 @@
 /* reload.c -- config and weights read again, validated, and swapped in. */
 #include "reload.h"
 
-#include <nettle/sha2.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -9,7 +8,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "safetensors.h"
+#include "model_file.h"
 
 struct tc_reloader {
 	struct tc_ticker *ticker;    /* borrowed */
@@ -26,33 +25,16 @@ struct tc_reloader {
 	int started;
 };
 
-static void sha256_hex(const void *bytes, size_t len, char hex[65])
-{
-	struct sha256_ctx ctx;
-	unsigned char digest[SHA256_DIGEST_SIZE];
-	sha256_init(&ctx);
-	sha256_update(&ctx, len, bytes);
-	sha256_digest(&ctx, sizeof digest, digest);
-	for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
-		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-	}
-}
-
 struct tc_model *tc_reload_load(struct tc_config *cfg, const char *path, char sha256[65],
 	char *err)
 {
 	if (tc_config_load(cfg, path, err) < 0) {
 		return NULL;
 	}
-	struct tc_safetensors *st = tc_safetensors_open(cfg->weights_path, err);
-	if (!st) {
-		return NULL;
+	struct tc_model *m = tc_model_file_load(&cfg->model, cfg->weights_path, err);
+	if (m) {
+		memcpy(sha256, tc_model_weights_sha256(m), 65);
 	}
-	size_t len;
-	const void *bytes = tc_safetensors_bytes(st, &len);
-	sha256_hex(bytes, len, sha256);
-	struct tc_model *m = tc_model_load_from(&cfg->model, st, err);
-	tc_safetensors_close(&st);
 	return m;
 }
 

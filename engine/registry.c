@@ -40,6 +40,7 @@ struct bucket {
 struct tc_registry {
 	size_t max_series;
 	size_t count;             /* live series */
+	size_t id_bytes;          /* the live ids' lengths, summed */
 	struct bucket *buckets;
 	size_t n_buckets;         /* a power of two */
 	uint32_t *slot_ids;       /* [slots_cap]: the id's record (in granules), or FREE_SLOT | next */
@@ -207,6 +208,33 @@ static int64_t take_slot(struct tc_registry *r)
 	return (int64_t)r->n_slots++;
 }
 
+/* Files id (not registered; tag its hash, bucket i where probe put it) in
+ * slot, growing the table first when it is full enough. -1 when out of
+ * memory. */
+static int add(struct tc_registry *r, uint32_t slot, const char *id, size_t len, uint32_t tag,
+	size_t i)
+{
+	if (MAX_LOAD_DEN * (r->count + 1) > MAX_LOAD_NUM * r->n_buckets) {
+		if (rehash(r) < 0) {
+			return -1;
+		}
+		i = probe(r, tag, id, len);
+	}
+	uint32_t granules = record_granules(len);
+	int64_t at = take_record(r, granules);
+	if (at < 0) {
+		return -1;
+	}
+	uint8_t *rec = record(r, (uint32_t)at);
+	rec[0] = (uint8_t)len;
+	memcpy(rec + 1, id, len);
+	r->slot_ids[slot] = (uint32_t)at;
+	r->buckets[i] = (struct bucket){tag, slot + 1};
+	r->count++;
+	r->id_bytes += len;
+	return 0;
+}
+
 int64_t tc_registry_insert(struct tc_registry *r, const char *id, size_t len, int *created)
 {
 	*created = 0;
@@ -221,30 +249,78 @@ int64_t tc_registry_insert(struct tc_registry *r, const char *id, size_t len, in
 	if (r->count >= r->max_series) {
 		return -1;
 	}
-	if (MAX_LOAD_DEN * (r->count + 1) > MAX_LOAD_NUM * r->n_buckets) {
-		if (rehash(r) < 0) {
-			return -1;
-		}
-		i = probe(r, tag, id, len);
-	}
-	uint32_t granules = record_granules(len);
-	int64_t at = take_record(r, granules);
-	if (at < 0) {
-		return -1;
-	}
 	int64_t slot = take_slot(r);
 	if (slot < 0) {
-		free_record(r, (uint32_t)at, granules);
 		return -1;
 	}
-	uint8_t *rec = record(r, (uint32_t)at);
-	rec[0] = (uint8_t)len;
-	memcpy(rec + 1, id, len);
-	r->slot_ids[slot] = (uint32_t)at;
-	r->buckets[i] = (struct bucket){tag, (uint32_t)slot + 1};
-	r->count++;
+	if (add(r, (uint32_t)slot, id, len, tag, i) < 0) {
+		r->slot_ids[slot] = FREE_SLOT | r->free_slot;
+		r->free_slot = (uint32_t)slot;
+		return -1;
+	}
 	*created = 1;
 	return slot;
+}
+
+int tc_registry_restore_slots(struct tc_registry *r, size_t n_slots, const uint32_t *free_order,
+	size_t n_free, char *err)
+{
+	if (r->count || r->n_slots) {
+		return tc_err_set(err, "the registry is not empty");
+	}
+	if (n_slots > r->max_series + n_free || n_free > n_slots) {
+		return tc_err_set(err, "%zu slots with %zu free is more than the %zu series allowed",
+			n_slots, n_free, r->max_series);
+	}
+	size_t cap = n_slots ? n_slots : 1;
+	if (tc_array_grow((void **)&r->slot_ids, cap, sizeof *r->slot_ids) < 0) {
+		return tc_err_set(err, "out of memory for %zu series slots", n_slots);
+	}
+	r->slots_cap = cap;
+	r->n_slots = n_slots;
+	for (size_t slot = 0; slot < n_slots; slot++) {
+		r->slot_ids[slot] = FREE_SLOT | NO_SLOT; /* no id; tc_registry_place gives one */
+	}
+	/* Linked from the last to the first, so that the first is taken first. */
+	for (size_t k = n_free; k-- > 0;) {
+		if (free_order[k] >= n_slots) {
+			return tc_err_set(err, "free slot %u is out of range", free_order[k]);
+		}
+		r->slot_ids[free_order[k]] = FREE_SLOT | r->free_slot;
+		r->free_slot = free_order[k];
+	}
+	return 0;
+}
+
+int tc_registry_place(struct tc_registry *r, uint32_t slot, const char *id, size_t len,
+	char *err)
+{
+	if (slot >= r->n_slots || tc_registry_id(r, slot, NULL)) {
+		return tc_err_set(err, "slot %u is %s", slot, slot >= r->n_slots ? "out of range"
+			: "taken already");
+	}
+	if (len > TC_ID_MAX) {
+		return tc_err_set(err, "the id in slot %u is %zu bytes, over %d", slot, len, TC_ID_MAX);
+	}
+	uint32_t tag = tag_of(id, len);
+	size_t i = probe(r, tag, id, len);
+	if (r->buckets[i].slot_plus1) {
+		return tc_err_set(err, "the id in slot %u is also in slot %u", slot,
+			r->buckets[i].slot_plus1 - 1);
+	}
+	if (add(r, slot, id, len, tag, i) < 0) {
+		return tc_err_set(err, "out of memory for the series registry");
+	}
+	return 0;
+}
+
+size_t tc_registry_free_order(const struct tc_registry *r, uint32_t *out)
+{
+	size_t n = 0;
+	for (uint32_t slot = r->free_slot; slot != NO_SLOT; slot = r->slot_ids[slot] & ~FREE_SLOT) {
+		out[n++] = slot;
+	}
+	return n;
 }
 
 void tc_registry_remove(struct tc_registry *r, uint32_t slot)
@@ -269,6 +345,7 @@ void tc_registry_remove(struct tc_registry *r, uint32_t slot)
 	r->slot_ids[slot] = FREE_SLOT | r->free_slot;
 	r->free_slot = slot;
 	r->count--;
+	r->id_bytes -= len;
 }
 
 const char *tc_registry_id(const struct tc_registry *r, uint32_t slot, size_t *len)
@@ -286,6 +363,11 @@ const char *tc_registry_id(const struct tc_registry *r, uint32_t slot, size_t *l
 size_t tc_registry_count(const struct tc_registry *r)
 {
 	return r->count;
+}
+
+size_t tc_registry_id_bytes(const struct tc_registry *r)
+{
+	return r->id_bytes;
 }
 
 size_t tc_registry_slots(const struct tc_registry *r)

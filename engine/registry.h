@@ -39,9 +39,31 @@ void tc_registry_remove(struct tc_registry *r, uint32_t slot);
  * are packed in one array, which registering an id may move). */
 const char *tc_registry_id(const struct tc_registry *r, uint32_t slot, size_t *len);
 
+/* The free slots (below tc_registry_slots) in the order inserts will take
+ * them again, out[0] first; returns how many: slots - count. */
+size_t tc_registry_free_order(const struct tc_registry *r, uint32_t *out);
+
+/* Restoring a checkpoint: gives an empty registry n_slots slots, the free
+ * ones in free_order (distinct, as tc_registry_free_order wrote them);
+ * every other slot must then get its id with tc_registry_place. Returns 0,
+ * or -1 with err when the registry is not empty, more than max_series
+ * would be live, a free slot is out of range, or memory ran out. */
+int tc_registry_restore_slots(struct tc_registry *r, size_t n_slots, const uint32_t *free_order,
+	size_t n_free, char *err);
+
+/* Registers id in slot, one that tc_registry_restore_slots left for an id
+ * (not among free_order). Returns 0, or -1 with err when the slot is out of
+ * range or has an id, the id is registered already or too long, or memory
+ * ran out. */
+int tc_registry_place(struct tc_registry *r, uint32_t slot, const char *id, size_t len,
+	char *err);
+
 /* Live series, and one past the highest slot ever handed out. */
 size_t tc_registry_count(const struct tc_registry *r);
 size_t tc_registry_slots(const struct tc_registry *r);
+
+/* The live series' ids' lengths, summed. */
+size_t tc_registry_id_bytes(const struct tc_registry *r);
 
 /* Bytes held: *table the hash table's buckets, *ids the slot table and the
  * ids' own bytes. */

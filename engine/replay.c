@@ -9,6 +9,7 @@
 #include "error.h"
 #include "forecast_format.h"
 #include "tick.h"
+#include "tick_checkpoint.h"
 
 #define REPLAY_MAX_SERIES ((size_t)UINT32_MAX - 1)
 
@@ -48,8 +49,54 @@ static const char *tick_reject_message(enum tc_reject why)
 	}
 }
 
+/* Restores the checkpoint at path into tick, saying so on log. */
+static int restore(struct tc_tick *tick, const char *path, FILE *log, char *err)
+{
+	struct tc_checkpoint *c = tc_checkpoint_create();
+	if (!c) {
+		return tc_err_set(err, "out of memory");
+	}
+	int other_weights = 0;
+	int rc = tc_checkpoint_load(c, path, err);
+	if (rc == 0 && tc_tick_checkpoint_fits(tick, c, &other_weights, err) < 0) {
+		tc_err_prefix(err, "checkpoint %s does not fit the config", path);
+		rc = -1;
+	}
+	if (rc == 0 && tc_tick_restore(tick, c, err) < 0) {
+		tc_err_prefix(err, "restoring %s", path);
+		rc = -1;
+	}
+	if (rc == 0) {
+		const struct tc_checkpoint_info *info = tc_checkpoint_get_info(c);
+		int has;
+		int64_t ms = tc_checkpoint_last_tick_ms(c, &has);
+		fprintf(log, "replay: restored %" PRIu64 " series from %s, last tick ", info->slots
+			- info->free_slots, path);
+		fprintf(log, has ? "t=%.17g\n" : "(none)\n", (double)ms / 1000.0);
+		if (other_weights) {
+			fprintf(log, "replay: the checkpoint's states were made by other weights (sha256 "
+				"%s) of the same shape\n", info->weights_sha256[0] ? info->weights_sha256 : "?");
+		}
+	}
+	tc_checkpoint_destroy(&c);
+	return rc;
+}
+
+/* Writes tick's checkpoint to path. */
+static int save(struct tc_tick *tick, const char *path, char *err)
+{
+	struct tc_checkpoint *c = tc_checkpoint_create();
+	if (!c) {
+		return tc_err_set(err, "out of memory");
+	}
+	int rc = tc_tick_checkpoint(tick, c, err) < 0 || tc_checkpoint_save(c, path, err) < 0 ? -1 : 0;
+	tc_checkpoint_destroy(&c);
+	return rc;
+}
+
 int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
-	FILE *in, FILE *out, FILE *log, struct tc_replay_stats *stats, char *err)
+	FILE *in, FILE *out, FILE *log, const struct tc_replay_checkpoints *ck,
+	struct tc_replay_stats *stats, char *err)
 {
 	struct tc_tick_config tick_cfg = cfg->tick;
 	tick_cfg.clock = TC_CLOCK_EVENT;
@@ -58,6 +105,10 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 		return -1;
 	}
 	memset(stats, 0, sizeof *stats);
+	if (ck && ck->in && restore(tick, ck->in, log, err) < 0) {
+		tc_tick_destroy(&tick);
+		return -1;
+	}
 	struct printer printer = {.out = out};
 	printer.line = malloc(tc_forecast_max_len(tc_model_get_spec(m)->outputs));
 	if (!printer.line) {
@@ -65,6 +116,7 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 		return tc_err_set(err, "out of memory");
 	}
 	struct tc_emitter emitter = {print_forecasts, &printer};
+	const uint64_t restored_ticks = tc_tick_get_stats(tick)->ticks;
 	const int width = tc_model_get_spec(m)->input_size;
 	char *line = NULL;
 	size_t cap = 0;
@@ -98,12 +150,15 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	if (rc == 0 && fflush(out) != 0) {
 		rc = tc_err_set(err, "writing the forecasts failed: %s", strerror(errno));
 	}
+	if (rc == 0 && ck && ck->out) {
+		rc = save(tick, ck->out, err);
+	}
 	const struct tc_tick_stats *ts = tc_tick_get_stats(tick);
 	stats->accepted = ts->accepted;
 	for (int i = 0; i < TC_REJECT__COUNT; i++) {
 		stats->rejected[i] += ts->rejected[i];
 	}
-	stats->ticks = ts->ticks;
+	stats->ticks = ts->ticks - restored_ticks;
 	stats->forecasts = printer.lines;
 	stats->series = tc_registry_count(tc_tick_registry(tick));
 	free(line);

@@ -23,11 +23,21 @@ struct tc_replay_stats {
 	uint64_t series;                         /* distinct series seen */
 };
 
+/* Checkpoints a replay starts from and ends with (engine/checkpoint.h);
+ * NULL for none. */
+struct tc_replay_checkpoints {
+	const char *in;      /* restored before the first line: its series, states and clock */
+	const char *out;     /* written after the last tick is stepped */
+};
+
 /* Runs the replay of `in` through model m (built from cfg) to `out`,
- * reporting bad lines on `log`. Returns 0, or -1 with err on a failure that
- * stops the replay (I/O, out of memory); bad lines do not stop it. */
+ * reporting bad lines on `log`, from and to the checkpoints in ck (NULL:
+ * none). Returns 0, or -1 with err on a failure that stops the replay (a
+ * checkpoint that cannot be read, restored or written, I/O, out of
+ * memory); bad lines do not stop it. */
 int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
-	FILE *in, FILE *out, FILE *log, struct tc_replay_stats *stats, char *err);
+	FILE *in, FILE *out, FILE *log, const struct tc_replay_checkpoints *ck,
+	struct tc_replay_stats *stats, char *err);
 
 /* Writes the summary of stats to log, one line. */
 void tc_replay_print_summary(const struct tc_replay_stats *stats, FILE *log);

@@ -12,33 +12,8 @@
 #include "staging.h"
 #include "state.h"
 #include "step.h"
+#include "tick_internal.h"
 
-struct tc_tick {
-	struct tc_tick_config cfg;
-	const struct tc_model *model;
-	size_t max_series;
-	uint64_t ttl_ticks;          /* free a series idle this many closed ticks; 0: never */
-	int width;                   /* I: values per reading */
-	int n_outputs;               /* O */
-	struct tc_registry *registry;
-	struct tc_staging *staging;
-	struct tc_state *state;
-	struct tc_scaler *scaler;    /* NULL: model.scaler none */
-	size_t capacity;             /* slots the arrays below hold */
-	float *last_input;           /* [capacity x I]: what each slot last stepped with */
-	float *last_output;          /* [capacity x O]: each slot's last forecast */
-	uint64_t *last_seen;         /* [capacity]: index of the tick of its last reading */
-	uint8_t *stepped;            /* [capacity]: 1 once the slot has stepped */
-	uint32_t *batch_slots;       /* [capacity] */
-	float *batch_in;             /* [capacity x I] */
-	float *batch_out;            /* [capacity x O] */
-	uint8_t *batch_warm;         /* [capacity]: with a scaler, whether each stepped one is warm */
-	int has_open;
-	int64_t open_bucket;
-	int has_closed;
-	int64_t last_closed;         /* the newest bucket closed */
-	struct tc_tick_stats stats;
-};
 
 struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc_model *m,
 	size_t max_series, uint64_t ttl_ticks, const struct tc_scaler_config *scaler, char *err)
@@ -60,7 +35,10 @@ struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc
 		tc_tick_destroy(&t);
 		return NULL;
 	}
-	if (scaler && scaler->type == TC_SCALER_EMA
+	if (scaler && scaler->type == TC_SCALER_EMA) {
+		t->scaler_cfg = *scaler;
+	}
+	if (t->scaler_cfg.type == TC_SCALER_EMA
 		&& !(t->scaler = tc_scaler_create(t->width, scaler->alpha, (uint32_t)scaler->warmup, 0,
 			err))) {
 		tc_tick_destroy(&t);
@@ -95,7 +73,7 @@ void tc_tick_destroy(struct tc_tick **tp)
  * grow by half (from 1024), never past max_series: at most a third of what
  * they hold is slack, none once max_series are live (docs/benchmarks.md,
  * "Memory per series"). */
-static int reserve(struct tc_tick *t, size_t slot, char *err)
+int tc_tick_reserve(struct tc_tick *t, size_t slot, char *err)
 {
 	if (slot < t->capacity) {
 		return 0;
@@ -321,7 +299,7 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 		return reject(t, why, TC_REJECT_SERIES_LIMIT);
 	}
 	if (created) {
-		if (reserve(t, (size_t)slot, err) < 0) {
+		if (tc_tick_reserve(t, (size_t)slot, err) < 0) {
 			tc_registry_remove(t->registry, (uint32_t)slot);
 			return reject(t, why, TC_REJECT_OUT_OF_MEMORY);
 		}

@@ -5,6 +5,7 @@
 #ifndef TC_BYTE_ORDER_H
 #define TC_BYTE_ORDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -83,6 +84,37 @@ static inline void tc_store_f64(unsigned char *p, double d)
 	uint64_t u;
 	memcpy(&u, &d, sizeof u);
 	tc_store_u64(p, u);
+}
+
+/* Bulk copies of n 4- or 8-byte values between host arrays and
+ * little-endian bytes (a checkpoint's arrays): one memcpy on a
+ * little-endian host. */
+static inline void tc_store_array(unsigned char *p, const void *host, size_t n, size_t size)
+{
+	memcpy(p, host, n * size);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	for (size_t i = 0; i < n; i++) {
+		if (size == 4) {
+			tc_store_u32(p + 4 * i, ((const uint32_t *)host)[i]);
+		} else {
+			tc_store_u64(p + 8 * i, ((const uint64_t *)host)[i]);
+		}
+	}
+#endif
+}
+
+static inline void tc_load_array(void *host, const unsigned char *p, size_t n, size_t size)
+{
+	memcpy(host, p, n * size);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	for (size_t i = 0; i < n; i++) {
+		if (size == 4) {
+			((uint32_t *)host)[i] = tc_load_u32(p + 4 * i);
+		} else {
+			((uint64_t *)host)[i] = tc_load_u64(p + 8 * i);
+		}
+	}
+#endif
 }
 
 #endif

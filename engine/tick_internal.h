@@ -1,0 +1,43 @@
+/* tick_internal.h -- (internal) the tick engine's struct, shared by tick.c and tick_checkpoint.c. */
+#ifndef TC_TICK_INTERNAL_H
+#define TC_TICK_INTERNAL_H
+
+#include "scaler.h"
+#include "staging.h"
+#include "state.h"
+#include "tick.h"
+
+struct tc_tick {
+	struct tc_tick_config cfg;
+	const struct tc_model *model;
+	size_t max_series;
+	uint64_t ttl_ticks;          /* free a series idle this many closed ticks; 0: never */
+	int width;                   /* I: values per reading */
+	int n_outputs;               /* O */
+	struct tc_registry *registry;
+	struct tc_staging *staging;
+	struct tc_state *state;
+	struct tc_scaler *scaler;    /* NULL: model.scaler none */
+	struct tc_scaler_config scaler_cfg; /* type none when scaler is NULL */
+	size_t capacity;             /* slots the arrays below hold */
+	float *last_input;           /* [capacity x I]: what each slot last stepped with */
+	float *last_output;          /* [capacity x O]: each slot's last forecast */
+	uint64_t *last_seen;         /* [capacity]: index of the tick of its last reading */
+	uint8_t *stepped;            /* [capacity]: 1 once the slot has stepped */
+	uint32_t *batch_slots;       /* [capacity] */
+	float *batch_in;             /* [capacity x I] */
+	float *batch_out;            /* [capacity x O] */
+	uint8_t *batch_warm;         /* [capacity]: with a scaler, whether each stepped one is warm */
+	int has_open;
+	int64_t open_bucket;
+	int has_closed;
+	int64_t last_closed;         /* the newest bucket closed */
+	struct tc_tick_stats stats;
+};
+
+/* Makes every per-slot array hold slot, so closing never allocates. They
+ * grow by half (from 1024), never past max_series. Returns 0 or -1 with
+ * err. */
+int tc_tick_reserve(struct tc_tick *t, size_t slot, char *err);
+
+#endif
