@@ -56,6 +56,7 @@ _Static_assert(sizeof(enum tc_missing) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_scaler_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_format) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_log_level) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tc_on_bad) == sizeof(int), "enum size");
 
 static const char *const clock_names[] = { "wall", "event", NULL };
 static const char *const aggregate_names[] = { "last", "mean", "min", "max", "sum", NULL };
@@ -65,6 +66,7 @@ static const char *const layer_type_names[] = { "gru", NULL };
 static const char *const head_type_names[] = { "linear", NULL };
 static const char *const format_names[] = { "text", "json", "binary", NULL };
 static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
+static const char *const on_bad_names[] = { "refuse", "discard", NULL };
 
 /* A ZeroMQ endpoint's shape; the address itself is left to zmq_bind. */
 static const char *check_endpoint(const char *s)
@@ -236,6 +238,21 @@ static const struct tc_option series_options[] = {
 	{ 0 },
 };
 
+static const struct tc_option checkpoint_options[] = {
+	{ .name = "path", .type = TC_OPTION_PATH, .offset = CFG(checkpoint.path),
+		.size = CFG_SIZE(checkpoint.path), .def_str = "", .may_be_empty = 1,
+		.help = "file every series' state is saved to and restored from at start; "
+			"relative to the config file's folder; \"\": none" },
+	{ .name = "every_ticks", .type = TC_OPTION_INT64, .offset = CFG(checkpoint.every_ticks),
+		.def = 60, .min = 1, .max = 1000000000,
+		.help = "write one every this many ticks (and always on SIGTERM, after the last tick)" },
+	{ .name = "on_bad", .type = TC_OPTION_ENUM, .offset = CFG(checkpoint.on_bad),
+		.def = TC_ON_BAD_REFUSE, .names = on_bad_names,
+		.help = "a checkpoint that cannot be restored at start: refuse (exit 1), or discard "
+			"(rename it to <path>.bad, start empty)" },
+	{ 0 },
+};
+
 static const struct tc_option log_options[] = {
 	{ .name = "level", .type = TC_OPTION_ENUM, .offset = CFG(log_level), .def = TC_LOG_INFO,
 		.names = log_level_names, .help = "write messages of this level and more severe ones" },
@@ -255,6 +272,8 @@ static const struct tc_option root_options[] = {
 		.help = "daemon: the ZeroMQ socket for commands (stats, reload, ...)" },
 	{ .name = "series", .type = TC_OPTION_MAP, .child = series_options,
 		.help = "daemon: how many series are kept, and for how long" },
+	{ .name = "checkpoint", .type = TC_OPTION_MAP, .child = checkpoint_options,
+		.help = "daemon: every series' state saved to a file, restored at start" },
 	{ .name = "log", .type = TC_OPTION_MAP, .child = log_options,
 		.help = "daemon: what is logged" },
 	{ 0 },
@@ -296,6 +315,11 @@ const char *tc_format_to_string(enum tc_format v)
 const char *tc_log_level_to_string(enum tc_log_level v)
 {
 	return ENUM_NAME(log_level_names, v);
+}
+
+const char *tc_on_bad_to_string(enum tc_on_bad v)
+{
+	return ENUM_NAME(on_bad_names, v);
 }
 
 void tc_config_init(struct tc_config *cfg)

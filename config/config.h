@@ -86,6 +86,15 @@ struct tc_series_config {
 	int64_t ttl_ticks;           /* a series without a reading for this many ticks is freed; 0 = never */
 };
 
+/* checkpoint.on_bad: what a checkpoint that cannot be restored does at start. */
+enum tc_on_bad { TC_ON_BAD_REFUSE, TC_ON_BAD_DISCARD };
+
+struct tc_checkpoint_config {
+	char path[TC_PATH_MAX];      /* "" = off; relative paths against the config's folder */
+	int64_t every_ticks;         /* write one every this many closed ticks */
+	enum tc_on_bad on_bad;
+};
+
 struct tc_config {
 	char path[TC_PATH_MAX];         /* the file it was read from */
 	char weights_path[TC_PATH_MAX]; /* model.weights, resolved against path's folder */
@@ -98,6 +107,7 @@ struct tc_config {
 	struct tc_publish_config publish;
 	struct tc_control_config control;
 	struct tc_series_config series;
+	struct tc_checkpoint_config checkpoint;
 	enum tc_log_level log_level;
 };
 
@@ -127,5 +137,6 @@ const char *tc_missing_to_string(enum tc_missing v);
 const char *tc_scaler_to_string(enum tc_scaler_type v);
 const char *tc_format_to_string(enum tc_format v);
 const char *tc_log_level_to_string(enum tc_log_level v);
+const char *tc_on_bad_to_string(enum tc_on_bad v);
 
 #endif

@@ -475,7 +475,9 @@ static int walk_path(struct walk *w, const yaml_node_t *n, const char *path,
 	const char *slash = strrchr(w->name, '/');
 	char *out = base + o->offset;
 	int len;
-	if (s[0] == '/') {
+	if (s[0] == '\0') {
+		len = snprintf(out, o->size, "%s", ""); /* may_be_empty: "" stays "", off */
+	} else if (s[0] == '/') {
 		len = snprintf(out, o->size, "%s", s);
 	} else if (!slash) {
 		len = snprintf(out, o->size, "./%s", s);

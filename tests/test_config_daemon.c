@@ -1,5 +1,5 @@
 /* test_config_daemon.c -- the daemon's config sections (model reload switches, ingest, publish,
- * control, series, log): defaults, lists of strings, endpoints, bounds, and each error's text and place. */
+ * control, series, checkpoint, log): defaults, lists of strings, endpoints, bounds, and each error's text and place. */
 #include "config.h"
 #include "error.h"
 
@@ -33,6 +33,9 @@ static void expect_daemon_defaults(const struct tc_config *cfg)
 	cr_assert_str_eq(cfg->control.bind, "tcp://127.0.0.1:7702");
 	cr_assert_eq(cfg->series.max, 1000000);
 	cr_assert_eq(cfg->series.ttl_ticks, 3600);
+	cr_assert_str_eq(cfg->checkpoint.path, "");
+	cr_assert_eq(cfg->checkpoint.every_ticks, 60);
+	cr_assert_eq(cfg->checkpoint.on_bad, TC_ON_BAD_REFUSE);
 	cr_assert_eq(cfg->log_level, TC_LOG_INFO);
 }
 
@@ -201,6 +204,7 @@ static const struct int_key int_keys[] = {
 	{ "publish", "threads", 1, 64 },
 	{ "series", "max", 1, 100000000 },
 	{ "series", "ttl_ticks", 0, 1000000000000LL },
+	{ "checkpoint", "every_ticks", 1, 1000000000 },
 };
 
 /* The value of an integer key as its field holds it. */
@@ -217,6 +221,7 @@ static long long int_field(const struct tc_config *cfg, const struct int_key *k)
 		{ "threads", offsetof(struct tc_config, publish.threads), 0 },
 		{ "max", offsetof(struct tc_config, series.max), 1 },
 		{ "ttl_ticks", offsetof(struct tc_config, series.ttl_ticks), 1 },
+		{ "every_ticks", offsetof(struct tc_config, checkpoint.every_ticks), 1 },
 	};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		if (strcmp(fields[i].key, k->key) == 0) {
@@ -434,6 +439,7 @@ Test(config, rejects_an_unknown_key_in_each_daemon_section_at_its_place)
 		{ "publish", "bind, topic_prefix, format, sndhwm, batch_bytes, queue_ticks, threads" },
 		{ "control", "bind" },
 		{ "series", "max, ttl_ticks" },
+		{ "checkpoint", "path, every_ticks, on_bad" },
 		{ "log", "level" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -540,4 +546,17 @@ Test(config, the_bundled_config_shows_the_daemon_defaults)
 	cr_assert_eq(memcmp(&cfg.publish, &defaults.publish, sizeof cfg.publish), 0);
 	cr_assert_eq(memcmp(&cfg.control, &defaults.control, sizeof cfg.control), 0);
 	cr_assert_eq(memcmp(&cfg.series, &defaults.series, sizeof cfg.series), 0);
+}
+
+Test(config, resolves_a_relative_checkpoint_path_and_keeps_an_empty_one_off)
+{
+	struct tc_config cfg;
+	expect_ok(&cfg, MODEL "checkpoint: {path: state/tc.ckpt, every_ticks: 5, on_bad: discard}\n");
+	cr_assert_str_eq(cfg.checkpoint.path, "./state/tc.ckpt");
+	cr_assert_eq(cfg.checkpoint.every_ticks, 5);
+	cr_assert_eq(cfg.checkpoint.on_bad, TC_ON_BAD_DISCARD);
+	expect_ok(&cfg, MODEL "checkpoint: {path: \"\"}\n");
+	cr_assert_str_eq(cfg.checkpoint.path, "");
+	expect_error(MODEL "checkpoint: {on_bad: ignore}\n",
+		"config.yaml:5:22: checkpoint.on_bad: expected one of refuse, discard, got \"ignore\"");
 }
