@@ -90,6 +90,51 @@ static json_t *reload_json(const struct tc_reload_status *r)
 		"failed", (json_int_t)r->failed_count);
 }
 
+static json_t *error_json(const char *text)
+{
+	return json_pack("{s:b, s:o}", "ok", 0, "error", json_cstr(text));
+}
+
+static json_t *t_or_null(int has, double t)
+{
+	return has ? json_real(t) : json_null();
+}
+
+static json_t *checkpoint_json(struct tc_checkpointer *cp)
+{
+	struct tc_checkpointer_status c;
+	tc_checkpointer_get_status(cp, &c);
+	if (!c.enabled) {
+		return json_null();
+	}
+	const struct tc_checkpoint_result *last = &c.last;
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o}",
+		"restored_t", t_or_null(c.restored_has_t, c.restored_t),
+		"last_t", t_or_null(c.written && last->has_t, last->t),
+		"written", (json_int_t)c.written, "failures", (json_int_t)c.failures,
+		"skipped", (json_int_t)c.skipped,
+		"last_ms", c.written ? json_real(last->ms) : json_null(),
+		"last_held_ms", c.written ? json_real(last->held_ms) : json_null(),
+		"bytes", c.written ? json_integer((json_int_t)last->bytes) : json_null());
+}
+
+/* `checkpoint`: one written now; the reply says what it holds. */
+static json_t *checkpoint_now(const struct tc_control_deps *d)
+{
+	struct tc_checkpoint_result r;
+	char err[TC_ERR_LEN];
+	if (tc_checkpointer_request(d->checkpointer, &r, err) < 0) {
+		return error_json(err);
+	}
+	if (!r.ok) {
+		return error_json(r.err);
+	}
+	return json_pack("{s:b, s:o, s:I, s:I, s:f, s:f, s:o}", "ok", 1,
+		"path", json_cstr(tc_checkpointer_path(d->checkpointer)),
+		"series", (json_int_t)r.series, "bytes", (json_int_t)r.bytes, "ms", r.ms,
+		"held_ms", r.held_ms, "t", t_or_null(r.has_t, r.t));
+}
+
 static json_t *status_json(const struct tc_control_deps *d)
 {
 	struct tc_ticker_status t;
@@ -126,6 +171,7 @@ static json_t *status_json(const struct tc_control_deps *d)
 		"queue_waits", (json_int_t)tc_publisher_waits(d->publisher)));
 	json_object_set_new(s, "model", model_json(&t, r));
 	json_object_set_new(s, "reload", reload_json(r));
+	json_object_set_new(s, "checkpoint", checkpoint_json(d->checkpointer));
 	free(r);
 	return s;
 }
@@ -153,10 +199,6 @@ static json_t *series_json(const struct tc_control_deps *d, const char *id, size
 	return j;
 }
 
-static json_t *error_json(const char *text)
-{
-	return json_pack("{s:b, s:o}", "ok", 0, "error", json_cstr(text));
-}
 
 char *tc_control_answer(const struct tc_control_deps *d, const char *request, size_t len)
 {
@@ -167,10 +209,13 @@ char *tc_control_answer(const struct tc_control_deps *d, const char *request, si
 	} else if (len == 6 && memcmp(request, "reload", 6) == 0) {
 		reply = tc_reloader_run(d->reloader, "control", err) == 0
 			? json_pack("{s:b}", "ok", 1) : error_json(err);
+	} else if (len == 10 && memcmp(request, "checkpoint", 10) == 0) {
+		reply = checkpoint_now(d);
 	} else if (len > 7 && memcmp(request, "series ", 7) == 0) {
 		reply = series_json(d, request + 7, len - 7);
 	} else {
-		reply = error_json("unknown request; expected status, reload or series <id>");
+		reply = error_json("unknown request; expected status, reload, checkpoint or "
+			"series <id>");
 	}
 	char *text = reply ? json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
 	json_decref(reply);

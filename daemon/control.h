@@ -1,6 +1,7 @@
 /* control.h -- the thread that owns the REP control socket.
  *
- * Requests are one frame of text: `status`, `reload` or `series <id>`;
+ * Requests are one frame of text: `status`, `reload`, `checkpoint` or
+ * `series <id>`;
  * each reply is one frame holding a JSON object with "ok" (and "error" when
  * it is false). See docs/protocol.md for every field. */
 #ifndef TC_CONTROL_H
@@ -8,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "checkpointer.h"
 #include "ingest.h"
 #include "publisher.h"
 #include "reload.h"
@@ -19,6 +21,7 @@ struct tc_control_deps {
 	struct tc_ingest *ingest;
 	struct tc_publisher *publisher;
 	struct tc_reloader *reloader;
+	struct tc_checkpointer *checkpointer;
 	int64_t started_ms;          /* tc_now_ms() at start, for the uptime */
 };
 

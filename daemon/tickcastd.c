@@ -63,6 +63,7 @@ struct daemon {
 	struct tc_publisher *publisher;
 	struct tc_ingest *ingest;
 	struct tc_ticker *ticker;
+	struct tc_checkpointer *checkpointer;
 	struct tc_reloader *reloader;
 	struct tc_control *control;
 	struct tc_watch *watch;
@@ -127,13 +128,19 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 		tc_model_destroy(&m);
 		return -1;
 	}
-	if (!(d->ticker = tc_ticker_create(cfg, m, d->queue, d->publisher, err))) {
+	if (!(d->checkpointer = tc_checkpointer_create(&cfg->checkpoint, err))) {
+		tc_model_destroy(&m);
+		return -1;
+	}
+	if (!(d->ticker = tc_ticker_create(cfg, m, d->queue, d->publisher, d->checkpointer, err))
+		|| tc_ticker_restore(d->ticker, err) < 0) {
 		return -1;
 	}
 	if (!(d->reloader = tc_reloader_create(cfg, sha256, d->ticker, err))) {
 		return -1;
 	}
-	struct tc_control_deps deps = {d->ticker, d->ingest, d->publisher, d->reloader, tc_now_ms()};
+	struct tc_control_deps deps = {d->ticker, d->ingest, d->publisher, d->reloader,
+		d->checkpointer, tc_now_ms()};
 	if (cfg->control.bind[0]
 		&& !(d->control = tc_control_create(d->zmq, cfg->control.bind, &deps, err))) {
 		return -1;
@@ -144,7 +151,8 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 			return -1;
 		}
 	}
-	if (tc_publisher_start(d->publisher, err) < 0 || tc_ticker_start(d->ticker, err) < 0
+	if (tc_publisher_start(d->publisher, err) < 0
+		|| tc_checkpointer_start(d->checkpointer, err) < 0 || tc_ticker_start(d->ticker, err) < 0
 		|| tc_reloader_start(d->reloader, err) < 0 || tc_ingest_start(d->ingest, err) < 0
 		|| (d->control && tc_control_start(d->control, err) < 0)) {
 		return -1;
@@ -153,8 +161,9 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 }
 
 /* Stops in the order that loses nothing: no new readings, then the last
- * tick stepped and handed over, then everything handed over sent. */
-static void stop(struct daemon *d)
+ * tick stepped and handed over, then everything handed over sent, then
+ * the checkpoint of that last tick written. */
+static void stop(struct daemon *d, int started)
 {
 	tc_control_destroy(&d->control);
 	tc_reloader_destroy(&d->reloader); /* before the ticker it swaps models into */
@@ -162,8 +171,15 @@ static void stop(struct daemon *d)
 	if (d->queue) {
 		tc_queue_close(d->queue);
 	}
-	tc_ticker_destroy(&d->ticker);
+	if (d->ticker) {
+		tc_ticker_stop(d->ticker);
+	}
 	tc_publisher_destroy(&d->publisher, PUBLISH_LINGER_MS);
+	if (d->ticker && started) {
+		tc_ticker_final_checkpoint(d->ticker);
+	}
+	tc_checkpointer_destroy(&d->checkpointer);
+	tc_ticker_destroy(&d->ticker);
 	tc_queue_destroy(&d->queue);
 	tc_watch_destroy(&d->watch);
 	if (d->zmq) {
@@ -318,14 +334,14 @@ int main(int argc, char **argv)
 	tc_log_set_level(d.cfg.log_level);
 	if (block_signals(&d, err) < 0 || start(&d, m, sha256, err) < 0) {
 		tc_log_error("%s", err);
-		stop(&d);
+		stop(&d, 0);
 		return 1;
 	}
 	log_start(&d);
 	tc_notify_ready();
 	main_loop(&d);
 	tc_notify_stopping();
-	stop(&d);
+	stop(&d, 1);
 	close(d.signal_fd);
 	tc_log_info("stopped");
 	return 0;

@@ -17,6 +17,10 @@ struct tc_ticker {
 	struct tc_tick_config tick_cfg;
 	struct tc_queue *queue;
 	struct tc_publisher *pub;
+	struct tc_checkpointer *checkpointer;
+	size_t max_series;           /* what a new engine is made with */
+	uint64_t ttl_ticks;
+	struct tc_scaler_config scaler;
 	struct tc_emitter emitter;   /* emit(), for the engine */
 	pthread_t thread;
 	int started;
@@ -104,6 +108,8 @@ static int emit(void *ud, const struct tc_forecasts *f)
 		+ (double)(end.tv_nsec - start.tv_nsec) / 1e6;
 	tk->history[tk->n_history++ % HISTORY] = f->step_ms + handoff;
 	note_progress(tk); /* a turn that closes many event buckets is still going */
+	/* The engine as this tick left it: nothing of the next is filed yet. */
+	tc_checkpointer_tick(tk->checkpointer, tk->tick, 1);
 	return 0;
 }
 
@@ -239,6 +245,7 @@ static void turn(struct tc_ticker *tk, int final)
 	pthread_mutex_lock(&tk->engine);
 	offer_all(tk, n);
 	close_due(tk, final);
+	tc_checkpointer_tick(tk->checkpointer, tk->tick, 0); /* one a control request asked for */
 	uint64_t ticks = tc_tick_get_stats(tk->tick)->ticks;
 	if (ticks != tk->status.tick.ticks || n || final) {
 		publish_status(tk);
@@ -257,8 +264,14 @@ static void *run(void *arg)
 	return NULL;
 }
 
+static struct tc_tick *new_engine(const struct tc_ticker *tk, char *err)
+{
+	return tc_tick_create(&tk->tick_cfg, tk->model, tk->max_series, tk->ttl_ticks, &tk->scaler,
+		err);
+}
+
 struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model *m,
-	struct tc_queue *q, struct tc_publisher *pub, char *err)
+	struct tc_queue *q, struct tc_publisher *pub, struct tc_checkpointer *cp, char *err)
 {
 	struct tc_ticker *tk = calloc(1, sizeof *tk);
 	if (!tk) {
@@ -269,6 +282,10 @@ struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model 
 	tk->tick_cfg = cfg->tick;
 	tk->queue = q;
 	tk->pub = pub;
+	tk->checkpointer = cp;
+	tk->max_series = (size_t)cfg->series.max;
+	tk->ttl_ticks = (uint64_t)cfg->series.ttl_ticks;
+	tk->scaler = cfg->scaler;
 	tk->emitter = (struct tc_emitter){emit, tk};
 	tk->model = m;
 	pthread_mutex_init(&tk->engine, NULL);
@@ -278,8 +295,7 @@ struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model 
 	tk->wall_bucket = floor_div(real_ms(), cfg->tick.interval_ms);
 	tk->skip_log.interval_ms = 10000;
 	tk->memory_log.interval_ms = 10000;
-	tk->tick = tc_tick_create(&cfg->tick, m, (size_t)cfg->series.max,
-		(uint64_t)cfg->series.ttl_ticks, &cfg->scaler, err);
+	tk->tick = new_engine(tk, err);
 	if (!tk->tick) {
 		tc_ticker_destroy(&tk);
 		return NULL;
@@ -304,16 +320,40 @@ int64_t tc_ticker_last_turn_ms(const struct tc_ticker *tk)
 	return atomic_load(&tk->last_turn_ms);
 }
 
+int tc_ticker_restore(struct tc_ticker *tk, char *err)
+{
+	int rc = tc_checkpointer_restore(tk->checkpointer, tk->tick, err);
+	if (rc == 1) {
+		tc_tick_destroy(&tk->tick);
+		rc = (tk->tick = new_engine(tk, err)) ? 0 : -1;
+	}
+	if (rc == 0) {
+		publish_status(tk);
+	}
+	return rc;
+}
+
+void tc_ticker_stop(struct tc_ticker *tk)
+{
+	if (tk->started) {
+		atomic_store(&tk->stop, 1);
+		pthread_join(tk->thread, NULL);
+		tk->started = 0;
+	}
+}
+
+void tc_ticker_final_checkpoint(struct tc_ticker *tk)
+{
+	tc_checkpointer_final(tk->checkpointer, tk->tick);
+}
+
 void tc_ticker_destroy(struct tc_ticker **tkp)
 {
 	if (!tkp || !*tkp) {
 		return;
 	}
 	struct tc_ticker *tk = *tkp;
-	if (tk->started) {
-		atomic_store(&tk->stop, 1);
-		pthread_join(tk->thread, NULL);
-	}
+	tc_ticker_stop(tk);
 	pthread_mutex_lock(&tk->swap_lock);
 	pthread_cond_broadcast(&tk->swap_done); /* a swap still waiting gives up */
 	pthread_mutex_unlock(&tk->swap_lock);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "checkpointer.h"
 #include "config.h"
 #include "model.h"
 #include "publisher.h"
@@ -21,14 +22,26 @@
 struct tc_ticker;
 
 /* A ticker stepping model m (the ticker's from now on) with cfg's tick and
- * series settings, reading q and submitting to pub (both borrowed). */
+ * series settings, reading q, submitting to pub and taking checkpoints
+ * through cp (all borrowed). */
 struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model *m,
-	struct tc_queue *q, struct tc_publisher *pub, char *err);
+	struct tc_queue *q, struct tc_publisher *pub, struct tc_checkpointer *cp, char *err);
+
+/* Before start: restores the checkpoint (tc_checkpointer_restore); one
+ * that was discarded leaves a new, empty engine. Returns 0, or -1 with err
+ * (on_bad refuse, or out of memory). */
+int tc_ticker_restore(struct tc_ticker *tk, char *err);
 
 int tc_ticker_start(struct tc_ticker *tk, char *err);
 
 /* Finishes the tick in flight (the queue must be closed first so that no
- * reading arrives after it), stops the thread, frees *tk and its model. */
+ * reading arrives after it) and stops the thread; a no-op when stopped. */
+void tc_ticker_stop(struct tc_ticker *tk);
+
+/* After tc_ticker_stop: the checkpoint written on the way out. */
+void tc_ticker_final_checkpoint(struct tc_ticker *tk);
+
+/* Stops (tc_ticker_stop), frees *tk and its model. */
 void tc_ticker_destroy(struct tc_ticker **tk);
 
 /* Hands m to the ticker (which owns it from now on, also on failure) to be

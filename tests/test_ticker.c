@@ -99,7 +99,9 @@ Test(ticker, a_series_request_is_answered_while_one_batch_closes_many_ticks)
 		push(q, "s0", b + 0.5);
 	}
 	/* Queued before the tick thread starts, so that it takes them in one batch. */
-	struct tc_ticker *tk = tc_ticker_create(&cfg, small_model(), q, pub, err);
+	struct tc_checkpointer *cp = tc_checkpointer_create(&cfg.checkpoint, err); /* off */
+	cr_assert_not_null(cp, "%s", err);
+	struct tc_ticker *tk = tc_ticker_create(&cfg, small_model(), q, pub, cp, err);
 	cr_assert_not_null(tk, "%s", err);
 	cr_assert_eq(tc_ticker_start(tk, err), 0, "%s", err);
 	while (tc_publisher_forecasts(pub) == 0) {
@@ -120,6 +122,7 @@ Test(ticker, a_series_request_is_answered_while_one_batch_closes_many_ticks)
 	}
 	cr_assert_eq(tc_publisher_forecasts(pub), total, "forecasts lost");
 	tc_publisher_destroy(&pub, 0);
+	tc_checkpointer_destroy(&cp);
 	tc_queue_destroy(&q);
 	zmq_ctx_term(ctx);
 }
