@@ -1,4 +1,4 @@
-/* cmd_control.c -- `tickcast status|reload|series`: ask a tickcastd over its control socket. */
+/* cmd_control.c -- `tickcast status|reload|checkpoint|series`: ask a tickcastd over its control socket. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -21,7 +21,8 @@ static const char options_help[] =
 	"  -e, --control ENDPOINT  the daemon's control socket (control.bind);\n"
 	"                          default " DEFAULT_ENDPOINT "\n"
 	"  -c, --config FILE       take the endpoint from FILE's control.bind instead\n"
-	"  -t, --timeout-ms T      give up when no reply comes within T ms (default 5000)\n"
+	"  -t, --timeout-ms T      give up when no reply comes within T ms (default 5000;\n"
+	"                          60000 for checkpoint)\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Prints the daemon's reply, a JSON object, indented. Exit status: 0 the reply\n"
@@ -32,21 +33,29 @@ struct control_cmd {
 	const char *synopsis;   /* usage line after "tickcast " */
 	const char *about;      /* what it does, one paragraph */
 	int takes_id;           /* `series ID` */
+	int timeout_ms;         /* its default --timeout-ms; 0: DEFAULT_TIMEOUT_MS */
 };
 
 static const struct control_cmd status_cmd = {
 	"status", "status [OPTIONS]",
-	"Asks a running tickcastd how it is doing: its series, ticks and counters.\n", 0,
+	"Asks a running tickcastd how it is doing: its series, ticks and counters.\n", 0, 0,
 };
 static const struct control_cmd reload_cmd = {
 	"reload", "reload [OPTIONS]",
 	"Asks a running tickcastd to reload its config and weights, as SIGHUP does;\n"
-	"the reply says whether the new model was accepted.\n", 0,
+	"the reply says whether the new model was accepted.\n", 0, 0,
+};
+static const struct control_cmd checkpoint_cmd = {
+	"checkpoint", "checkpoint [OPTIONS]",
+	"Asks a running tickcastd to write a checkpoint (checkpoint.path) now, and\n"
+	"waits until it is on disk: the reply gives its path, series, bytes, the\n"
+	"milliseconds it took and t, the start of the last tick it holds. The\n"
+	"default timeout is 60000 ms: a million series take a few seconds.\n", 0, 60000,
 };
 static const struct control_cmd series_cmd = {
 	"series", "series [OPTIONS] ID",
 	"Asks a running tickcastd what it holds for the series ID, such as its last\n"
-	"reading and forecast.\n", 1,
+	"reading and forecast.\n", 1, 0,
 };
 
 struct control_args {
@@ -93,7 +102,8 @@ static int parse_args(const struct control_cmd *cmd, int argc, char **argv,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	*a = (struct control_args){.timeout_ms = DEFAULT_TIMEOUT_MS};
+	*a = (struct control_args){.timeout_ms = cmd->timeout_ms ? cmd->timeout_ms
+		: DEFAULT_TIMEOUT_MS};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "e:c:t:h", options, NULL)) != -1) {
 		if (opt == 'e') {
@@ -317,6 +327,11 @@ int tc_cmd_status(int argc, char **argv)
 int tc_cmd_reload(int argc, char **argv)
 {
 	return control(&reload_cmd, argc, argv);
+}
+
+int tc_cmd_checkpoint(int argc, char **argv)
+{
+	return control(&checkpoint_cmd, argc, argv);
 }
 
 int tc_cmd_series(int argc, char **argv)

@@ -18,8 +18,10 @@ static const char usage[] =
 	"Commands:\n"
 	"  replay --config FILE   forecast reading lines from standard input with the\n"
 	"                         event clock, as the daemon would, to standard output\n"
+	"                         (--checkpoint-in/--checkpoint-out to resume a run)\n"
 	"  check --config FILE    validate a config and its weights, describe the model\n"
-	"  inspect FILE           list the tensors of a .safetensors file\n"
+	"  inspect FILE           list the tensors of a .safetensors file, or check a\n"
+	"                         checkpoint and summarise it\n"
 	"  pub ENDPOINT           send reading lines from standard input to a\n"
 	"                         tickcastd's ingest socket\n"
 	"  sub ENDPOINT [PREFIX ...]\n"
@@ -27,6 +29,7 @@ static const char usage[] =
 	"  status                 ask a running tickcastd for its status\n"
 	"  reload                 ask a running tickcastd to reload config and weights\n"
 	"  series ID              ask a running tickcastd about one series\n"
+	"  checkpoint             ask a running tickcastd to write a checkpoint now\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help             this text; `tickcast COMMAND --help` for a command's\n"
@@ -44,6 +47,7 @@ static const struct {
 	{"status", tc_cmd_status},
 	{"reload", tc_cmd_reload},
 	{"series", tc_cmd_series},
+	{"checkpoint", tc_cmd_checkpoint},
 };
 
 static int parse_config_args(int argc, char **argv, const char *name, const char *usage,
