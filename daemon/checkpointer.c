@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "log.h"
@@ -219,12 +221,44 @@ static int restore_file(struct tc_checkpointer *cp, struct tc_tick *tick, char *
 	return 0;
 }
 
+/* A temporary file a write killed midway left next to path ("<path>.XXXXXX",
+ * mkstemp's six characters): removed at start, as it would fill the disk
+ * after a few crashes. */
+static void remove_leftovers(const char *path)
+{
+	char folder[sizeof ((struct tc_checkpoint_config *)0)->path];
+	snprintf(folder, sizeof folder, "%s", path);
+	char *slash = strrchr(folder, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (slash) {
+		*slash = '\0';
+	}
+	DIR *dir = opendir(slash ? (folder[0] ? folder : "/") : ".");
+	size_t len = strlen(base);
+	for (struct dirent *e; dir && (e = readdir(dir));) {
+		if (strlen(e->d_name) == len + 7 && strncmp(e->d_name, base, len) == 0
+			&& e->d_name[len] == '.' && strspn(e->d_name + len + 1, "abcdefghijklmnopqrstuvwxyz"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == 6) {
+			char leftover[sizeof folder + 300];
+			snprintf(leftover, sizeof leftover, "%s/%s", slash ? folder : ".", e->d_name);
+			if (unlink(leftover) == 0) {
+				tc_log_info("checkpoint: removed %s, left by a write that did not finish",
+					leftover);
+			}
+		}
+	}
+	if (dir) {
+		closedir(dir);
+	}
+}
+
 int tc_checkpointer_restore(struct tc_checkpointer *cp, struct tc_tick *tick, char *err)
 {
 	struct stat st;
 	if (!cp->status.enabled) {
 		return 0;
 	}
+	remove_leftovers(cp->cfg.path);
 	if (stat(cp->cfg.path, &st) < 0 && errno == ENOENT) {
 		tc_log_info("checkpoint: none at %s yet; starting with no series", cp->cfg.path);
 		return 0;

@@ -95,9 +95,14 @@ static json_t *error_json(const char *text)
 	return json_pack("{s:b, s:o}", "ok", 0, "error", json_cstr(text));
 }
 
+/* A tick's start in seconds, as forecasts give it: an integer when whole
+ * (a JSON real would be cut to the reply's 9 significant digits). */
 static json_t *t_or_null(int has, double t)
 {
-	return has ? json_real(t) : json_null();
+	if (!has) {
+		return json_null();
+	}
+	return t == (double)(json_int_t)t ? json_integer((json_int_t)t) : json_real(t);
 }
 
 static json_t *checkpoint_json(struct tc_checkpointer *cp)

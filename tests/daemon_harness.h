@@ -72,6 +72,7 @@ struct dh_config {
 	const char *ingest;
 	const char *publish;
 	const char *series;
+	const char *checkpoint;
 };
 
 /* Writes the config for c to dir/name (atomically). */
@@ -89,6 +90,9 @@ static inline void dh_write_config_as(const char *name, const struct dh_config *
 	dh_buf_printf(&b, "control: {bind: \"%s\"}\n", dh.control);
 	if (c->series) {
 		dh_buf_printf(&b, "series: {%s}\n", c->series);
+	}
+	if (c->checkpoint) {
+		dh_buf_printf(&b, "checkpoint: {%s}\n", c->checkpoint);
 	}
 	dh_buf_printf(&b, "log: {level: info}\n");
 	dh_write_file(name, b.p, b.len);

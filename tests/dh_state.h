@@ -54,8 +54,10 @@ static inline const char *dh_log_tail(void)
 /* Writes len bytes to dir/name atomically (a temp file renamed over it). */
 static inline void dh_write_file(const char *name, const void *data, size_t len)
 {
-	char tmp[256];
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dh.dir, name);
+	char tmp[512];
+	const char *slash = strrchr(name, '/');
+	const char *base = slash ? slash + 1 : name;
+	snprintf(tmp, sizeof tmp, "%s/%.*s.%s.tmp", dh.dir, (int)(base - name), name, base);
 	FILE *f = fopen(tmp, "wb");
 	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
 	cr_assert_eq(fwrite(data, 1, len, f), len);
