@@ -99,7 +99,8 @@ int tc_checkpoint_save(struct tc_checkpoint *c, const char *path, char *err);
 
 /* Reads path into the image and validates all of it: magic, version,
  * lengths against the file's size and the counts, every checksum, the
- * bounds of every size, the free slots against the flags, the ids' lengths.
+ * bounds of every size (the last tick's start fits ms in an int64), the
+ * free slots against the flags, the ids' lengths, each id once.
  * Nothing else need be checked before restoring (but whether it fits the
  * running model and settings). Returns 0, or -1 with err naming the file
  * and what is wrong. */

@@ -19,6 +19,7 @@
 #include "byte_order.h"
 #include "checkpoint_internal.h"
 #include "error.h"
+#include "registry.h"
 #include "series_id.h"
 
 #define MAX_SLOTS 0x7ffffffeu /* the registry's bound on slots */
@@ -28,9 +29,13 @@ static int check_header(const unsigned char *b, size_t size, char *err)
 	if (size == 0) {
 		return tc_err_set(err, "the file is empty");
 	}
-	if (size < HEADER_BYTES || memcmp(b, CKPT_MAGIC, 8) != 0) {
+	if (memcmp(b, CKPT_MAGIC, size < 8 ? size : 8) != 0) {
 		return tc_err_set(err, "not a tickcast checkpoint (it does not start with \"%s\")",
 			CKPT_MAGIC);
+	}
+	if (size < HEADER_BYTES) {
+		return tc_err_set(err, "the file has %zu bytes, under the %d of the header: it is "
+			"truncated", size, HEADER_BYTES);
 	}
 	if (tc_load_u64(b + 24) != XXH3_64bits(b, 24)) {
 		return tc_err_set(err, "the header's checksum does not match: the file is damaged");
@@ -154,6 +159,11 @@ static int read_small_sections(struct tc_checkpoint *c, char *err)
 	info->has_closed = (int)has_closed;
 	info->last_bucket = (int64_t)tc_load_u64(p + 8);
 	info->ticks = tc_load_u64(p + 16);
+	/* Its start in ms (tc_checkpoint_last_tick_ms) must be an int64. */
+	if (info->last_bucket > INT64_MAX / interval || info->last_bucket < INT64_MIN / interval) {
+		return tc_err_set(err, "section CLCK: the last tick, bucket %" PRId64 " of %" PRIu32
+			" ms, is past the range of times", info->last_bucket, interval);
+	}
 	p = tc_checkpoint_section_const(c, TC_CKPT_SLOTS);
 	info->slots = tc_load_u64(p);
 	info->free_slots = tc_load_u64(p + 8);
@@ -220,8 +230,31 @@ static int check_free_slots(const struct tc_checkpoint *c, char *err)
 	return rc;
 }
 
+/* Each of the live ids once: they are put in a scratch registry, as
+ * restoring will. */
+static int check_ids_distinct(const unsigned char *p, uint64_t live, char *err)
+{
+	struct tc_registry *r = tc_registry_create(live, err);
+	if (!r) {
+		return -1;
+	}
+	int rc = 0;
+	for (uint64_t i = 0; i < live && rc == 0; i++, p += 1 + p[0]) {
+		int created;
+		int64_t first = tc_registry_insert(r, (const char *)p + 1, p[0], &created);
+		if (first < 0) {
+			rc = tc_err_set(err, "out of memory checking %" PRIu64 " ids", live);
+		} else if (!created) {
+			rc = tc_err_set(err, "section IDS_: ids %" PRId64 " and %" PRIu64 " are the "
+				"same: a series is listed twice", first + 1, i + 1);
+		}
+	}
+	tc_registry_destroy(&r);
+	return rc;
+}
+
 /* The ids: one per live slot, each at most TC_ID_MAX bytes, filling the
- * section exactly. */
+ * section exactly, none twice. */
 static int check_ids(const struct tc_checkpoint *c, char *err)
 {
 	const struct tc_checkpoint_info *info = &c->info;
@@ -238,7 +271,7 @@ static int check_ids(const struct tc_checkpoint *c, char *err)
 		return tc_err_set(err, "section IDS_: %" PRIu64 " bytes follow the last id",
 			info->id_bytes - at);
 	}
-	return 0;
+	return check_ids_distinct(p, live, err);
 }
 
 static int validate(struct tc_checkpoint *c, size_t size, char *err)
