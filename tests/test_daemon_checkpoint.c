@@ -25,6 +25,15 @@ static void write_config(const char *where, int every, const char *on_bad)
 		.checkpoint = checkpoint});
 }
 
+/* kill -9, then a new daemon of the same config. */
+static void kill_and_restart(void)
+{
+	dh_signal(SIGKILL);
+	waitpid(dh.pid, NULL, 0);
+	dh.pid = 0;
+	dh_start();
+}
+
 static void make_state_folder(void)
 {
 	cr_assert_eq(mkdir(dh_path("state"), 0755), 0);
@@ -120,10 +129,7 @@ static void expect_kill_recovers(int every, unsigned kill_after)
 	dh_send_buckets(pub, &file, "s", SERIES, 0, kill_after + 1);
 	/* Bucket kill_after is open; kill_after - 1 has just closed, its
 	 * checkpoint (when one is due) perhaps being written. */
-	dh_signal(SIGKILL);
-	waitpid(dh.pid, NULL, 0);
-	dh.pid = 0;
-	dh_start();
+	kill_and_restart();
 	/* Which checkpoint made it depends on the writer's pace (one due while
 	 * the last is written waits for a later tick); none holds the open one. */
 	long long restored = restored_bucket();
@@ -320,41 +326,46 @@ Test(daemon_checkpoint, a_folder_gone_while_serving_counts_a_failure_and_keeps_t
 	/* Still serving: readings are stepped and forecast. */
 	dh_send_buckets(pub, &file, "s", SERIES, 4, 2);
 	dh_expect_int("checkpoint.written", 1);
-	dh_signal(SIGKILL);
-	waitpid(dh.pid, NULL, 0);
-	dh.pid = 0;
-	dh_start();
+	kill_and_restart();
 	cr_assert_eq(restored_bucket(), 0, "the first checkpoint (bucket 1 open) still restores");
 	dh_buf_free(&file);
 }
 
-Test(daemon_checkpoint, a_full_disk_counts_a_failure_and_the_previous_checkpoint_restores)
+/* A daemon whose checkpoint folder is a tmpfs of `size`, serving, with one
+ * checkpoint written (bucket 1 open); skips where mounting is not allowed. */
+static void *serve_on_tmpfs(const char *size, struct dh_buf *file)
 {
 	dh_copy_sample("w.safetensors");
 	make_state_folder();
-	/* A folder of 64 KiB: one checkpoint of 40 series (~25 KiB) fits, two do not. */
-	if (mount("tmpfs", dh_path("state"), "tmpfs", 0, "size=64k") != 0) {
-		cr_skip("cannot mount a small tmpfs here (%s): needs root in a mount namespace",
+	char options[32];
+	snprintf(options, sizeof options, "size=%s", size);
+	if (mount("tmpfs", dh_path("state"), "tmpfs", 0, options) != 0) {
+		cr_skip("cannot mount a tmpfs here (%s): needs root in a mount namespace",
 			strerror(errno));
 	}
 	write_config(NULL, 1000, "refuse");
 	dh_start();
 	void *pub, *sub = connect_run(NULL, &pub);
 	(void)sub;
+	cr_assert(checkpoint_after_buckets(pub, file, 0));
+	return pub;
+}
+
+Test(daemon_checkpoint, a_full_disk_counts_a_failure_and_the_previous_checkpoint_restores)
+{
+	/* 64 KiB: one checkpoint of 40 series (~25 KiB) fits, and the filler
+	 * leaves less than another free. */
 	struct dh_buf file = {0};
-	cr_assert(checkpoint_after_buckets(pub, &file, 0));
+	void *pub = serve_on_tmpfs("64k", &file);
 	size_t fill = 40 * 1024;
 	char *zeros = calloc(1, fill);
-	dh_write_file("state/filler", zeros, fill); /* leaves less than a checkpoint free */
+	dh_write_file("state/filler", zeros, fill);
 	free(zeros);
 	cr_assert(!checkpoint_after_buckets(pub, &file, 2), "a write into a full disk succeeded");
 	dh_expect_int("checkpoint.failures", 1);
 	cr_assert_not_null(strstr(dh_log_tail(), "No space left on device"), "%s", dh_log_tail());
 	dh_send_buckets(pub, &file, "s", SERIES, 4, 1);
-	dh_signal(SIGKILL);
-	waitpid(dh.pid, NULL, 0);
-	dh.pid = 0;
-	dh_start();
+	kill_and_restart();
 	cr_assert_eq(restored_bucket(), 0, "the checkpoint written before the disk filled restores");
 	dh_stop(DH_STOP_MS);
 	umount2(dh_path("state"), MNT_DETACH);
@@ -363,18 +374,8 @@ Test(daemon_checkpoint, a_full_disk_counts_a_failure_and_the_previous_checkpoint
 
 Test(daemon_checkpoint, a_read_only_folder_counts_a_failure_and_the_daemon_serves_on)
 {
-	dh_copy_sample("w.safetensors");
-	make_state_folder();
-	if (mount("tmpfs", dh_path("state"), "tmpfs", 0, "size=1m") != 0) {
-		cr_skip("cannot mount a tmpfs here (%s): needs root in a mount namespace",
-			strerror(errno));
-	}
-	write_config(NULL, 1000, "refuse");
-	dh_start();
-	void *pub, *sub = connect_run(NULL, &pub);
-	(void)sub;
 	struct dh_buf file = {0};
-	cr_assert(checkpoint_after_buckets(pub, &file, 0));
+	void *pub = serve_on_tmpfs("1m", &file);
 	cr_assert_eq(mount(NULL, dh_path("state"), NULL, MS_REMOUNT | MS_RDONLY, NULL), 0, "%s",
 		strerror(errno));
 	cr_assert(!checkpoint_after_buckets(pub, &file, 2));
