@@ -39,18 +39,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_tick.h"
 #include "bench_util.h"
 #include "config.h"
 #include "error.h"
 #include "model.h"
-#include "reading.h"
 #include "registry.h"
 #include "tick.h"
 
 #define MAX_SIZES 8
 #define MAX_HIDDEN 4
 #define MAX_RUNS 9
-#define ID_STRIDE 16 /* bytes per formatted id: "s" and up to 14 digits */
 
 static const size_t default_sizes[] = {10000, 100000, 600000, 1000000};
 static const int default_hidden[] = {64, 128};
@@ -101,93 +100,22 @@ static double resident_bytes(void)
 	return (double)resident * (double)sysconf(_SC_PAGESIZE);
 }
 
-/* The N ids, formatted once, outside what is measured. */
-struct ids {
-	size_t n;
-	char *bytes;         /* [n x ID_STRIDE] */
-	uint8_t *len;        /* [n] */
-	uint32_t *shuffled;  /* [n]: a permutation of 0..n-1 */
-};
-
-static int ids_init(struct ids *ids, size_t n)
-{
-	ids->n = n;
-	ids->bytes = malloc(n * ID_STRIDE);
-	ids->len = malloc(n);
-	ids->shuffled = malloc(n * sizeof *ids->shuffled);
-	if (!ids->bytes || !ids->len || !ids->shuffled) {
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		ids->len[i] = (uint8_t)snprintf(ids->bytes + i * ID_STRIDE, ID_STRIDE, "s%zu", i);
-		ids->shuffled[i] = (uint32_t)i;
-	}
-	for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates, from bench_uniform's stream */
-		size_t j = (size_t)((double)(bench_uniform(1.0f) * 0.5f + 0.5f) * (double)i);
-		j = j > i ? i : j;
-		uint32_t swap = ids->shuffled[i];
-		ids->shuffled[i] = ids->shuffled[j];
-		ids->shuffled[j] = swap;
-	}
-	return 0;
-}
-
-static void ids_finish(struct ids *ids)
-{
-	free(ids->bytes);
-	free(ids->len);
-	free(ids->shuffled);
-}
-
-static int count_forecasts(void *ud, const struct tc_forecasts *f)
-{
-	*(size_t *)ud += f->n;
-	return 0;
-}
-
-/* Files a reading for each id, then closes the tick as bucket `bucket`.
- * *offer_s and *close_s: the seconds each part took. */
-static int file_tick(struct tc_tick *t, const struct ids *ids, int64_t bucket,
-	double *offer_s, double *close_s, char *err)
-{
-	size_t emitted = 0;
-	struct tc_emitter out = {count_forecasts, &emitted};
-	struct tc_reading r = {.n_values = 1};
-	double t0 = bench_now();
-	for (size_t i = 0; i < ids->n; i++) {
-		r.id = ids->bytes + i * ID_STRIDE;
-		r.id_len = ids->len[i];
-		r.values[0] = (float)(i % 100) * 0.01f;
-		enum tc_reject why;
-		if (tc_tick_offer(t, &r, &out, &why, err) != 0) {
-			return tc_err_set(err, "series %zu was not filed", i);
-		}
-	}
-	double t1 = bench_now();
-	if (tc_tick_close_wall(t, bucket, &out, err) < 0) {
-		return -1;
-	}
-	*offer_s = t1 - t0;
-	*close_s = bench_now() - t1;
-	return emitted == ids->n ? 0 : tc_err_set(err, "%zu forecasts for %zu series", emitted,
-		ids->n);
-}
-
 /* Looks every id up, in order or shuffled; returns the seconds taken, or -1
  * when an id is not in the slot it was filed into. */
-static double time_lookups(const struct tc_registry *reg, const struct ids *ids, int shuffled)
+static double time_lookups(const struct tc_registry *reg, const struct bench_ids *ids,
+	int shuffled)
 {
 	uint64_t sum = 0;
 	double t0 = bench_now();
 	for (size_t k = 0; k < ids->n; k++) {
 		size_t i = shuffled ? ids->shuffled[k] : k;
-		sum += (uint64_t)tc_registry_find(reg, ids->bytes + i * ID_STRIDE, ids->len[i]);
+		sum += (uint64_t)tc_registry_find(reg, ids->bytes + i * BENCH_ID_STRIDE, ids->len[i]);
 	}
 	double s = bench_now() - t0;
 	return sum == (uint64_t)ids->n * (ids->n - 1) / 2 ? s : -1.0;
 }
 
-static int time_hot_paths(struct tc_tick *t, const struct ids *ids, int runs,
+static int time_hot_paths(struct tc_tick *t, const struct bench_ids *ids, int runs,
 	struct result *res, char *err)
 {
 	const struct tc_registry *reg = tc_tick_registry(t);
@@ -203,7 +131,7 @@ static int time_hot_paths(struct tc_tick *t, const struct ids *ids, int runs,
 			return tc_err_set(err, "an id was not found in its own slot");
 		}
 		double offer_s, close_s;
-		if (file_tick(t, ids, 1 + k, &offer_s, &close_s, err) < 0) {
+		if (bench_file_tick(t, ids, 1 + k, &offer_s, &close_s, err) < 0) {
 			return -1;
 		}
 		res->lookup_ns[k] = in_order / n * 1e9;
@@ -226,7 +154,7 @@ static void measure(int hidden, size_t n, const struct options *opt, struct resu
 	cfg.scaler.type = opt->scaler ? TC_SCALER_EMA : TC_SCALER_NONE;
 	size_t max_series = n > (size_t)cfg.series.max ? n : (size_t)cfg.series.max;
 	struct bench_weights w;
-	struct ids ids = {0};
+	struct bench_ids ids = {0};
 	struct tc_model *m = NULL;
 	struct tc_tick *t = NULL;
 	if (bench_weights_init(&w, hidden, err) < 0) {
@@ -237,7 +165,7 @@ static void measure(int hidden, size_t n, const struct options *opt, struct resu
 	if (!m) {
 		return;
 	}
-	if (ids_init(&ids, n) < 0) {
+	if (bench_ids_init(&ids, n) < 0) {
 		tc_err_set(err, "out of memory for %zu ids", n);
 		goto out;
 	}
@@ -247,7 +175,7 @@ static void measure(int hidden, size_t n, const struct options *opt, struct resu
 		goto out;
 	}
 	double offer_s, close_s;
-	if (file_tick(t, &ids, 0, &offer_s, &close_s, err) < 0) {
+	if (bench_file_tick(t, &ids, 0, &offer_s, &close_s, err) < 0) {
 		goto out;
 	}
 	res->first_ns = offer_s / (double)n * 1e9;
@@ -263,7 +191,7 @@ static void measure(int hidden, size_t n, const struct options *opt, struct resu
 out:
 	tc_tick_destroy(&t);
 	tc_model_destroy(&m);
-	ids_finish(&ids);
+	bench_ids_finish(&ids);
 }
 
 /* Runs measure() in a child; the parent never starts OpenMP threads, so

@@ -256,14 +256,20 @@ void bench_weights_finish(struct bench_weights *w)
 
 struct tc_model *bench_weights_model(const struct bench_weights *w, char *err)
 {
+	return bench_weights_model_layers(w, BENCH_LAYERS, err);
+}
+
+struct tc_model *bench_weights_model_layers(const struct bench_weights *w, int n_layers,
+	char *err)
+{
 	struct tc_model_spec spec;
 	tc_model_spec_init(&spec);
 	spec.input_size = BENCH_INPUT;
-	spec.n_layers = BENCH_LAYERS;
+	spec.n_layers = n_layers;
 	spec.outputs = BENCH_OUTPUTS;
 	struct tc_model_weights mw;
 	memset(&mw, 0, sizeof mw);
-	for (int k = 0; k < BENCH_LAYERS; k++) {
+	for (int k = 0; k < n_layers; k++) {
 		spec.hidden[k] = w->hidden;
 		mw.layer[k] = (struct tc_gru_weights){w->weight_ih[k], w->weight_hh[k],
 			w->bias_ih[k], w->bias_hh[k]};
@@ -317,9 +323,13 @@ void bench_print_machine(void)
 	char line[256];
 	int cpus = 0;
 	char model[256] = "unknown";
+	int family = -1;
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	while (f && fgets(line, sizeof line, f)) {
-		if (strncmp(line, "model name", 10) == 0) {
+		if (family < 0 && strncmp(line, "cpu family", 10) == 0) {
+			const char *colon = strchr(line, ':');
+			family = colon ? atoi(colon + 1) : -1;
+		} else if (strncmp(line, "model name", 10) == 0) {
 			const char *colon = strchr(line, ':');
 			if (colon && cpus++ == 0) {
 				snprintf(model, sizeof model, "%s", colon + 2);
@@ -330,6 +340,7 @@ void bench_print_machine(void)
 	if (f) {
 		fclose(f);
 	}
-	printf("CPU: %s, %d logical CPUs, OpenMP max threads %d; 1-min load average "
-	       "before the run %.2f\n", model, cpus, omp_get_max_threads(), bench_load_average());
+	printf("CPU: %s (cpu family %d: 25 Zen 4, 26 Zen 5), %d logical CPUs, OpenMP max threads "
+	       "%d; 1-min load average before the run %.2f\n", model, family, cpus,
+		omp_get_max_threads(), bench_load_average());
 }

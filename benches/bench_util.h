@@ -92,6 +92,10 @@ void bench_weights_finish(struct bench_weights *w);
  * released with tc_model_destroy. */
 struct tc_model *bench_weights_model(const struct bench_weights *w, char *err);
 
+/* The same with only the first n_layers (1..BENCH_LAYERS) of the layers. */
+struct tc_model *bench_weights_model_layers(const struct bench_weights *w, int n_layers,
+	char *err);
+
 /* FLOPs per series-step: sum_k 2*3*H*(I_k + H) + 2*H*O. */
 double bench_weights_flops(const struct bench_weights *w);
 
@@ -103,7 +107,7 @@ double bench_median_sort(double *v, int n);
 /* The 1-minute load average, or -1 when /proc/loadavg cannot be read. */
 double bench_load_average(void);
 
-/* "CPU: <model>, N logical CPUs, OpenMP max threads M; 1-min load average ..." */
+/* "CPU: <model> (cpu family F), N logical CPUs, OpenMP max threads M; 1-min load average ..." */
 void bench_print_machine(void);
 
 #endif
