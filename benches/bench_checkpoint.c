@@ -1,4 +1,4 @@
-/* bench_checkpoint.c -- what a checkpoint costs: the time the engine is held, the write, the restore, the delay to a tick.
+/* bench_checkpoint.c -- what a checkpoint costs: the engine held, the write, the restore, a tick delayed.
  *
  *   ninja -C build && OMP_NUM_THREADS=2 ./build/benches/bench_checkpoint
  *   ./build/benches/bench_checkpoint --series 1000000 --runs 7 --dir /var/lib/tickcast

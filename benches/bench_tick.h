@@ -1,4 +1,4 @@
-/* bench_tick.h -- what the tick-engine benches share: N series ids formatted once, and filing a tick of them.
+/* bench_tick.h -- what the tick-engine benches share: series ids formatted once, filing a tick of them.
  *
  * The ids are `s0` .. `s<N-1>`, formatted outside what is measured; a
  * reading of series i is (i % 100) * 0.01. The engine is expected on the
