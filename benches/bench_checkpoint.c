@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -237,6 +238,7 @@ struct writer {
 static void *writer_run(void *arg)
 {
 	struct writer *w = arg;
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 19); /* as tickcastd's tc-checkpoint thread */
 	atomic_store(&w->started, 1);
 	do {
 		if (tc_checkpoint_save(w->image, w->path, w->err) < 0) {

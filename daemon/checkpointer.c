@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "log.h"
 #include "tick_checkpoint.h"
+
+#define WRITER_NICE 19   /* the tc-checkpoint thread's nice: it yields to every other */
 
 struct tc_checkpointer {
 	struct tc_checkpoint_config cfg;
@@ -118,6 +121,14 @@ static void grow(struct tc_checkpointer *cp)
 static void *run(void *arg)
 {
 	struct tc_checkpointer *cp = arg;
+	/* Below the tick and publisher threads: on a machine of few cores a
+	 * write (checksums, copies into the page cache) competing with a tick's
+	 * step would delay it (docs/benchmarks.md, "Checkpoints"). Linux gives
+	 * the calling thread its own nice; where a seccomp filter denies
+	 * setpriority the write competes at the normal priority. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE) != 0) {
+		tc_log_debug("checkpoint: cannot lower the writer's priority: %s", strerror(errno));
+	}
 	pthread_mutex_lock(&cp->lock);
 	for (;;) {
 		if (cp->ready) {

@@ -7,6 +7,7 @@
 
 #include "byte_order.h"
 #include "error.h"
+#include "parallel_copy.h"
 #include "tick_internal.h"
 
 /* What t's checkpoint says of itself, with the counts that size it. */
@@ -35,6 +36,18 @@ size_t tc_tick_checkpoint_size(const struct tc_tick *t)
 	return tc_checkpoint_size(&info);
 }
 
+/* n values of `size` bytes into little-endian bytes at p: on a
+ * little-endian host a copy split across the threads, as these are the
+ * snapshot's big arrays and the engine is held while they are copied. */
+static void store_bulk(unsigned char *p, const void *host, size_t n, size_t size)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	tc_parallel_copy(p, host, n * size);
+#else
+	tc_store_array(p, host, n, size);
+#endif
+}
+
 /* Stores rows [0, rows) of a [.. x width] array of `size`-byte values, and
  * zeroes for the rows up to `slots` that the array does not hold (a slot
  * whose arrays could not grow, given back). Returns the bytes written. */
@@ -42,7 +55,7 @@ static size_t put_rows(unsigned char *p, const void *host, size_t rows, size_t s
 	size_t width, size_t size)
 {
 	if (rows) {
-		tc_store_array(p, host, rows * width, size);
+		store_bulk(p, host, rows * width, size);
 	}
 	memset(p + rows * width * size, 0, (slots - rows) * width * size);
 	return slots * width * size;
