@@ -3,6 +3,7 @@
  * bad checkpoint is refused or discarded, and a failing write leaves the daemon serving
  * and the previous checkpoint restorable. */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -339,7 +340,10 @@ static void *serve_on_tmpfs(const char *size, struct dh_buf *file)
 	make_state_folder();
 	char options[32];
 	snprintf(options, sizeof options, "size=%s", size);
-	if (mount("tmpfs", dh_path("state"), "tmpfs", 0, options) != 0) {
+	/* In a mount namespace of this test's own (the daemon it starts shares
+	 * it), so that no mount outlives the test. */
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0
+		|| mount("tmpfs", dh_path("state"), "tmpfs", 0, options) != 0) {
 		cr_skip("cannot mount a tmpfs here (%s): needs root in a mount namespace",
 			strerror(errno));
 	}
