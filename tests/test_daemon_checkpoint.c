@@ -268,6 +268,31 @@ Test(daemon_checkpoint, an_empty_file_or_a_directory_is_refused_or_discarded)
 
 /* ---- failing writes ---- */
 
+/* A daemon with the sample model, the event clock and checkpoints into
+ * dir/state (a tmpfs of tmpfs_size, when not NULL), only when asked for;
+ * returns the publisher of a new run. Skips where mounting is not allowed. */
+static void *start_serving(const char *tmpfs_size)
+{
+	dh_copy_sample("w.safetensors");
+	make_state_folder();
+	if (tmpfs_size) {
+		char options[32];
+		snprintf(options, sizeof options, "size=%s", tmpfs_size);
+		/* In a mount namespace of this test's own (the daemon it starts shares
+		 * it), so that no mount outlives the test. */
+		if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0
+			|| mount("tmpfs", dh_path("state"), "tmpfs", 0, options) != 0) {
+			cr_skip("cannot mount a tmpfs here (%s): needs root in a mount namespace",
+				strerror(errno));
+		}
+	}
+	write_config(NULL, 1000, "refuse");
+	dh_start();
+	void *pub, *sub = connect_run(NULL, &pub);
+	(void)sub;
+	return pub;
+}
+
 /* Sends two buckets, asks for a checkpoint; returns the reply's "ok". */
 static int checkpoint_after_buckets(void *pub, struct dh_buf *file, unsigned first)
 {
@@ -280,12 +305,7 @@ static int checkpoint_after_buckets(void *pub, struct dh_buf *file, unsigned fir
 
 Test(daemon_checkpoint, a_checkpoint_control_request_writes_one_now_and_status_counts_it)
 {
-	dh_copy_sample("w.safetensors");
-	make_state_folder();
-	write_config(NULL, 1000, "refuse");
-	dh_start();
-	void *pub, *sub = connect_run(NULL, &pub);
-	(void)sub;
+	void *pub = start_serving(NULL);
 	struct dh_buf file = {0};
 	dh_send_buckets(pub, &file, "s", SERIES, 0, 3);
 	json_t *r = dh_request("checkpoint");
@@ -311,12 +331,7 @@ Test(daemon_checkpoint, a_checkpoint_control_request_writes_one_now_and_status_c
 
 Test(daemon_checkpoint, a_folder_gone_while_serving_counts_a_failure_and_keeps_the_old_file)
 {
-	dh_copy_sample("w.safetensors");
-	make_state_folder();
-	write_config(NULL, 1000, "refuse");
-	dh_start();
-	void *pub, *sub = connect_run(NULL, &pub);
-	(void)sub;
+	void *pub = start_serving(NULL);
 	struct dh_buf file = {0};
 	cr_assert(checkpoint_after_buckets(pub, &file, 0));
 	/* The folder moves away: the temporary file cannot be created. */
@@ -332,25 +347,10 @@ Test(daemon_checkpoint, a_folder_gone_while_serving_counts_a_failure_and_keeps_t
 	dh_buf_free(&file);
 }
 
-/* A daemon whose checkpoint folder is a tmpfs of `size`, serving, with one
- * checkpoint written (bucket 1 open); skips where mounting is not allowed. */
+/* start_serving on a tmpfs, with one checkpoint written (bucket 1 open). */
 static void *serve_on_tmpfs(const char *size, struct dh_buf *file)
 {
-	dh_copy_sample("w.safetensors");
-	make_state_folder();
-	char options[32];
-	snprintf(options, sizeof options, "size=%s", size);
-	/* In a mount namespace of this test's own (the daemon it starts shares
-	 * it), so that no mount outlives the test. */
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0
-		|| mount("tmpfs", dh_path("state"), "tmpfs", 0, options) != 0) {
-		cr_skip("cannot mount a tmpfs here (%s): needs root in a mount namespace",
-			strerror(errno));
-	}
-	write_config(NULL, 1000, "refuse");
-	dh_start();
-	void *pub, *sub = connect_run(NULL, &pub);
-	(void)sub;
+	void *pub = start_serving(size);
 	cr_assert(checkpoint_after_buckets(pub, file, 0));
 	return pub;
 }
