@@ -217,6 +217,10 @@ static const struct tc_option publish_options[] = {
 	{ .name = "threads", .type = TC_OPTION_INT, .offset = CFG(publish.threads),
 		.def = 2, .min = 1, .max = 64,
 		.help = "threads formatting a tick's forecasts, the publisher thread included; 1: it alone" },
+	{ .name = "drain_ms", .type = TC_OPTION_INT, .offset = CFG(publish.drain_ms),
+		.def = 5000, .min = 0, .max = 600000,
+		.help = "on exit, how long subscribers may take to read the forecasts still queued "
+			"for them before the rest is dropped" },
 	{ 0 },
 };
 

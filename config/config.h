@@ -75,6 +75,7 @@ struct tc_publish_config {
 	int batch_bytes;             /* 0: a message per series; else ~this many bytes a message */
 	int queue_ticks;             /* ticks queued for sending before the tick thread waits */
 	int threads;                 /* threads formatting forecasts, the publisher thread's included */
+	int drain_ms;                /* on exit, how long subscribers may take to read what is queued */
 };
 
 struct tc_control_config {

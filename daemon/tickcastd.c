@@ -32,7 +32,6 @@
 #include "watchdog.h"
 
 #define DEFAULT_CONFIG "/etc/tickcast/tickcast.yaml"
-#define PUBLISH_LINGER_MS 500  /* on exit, for subscribers to take the last tick */
 #define LARGE_BLOCK_BYTES (1 << 20) /* and up: mmap'ed, returned to the system when freed */
 #define WATCH_SETTLE_MS 300    /* quiet time after the last file event before a reload */
 #define WATCHDOG_RETRY_MS 100  /* while a thread is stuck: how soon to look again */
@@ -160,6 +159,22 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 	return 0;
 }
 
+/* Says whether subscribers read everything queued for them before exit.
+ * ZeroMQ does not tell what is queued per subscriber, only that closing
+ * waited: the whole drain_ms means some was left, and dropped. */
+static void report_drain(int drain_ms, int64_t waited_ms, uint64_t published)
+{
+	if (drain_ms > 0 && waited_ms >= drain_ms) {
+		tc_log_warning("publish.drain_ms (%d ms) passed with forecasts still queued for a "
+			"subscriber that did not read them (of %llu published); the rest is dropped: "
+			"raise publish.drain_ms, or make that subscriber keep up", drain_ms,
+			(unsigned long long)published);
+	} else if (waited_ms >= 10) {
+		tc_log_info("subscribers read the forecasts still queued for them in %lld ms",
+			(long long)waited_ms);
+	}
+}
+
 /* Stops in the order that loses nothing: no new readings, then the last
  * tick stepped and handed over, then everything handed over sent, then
  * the checkpoint of that last tick written. */
@@ -174,7 +189,8 @@ static void stop(struct daemon *d, int started)
 	if (d->ticker) {
 		tc_ticker_stop(d->ticker);
 	}
-	tc_publisher_destroy(&d->publisher, PUBLISH_LINGER_MS);
+	uint64_t published = d->publisher ? tc_publisher_forecasts(d->publisher) : 0;
+	tc_publisher_destroy(&d->publisher, d->cfg.publish.drain_ms);
 	if (d->ticker && started) {
 		tc_ticker_final_checkpoint(d->ticker);
 	}
@@ -183,7 +199,9 @@ static void stop(struct daemon *d, int started)
 	tc_queue_destroy(&d->queue);
 	tc_watch_destroy(&d->watch);
 	if (d->zmq) {
-		zmq_ctx_term(d->zmq);
+		int64_t start = tc_now_ms();
+		zmq_ctx_term(d->zmq); /* waits, up to publish.drain_ms, for subscribers to read */
+		report_drain(d->cfg.publish.drain_ms, tc_now_ms() - start, published);
 	}
 }
 

@@ -452,11 +452,20 @@ static inline void dh_send_frames(void *pub, const void *const *data, const size
 /* A SUB on the forecasts, subscribed to everything, returned once its
  * connection is made (ZeroMQ's monitor says the handshake succeeded) and
  * its subscription has had time to reach the daemon. */
+static inline void *dh_subscriber_hwm(int rcvhwm);
+
 static inline void *dh_subscriber(void)
+{
+	return dh_subscriber_hwm(0); /* no limit: we never drop */
+}
+
+/* dh_subscriber holding at most rcvhwm messages (0: no limit): with a
+ * limit, what it does not read stays queued in the daemon. */
+static inline void *dh_subscriber_hwm(int rcvhwm)
 {
 	void *s = dh_socket(ZMQ_SUB);
 	int zero = 0;
-	zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero); /* no limit: we never drop */
+	zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
 	zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
 	char monitor[64];
 	snprintf(monitor, sizeof monitor, "inproc://dh-monitor-%d", dh.n_monitors++);

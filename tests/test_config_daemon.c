@@ -30,6 +30,7 @@ static void expect_daemon_defaults(const struct tc_config *cfg)
 	cr_assert_eq(cfg->publish.sndhwm, 200000);
 	cr_assert_eq(cfg->publish.batch_bytes, 0);
 	cr_assert_eq(cfg->publish.threads, 2);
+	cr_assert_eq(cfg->publish.drain_ms, 5000);
 	cr_assert_str_eq(cfg->control.bind, "tcp://127.0.0.1:7702");
 	cr_assert_eq(cfg->series.max, 1000000);
 	cr_assert_eq(cfg->series.ttl_ticks, 3600);
@@ -202,6 +203,7 @@ static const struct int_key int_keys[] = {
 	{ "publish", "batch_bytes", 0, 268435456 },
 	{ "publish", "queue_ticks", 1, 1000 },
 	{ "publish", "threads", 1, 64 },
+	{ "publish", "drain_ms", 0, 600000 },
 	{ "series", "max", 1, 100000000 },
 	{ "series", "ttl_ticks", 0, 1000000000000LL },
 	{ "checkpoint", "every_ticks", 1, 1000000000 },
@@ -219,6 +221,7 @@ static long long int_field(const struct tc_config *cfg, const struct int_key *k)
 		{ "batch_bytes", offsetof(struct tc_config, publish.batch_bytes), 0 },
 		{ "queue_ticks", offsetof(struct tc_config, publish.queue_ticks), 0 },
 		{ "threads", offsetof(struct tc_config, publish.threads), 0 },
+		{ "drain_ms", offsetof(struct tc_config, publish.drain_ms), 0 },
 		{ "max", offsetof(struct tc_config, series.max), 1 },
 		{ "ttl_ticks", offsetof(struct tc_config, series.ttl_ticks), 1 },
 		{ "every_ticks", offsetof(struct tc_config, checkpoint.every_ticks), 1 },
@@ -436,7 +439,7 @@ Test(config, rejects_an_unknown_key_in_each_daemon_section_at_its_place)
 {
 	static const struct { const char *section, *keys; } cases[] = {
 		{ "ingest", "bind, subscribe, rcvhwm, max_message_bytes, queue_readings, queue_bytes" },
-		{ "publish", "bind, topic_prefix, format, sndhwm, batch_bytes, queue_ticks, threads" },
+		{ "publish", "bind, topic_prefix, format, sndhwm, batch_bytes, queue_ticks, threads, drain_ms" },
 		{ "control", "bind" },
 		{ "series", "max, ttl_ticks" },
 		{ "checkpoint", "path, every_ticks, on_bad" },
