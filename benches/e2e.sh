@@ -96,20 +96,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-
-# The first triple of ports from $port_base on that nobody listens on.
-free_ports() {
-	p=$port_base
-	while ss -Hltn "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )" \
-		2>/dev/null | grep -q .; do
-		p=$((p + 10))
-	done
-	echo "$p"
-}
-
-load1() {
-	cut -d' ' -f1 /proc/loadavg
-}
+. benches/e2e_lib.sh
 
 # Waits for a quiet machine (and for another e2e.sh's loadgen to finish);
 # prints the load it started at.
@@ -125,36 +112,6 @@ wait_quiet() {
 		waited=$((waited + 5))
 	done
 	load1
-}
-
-write_config() { # $1 series
-	n=$1
-	max=$((n * 2 > 1000 ? n * 2 : 1000))
-	queue=$((n * 4 > 4194304 ? n * 4 : 4194304))
-	cat > "$work/tickcast.yaml" <<EOF
-model:
-  weights: $root/models/sample.safetensors
-  input_size: 1
-  layers:
-    - {type: gru, hidden: 64}
-    - {type: gru, hidden: 64}
-  head: {type: linear, outputs: 12}
-tick: {clock: wall, interval_ms: $interval_ms}
-ingest:
-  bind: ["tcp://127.0.0.1:$port"]
-  rcvhwm: 1000000
-  queue_readings: $queue
-publish:
-  bind: ["tcp://127.0.0.1:$((port + 1))"]
-  format: $forecast_format
-  sndhwm: 50000000
-  batch_bytes: $batch_bytes
-  threads: $publish_threads
-control:
-  bind: "tcp://127.0.0.1:$((port + 2))"
-series: {max: $max, ttl_ticks: 0}
-log: {level: warning}
-EOF
 }
 
 # One measurement; prints loadgen's summary and a RESULT line.
