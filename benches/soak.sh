@@ -70,12 +70,12 @@ done
 echo "soak: $series series for $minutes min, a reload every $reload_s s, load average $(load1)," \
 	"$(date +%H:%M:%S), $(git describe --always --dirty 2>/dev/null || echo unknown)"
 
-# A subscriber that never reads: the daemon holds at most publish.sndhwm for it.
-python3 -c "
-import sys, time, zmq
-s = zmq.Context().socket(zmq.SUB)
-s.connect(sys.argv[1]); s.setsockopt(zmq.SUBSCRIBE, b'')
-time.sleep(1e9)" "tcp://127.0.0.1:$((port + 1))" &
+# A subscriber that never reads: `tickcast sub` writing into a pipe nobody
+# reads stops once the pipe is full; the daemon then holds at most
+# publish.sndhwm for it.
+mkfifo "$work/never"
+exec 3<>"$work/never"
+"$work/tickcast" sub "tcp://127.0.0.1:$((port + 1))" > "$work/never" &
 pids="$pids $!"
 
 ( while :; do
