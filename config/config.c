@@ -85,6 +85,29 @@ static const char *check_endpoint(const char *s)
 	return "an endpoint starting with tcp://, ipc:// or inproc://";
 }
 
+/* A host:port's shape (an IPv6 host in brackets); the daemon resolves and
+ * binds it. */
+static const char *check_listen(const char *s)
+{
+	static const char *const want = "host:port like 127.0.0.1:7703 or [::1]:7703";
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s || strpbrk(s, " \t\r\n/")) {
+		return want;
+	}
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end || errno || port < 1 || port > 65535) {
+		return "a port from 1 to 65535 after the last ':' (host:port like 127.0.0.1:7703)";
+	}
+	int bracketed = s[0] == '[';
+	if (bracketed ? colon[-1] != ']' || colon - s < 3
+		: memchr(s, ':', (size_t)(colon - s)) != NULL) {
+		return "an IPv6 host in brackets, like [::1]:7703";
+	}
+	return NULL;
+}
+
 static const struct tc_option layer_options[] = {
 	{ .name = "type", .type = TC_OPTION_ENUM, .offset = TC_OPTION_NO_FIELD, .required = 1,
 		.names = layer_type_names, .help = "kind of layer; only gru for now" },
@@ -257,6 +280,15 @@ static const struct tc_option checkpoint_options[] = {
 	{ 0 },
 };
 
+static const struct tc_option metrics_options[] = {
+	{ .name = "listen", .type = TC_OPTION_STRING, .offset = CFG(metrics.listen),
+		.size = CFG_SIZE(metrics.listen), .def_str = "127.0.0.1:7703", .may_be_empty = 1,
+		.check = check_listen,
+		.help = "host:port the Prometheus endpoint (GET /metrics) listens on; IPv6 as "
+			"[::1]:7703; \"\": none" },
+	{ 0 },
+};
+
 static const struct tc_option log_options[] = {
 	{ .name = "level", .type = TC_OPTION_ENUM, .offset = CFG(log_level), .def = TC_LOG_INFO,
 		.names = log_level_names, .help = "write messages of this level and more severe ones" },
@@ -278,6 +310,8 @@ static const struct tc_option root_options[] = {
 		.help = "daemon: how many series are kept, and for how long" },
 	{ .name = "checkpoint", .type = TC_OPTION_MAP, .child = checkpoint_options,
 		.help = "daemon: every series' state saved to a file, restored at start" },
+	{ .name = "metrics", .type = TC_OPTION_MAP, .child = metrics_options,
+		.help = "daemon: the Prometheus metrics endpoint over HTTP" },
 	{ .name = "log", .type = TC_OPTION_MAP, .child = log_options,
 		.help = "daemon: what is logged" },
 	{ 0 },

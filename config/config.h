@@ -82,6 +82,13 @@ struct tc_control_config {
 	char bind[TC_ENDPOINT_MAX];  /* REP binds here; "" = no control socket */
 };
 
+/* metrics.listen: host:port of the Prometheus endpoint; IPv6 as [::1]:7703. */
+#define TC_LISTEN_MAX 256     /* bytes, NUL included */
+
+struct tc_metrics_config {
+	char listen[TC_LISTEN_MAX];  /* "" = no metrics endpoint */
+};
+
 struct tc_series_config {
 	int64_t max;                 /* live series at most; new ones beyond are rejected */
 	int64_t ttl_ticks;           /* a series without a reading for this many ticks is freed; 0 = never */
@@ -109,6 +116,7 @@ struct tc_config {
 	struct tc_control_config control;
 	struct tc_series_config series;
 	struct tc_checkpoint_config checkpoint;
+	struct tc_metrics_config metrics;
 	enum tc_log_level log_level;
 };
 

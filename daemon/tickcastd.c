@@ -20,6 +20,7 @@
 #include "error.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "model.h"
 #include "notify.h"
 #include "publisher.h"
@@ -65,6 +66,7 @@ struct daemon {
 	struct tc_checkpointer *checkpointer;
 	struct tc_reloader *reloader;
 	struct tc_control *control;
+	struct tc_metrics *metrics;
 	struct tc_watch *watch;
 	int signal_fd;
 	int watchdog_held;           /* whether the last WATCHDOG=1 due was held back */
@@ -144,6 +146,10 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 		&& !(d->control = tc_control_create(d->zmq, cfg->control.bind, &deps, err))) {
 		return -1;
 	}
+	if (cfg->metrics.listen[0]
+		&& !(d->metrics = tc_metrics_start(cfg->metrics.listen, &deps, err))) {
+		return -1;
+	}
 	if (cfg->model_watch) {
 		const char *paths[] = {cfg->path, cfg->weights_path};
 		if (!(d->watch = tc_watch_create(paths, 2, err))) {
@@ -180,6 +186,7 @@ static void report_drain(int drain_ms, int64_t waited_ms, uint64_t published)
  * the checkpoint of that last tick written. */
 static void stop(struct daemon *d, int started)
 {
+	tc_metrics_destroy(&d->metrics);
 	tc_control_destroy(&d->control);
 	tc_reloader_destroy(&d->reloader); /* before the ticker it swaps models into */
 	tc_ingest_destroy(&d->ingest);

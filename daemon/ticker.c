@@ -36,6 +36,8 @@ struct tc_ticker {
 	int64_t last_reading_ms;     /* event clock: when the open bucket last got one */
 	double history[HISTORY];     /* tick durations, ms, a ring */
 	uint64_t n_history;
+	uint64_t in_bucket[TC_TICK_BUCKETS]; /* ticks whose duration fell in bucket i alone */
+	double seconds_sum;          /* every tick's duration added up, s */
 
 	pthread_mutex_t swap_lock;   /* guards the swap request */
 	pthread_cond_t swap_done;
@@ -50,6 +52,24 @@ struct tc_ticker {
 
 	_Atomic int64_t last_turn_ms; /* tc_now_ms() at the last finished turn or closed tick */
 };
+
+const double tc_ticker_bucket_le[TC_TICK_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10,
+};
+
+/* Files one tick's duration in the histogram and the ring; engine lock held. */
+static void note_duration(struct tc_ticker *tk, double ms)
+{
+	tk->history[tk->n_history++ % HISTORY] = ms;
+	tk->seconds_sum += ms / 1e3;
+	int i = 0;
+	while (i < TC_TICK_BUCKETS && ms / 1e3 > tc_ticker_bucket_le[i]) {
+		i++;
+	}
+	if (i < TC_TICK_BUCKETS) {
+		tk->in_bucket[i]++;
+	}
+}
 
 /* A sign of life for the watchdog (tc_ticker_last_turn_ms). */
 static void note_progress(struct tc_ticker *tk)
@@ -106,7 +126,7 @@ static int emit(void *ud, const struct tc_forecasts *f)
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	double handoff = (double)(end.tv_sec - start.tv_sec) * 1e3
 		+ (double)(end.tv_nsec - start.tv_nsec) / 1e6;
-	tk->history[tk->n_history++ % HISTORY] = f->step_ms + handoff;
+	note_duration(tk, f->step_ms + handoff);
 	note_progress(tk); /* a turn that closes many event buckets is still going */
 	/* The engine as this tick left it: nothing of the next is filed yet. */
 	tc_checkpointer_tick(tk->checkpointer, tk->tick, 1);
@@ -231,6 +251,13 @@ static void publish_status(struct tc_ticker *tk)
 	s->last_tick_ms = tk->n_history ? tk->history[(tk->n_history - 1) % HISTORY] : 0;
 	s->p50_tick_ms = n ? sorted[n / 2] : 0;
 	s->p99_tick_ms = n ? sorted[n - 1 - n / 100] : 0;
+	uint64_t below = 0;
+	for (int i = 0; i < TC_TICK_BUCKETS; i++) {
+		below += tk->in_bucket[i];
+		s->tick_le[i] = below;
+	}
+	s->tick_count = tk->n_history;
+	s->tick_seconds_sum = tk->seconds_sum;
 	s->model = *tc_model_get_spec(tk->model);
 	pthread_mutex_unlock(&tk->status_lock);
 }

@@ -50,12 +50,20 @@ void tc_ticker_destroy(struct tc_ticker **tk);
 int tc_ticker_swap_model(struct tc_ticker *tk, struct tc_model *m, int reset_states,
 	char *err);
 
+/* The tick-duration histogram's upper bounds, seconds (Prometheus' `le`);
+ * a last, implicit bucket is +Inf. */
+#define TC_TICK_BUCKETS 14
+extern const double tc_ticker_bucket_le[TC_TICK_BUCKETS];
+
 struct tc_ticker_status {
 	struct tc_tick_stats tick;   /* engine counters */
 	uint64_t series;             /* live series */
 	uint64_t intervals_skipped;  /* wall clock: intervals that got no tick of their own */
 	double last_tick_ms;         /* duration of the last tick's step and hand-off */
 	double p50_tick_ms, p99_tick_ms; /* over the last 1024 ticks */
+	uint64_t tick_le[TC_TICK_BUCKETS]; /* ticks that took at most tc_ticker_bucket_le[i] s, cumulative */
+	uint64_t tick_count;         /* ticks timed since start (the +Inf bucket) */
+	double tick_seconds_sum;     /* their durations added up, s */
 	struct tc_model_spec model;  /* the model serving now */
 };
 

@@ -73,6 +73,7 @@ struct dh_config {
 	const char *publish;
 	const char *series;
 	const char *checkpoint;
+	const char *metrics;         /* NULL: metrics off, so that daemons in parallel never share a port */
 };
 
 /* Writes the config for c to dir/name (atomically). */
@@ -94,6 +95,7 @@ static inline void dh_write_config_as(const char *name, const struct dh_config *
 	if (c->checkpoint) {
 		dh_buf_printf(&b, "checkpoint: {%s}\n", c->checkpoint);
 	}
+	dh_buf_printf(&b, "metrics: {%s}\n", c->metrics ? c->metrics : "listen: \"\"");
 	dh_buf_printf(&b, "log: {level: info}\n");
 	dh_write_file(name, b.p, b.len);
 	dh_buf_free(&b);

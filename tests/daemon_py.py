@@ -28,6 +28,7 @@ tick: {{{tick}}}
 ingest: {{bind: ["ipc://{d}/in"]}}
 publish: {{bind: ["ipc://{d}/out"]{publish}}}
 control: {{bind: "ipc://{d}/ctl"}}
+metrics: {{listen: ""}}
 log: {{level: info}}
 """
 

@@ -1,5 +1,5 @@
 /* test_config_daemon.c -- the daemon's config sections (model reload switches, ingest, publish,
- * control, series, checkpoint, log): defaults, lists of strings, endpoints, bounds, and each error's text and place. */
+ * control, series, checkpoint, metrics, log): defaults, lists of strings, endpoints, bounds, and each error's text and place. */
 #include "config.h"
 #include "error.h"
 
@@ -37,6 +37,7 @@ static void expect_daemon_defaults(const struct tc_config *cfg)
 	cr_assert_str_eq(cfg->checkpoint.path, "");
 	cr_assert_eq(cfg->checkpoint.every_ticks, 60);
 	cr_assert_eq(cfg->checkpoint.on_bad, TC_ON_BAD_REFUSE);
+	cr_assert_str_eq(cfg->metrics.listen, "127.0.0.1:7703");
 	cr_assert_eq(cfg->log_level, TC_LOG_INFO);
 }
 
@@ -57,7 +58,7 @@ Test(config, init_gives_the_daemon_defaults_too)
 Test(config, reads_an_empty_daemon_section_as_all_defaults)
 {
 	struct tc_config cfg;
-	expect_ok(&cfg, MODEL "ingest:\npublish: {}\ncontrol: ~\nseries:\nlog:\n");
+	expect_ok(&cfg, MODEL "ingest:\npublish: {}\ncontrol: ~\nseries:\nmetrics:\nlog:\n");
 	expect_daemon_defaults(&cfg);
 }
 
@@ -443,6 +444,7 @@ Test(config, rejects_an_unknown_key_in_each_daemon_section_at_its_place)
 		{ "control", "bind" },
 		{ "series", "max, ttl_ticks" },
 		{ "checkpoint", "path, every_ticks, on_bad" },
+		{ "metrics", "listen" },
 		{ "log", "level" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -562,4 +564,31 @@ Test(config, resolves_a_relative_checkpoint_path_and_keeps_an_empty_one_off)
 	cr_assert_str_eq(cfg.checkpoint.path, "");
 	expect_error(MODEL "checkpoint: {on_bad: ignore}\n",
 		"config.yaml:5:22: checkpoint.on_bad: expected one of refuse, discard, got \"ignore\"");
+}
+
+Test(config, reads_a_metrics_listen_address_and_an_empty_one_as_off)
+{
+	struct tc_config cfg;
+	expect_ok(&cfg, MODEL "metrics: {listen: \"[::1]:9100\"}\n");
+	cr_assert_str_eq(cfg.metrics.listen, "[::1]:9100");
+	expect_ok(&cfg, MODEL "metrics: {listen: localhost:7703}\n");
+	cr_assert_str_eq(cfg.metrics.listen, "localhost:7703");
+	expect_ok(&cfg, MODEL "metrics: {listen: \"\"}\n");
+	cr_assert_str_eq(cfg.metrics.listen, "");
+}
+
+Test(config, rejects_a_metrics_listen_address_without_a_valid_port_or_brackets)
+{
+	expect_error(MODEL "metrics: {listen: \"127.0.0.1\"}\n",
+		"config.yaml:5:19: metrics.listen: expected host:port like 127.0.0.1:7703 or "
+		"[::1]:7703, got \"127.0.0.1\"");
+	expect_error(MODEL "metrics: {listen: \"127.0.0.1:70000\"}\n",
+		"config.yaml:5:19: metrics.listen: expected a port from 1 to 65535 after the last ':' "
+		"(host:port like 127.0.0.1:7703), got \"127.0.0.1:70000\"");
+	expect_error(MODEL "metrics: {listen: \"::1:7703\"}\n",
+		"config.yaml:5:19: metrics.listen: expected an IPv6 host in brackets, like [::1]:7703, "
+		"got \"::1:7703\"");
+	expect_error(MODEL "metrics: {listen: \"tcp://127.0.0.1:7703\"}\n",
+		"config.yaml:5:19: metrics.listen: expected host:port like 127.0.0.1:7703 or "
+		"[::1]:7703, got \"tcp://127.0.0.1:7703\"");
 }

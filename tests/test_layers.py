@@ -37,6 +37,7 @@ RESTRICTED = {
     "systemd/sd-daemon.h": {"daemon"},
     "omp.h": {"core"},
     "yaml.h": {"config"},
+    "microhttpd.h": {"daemon"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 

@@ -164,6 +164,7 @@ tick: {{clock: wall, interval_ms: {interval_ms}, aggregate: last, missing: skip}
 ingest: {{bind: ["ipc://{d}/in"]}}
 publish: {{bind: ["ipc://{d}/out"], topic_prefix: "forecast.", format: text, batch_bytes: 0}}
 control: {{bind: "ipc://{d}/ctl"}}
+metrics: {{listen: ""}}
 """)
     return "".join(out)
 

@@ -6,7 +6,7 @@ set -euo pipefail
 TC_PACKAGES=(
   gcc libc6-dev meson ninja-build pkg-config
   libyaml-dev libjansson-dev libxxhash-dev libzmq3-dev libsystemd-dev nettle-dev
-  libcriterion-dev python3 python3-zmq
+  libcriterion-dev python3 python3-zmq libmicrohttpd-dev prometheus
 )
 
 tc_install_missing() {
