@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -215,7 +216,9 @@ static void write_process(FILE *out)
 	sample(out, "process_open_fds", "gauge", "Open file descriptors.", (double)open_fds());
 }
 
-int tc_metrics_write(FILE *out, const struct tc_control_deps *deps)
+/* Every metric of deps, in the exposition format; 0, or -1 when out failed
+ * (out of memory). */
+static int write_all(FILE *out, const struct tc_control_deps *deps)
 {
 	struct tc_ticker_status t;
 	struct tc_ingest_counts in;
@@ -287,7 +290,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!out) {
 		return MHD_NO;
 	}
-	int rc = tc_metrics_write(out, &m->deps);
+	int rc = write_all(out, &m->deps);
 	if (fclose(out) != 0 || rc < 0) {
 		free(body);
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");

@@ -9,8 +9,6 @@
 #ifndef TC_METRICS_H
 #define TC_METRICS_H
 
-#include <stdio.h>
-
 #include "control.h"
 
 struct tc_metrics;
@@ -23,9 +21,5 @@ struct tc_metrics *tc_metrics_start(const char *listen, const struct tc_control_
 
 /* Stops the thread, closes the socket, frees *m; *m = NULL. */
 void tc_metrics_destroy(struct tc_metrics **m);
-
-/* Writes every metric of deps to out in the exposition format; returns 0,
- * or -1 when out failed (out of memory). */
-int tc_metrics_write(FILE *out, const struct tc_control_deps *deps);
 
 #endif

@@ -551,6 +551,7 @@ Test(config, the_bundled_config_shows_the_daemon_defaults)
 	cr_assert_eq(memcmp(&cfg.publish, &defaults.publish, sizeof cfg.publish), 0);
 	cr_assert_eq(memcmp(&cfg.control, &defaults.control, sizeof cfg.control), 0);
 	cr_assert_eq(memcmp(&cfg.series, &defaults.series, sizeof cfg.series), 0);
+	cr_assert_eq(memcmp(&cfg.metrics, &defaults.metrics, sizeof cfg.metrics), 0);
 }
 
 Test(config, resolves_a_relative_checkpoint_path_and_keeps_an_empty_one_off)

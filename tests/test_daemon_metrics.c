@@ -46,18 +46,33 @@ static int loopback_port(int keep, int *fd)
 	return ntohs(a.sin_port);
 }
 
-/* One HTTP/1.0 request to 127.0.0.1:port; the whole response (headers and
- * body) in out, NUL-terminated, and the status code returned. */
-static int http(int port, const char *method, const char *target, struct dh_buf *out)
+/* A TCP connection to the loopback address (::1 with v6) at port; -1 when refused. */
+static int connect_loopback(int v6, int port)
 {
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+		.sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cr_assert_geq(s, 0);
 	struct timeval tv = {.tv_sec = HTTP_TIMEOUT_S};
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
+	int rc = v6 ? connect(s, (struct sockaddr *)&a6, sizeof a6)
+		: connect(s, (struct sockaddr *)&a, sizeof a);
+	if (rc < 0) {
 		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* One HTTP/1.0 request to the loopback address at port (IPv4, or ::1 with
+ * v6); the whole response (headers and body) in out, NUL-terminated, and
+ * the status code returned (-1: no connection). */
+static int http_on(int v6, int port, const char *method, const char *target, struct dh_buf *out)
+{
+	int s = connect_loopback(v6, port);
+	if (s < 0) {
 		return -1;
 	}
 	char req[512];
@@ -75,6 +90,11 @@ static int http(int port, const char *method, const char *target, struct dh_buf 
 	int status = -1;
 	sscanf(out->p ? out->p : "", "HTTP/1.%*d %d", &status);
 	return status;
+}
+
+static int http(int port, const char *method, const char *target, struct dh_buf *out)
+{
+	return http_on(0, port, method, target, out);
 }
 
 /* GET /metrics: the body (after the headers), asserting 200 and the
@@ -132,10 +152,11 @@ static int have(const char *prog)
 	return system(cmd) == 0;
 }
 
-static void write_metrics_config(int port)
+/* The daemon's config, with metrics.listen host:port. */
+static void write_metrics_config(const char *host, int port)
 {
 	char metrics[64];
-	snprintf(metrics, sizeof metrics, "listen: \"127.0.0.1:%d\"", port);
+	snprintf(metrics, sizeof metrics, "listen: \"%s:%d\"", host, port);
 	dh_copy_sample("w.safetensors");
 	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK,
 		.metrics = metrics});
@@ -147,7 +168,7 @@ static void write_metrics_config(int port)
 static int start_and_feed(void)
 {
 	int port = loopback_port(0, NULL);
-	write_metrics_config(port);
+	write_metrics_config("127.0.0.1", port);
 	dh_start();
 	void *pub = dh_publisher();
 	for (unsigned b = 0; b < BUCKETS; b++) {
@@ -226,7 +247,7 @@ Test(daemon_metrics, counters_equal_the_status_figures_after_readings)
 Test(daemon_metrics, other_paths_are_404_and_other_methods_405)
 {
 	int port = loopback_port(0, NULL);
-	write_metrics_config(port);
+	write_metrics_config("127.0.0.1", port);
 	dh_start();
 	struct dh_buf res = {0};
 	cr_assert_eq(http(port, "GET", "/", &res), 404, "%s", res.p);
@@ -241,7 +262,7 @@ Test(daemon_metrics, a_taken_port_stops_the_start_with_an_error_naming_metrics_l
 {
 	int taken;
 	int port = loopback_port(1, &taken);
-	write_metrics_config(port);
+	write_metrics_config("127.0.0.1", port);
 	char *const argv[] = {getenv("TC_TICKCASTD"), "--config", dh.config, NULL};
 	cr_assert_not_null(argv[0], "TC_TICKCASTD is not set");
 	int status;
@@ -252,6 +273,20 @@ Test(daemon_metrics, a_taken_port_stops_the_start_with_an_error_naming_metrics_l
 	snprintf(want, sizeof want, "metrics.listen 127.0.0.1:%d: cannot listen there: "
 		"Address already in use", port);
 	cr_assert_not_null(strstr(dh_log_tail(), want), "log:\n%s", dh_log_tail());
+}
+
+Test(daemon_metrics, an_ipv6_listen_address_in_brackets_is_served)
+{
+	int port = loopback_port(0, NULL);
+	write_metrics_config("[::1]", port);
+	dh_start();
+	struct dh_buf res = {0};
+	int status = http_on(1, port, "GET", "/metrics", &res);
+	cr_assert_eq(status, 200, "GET http://[::1]:%d/metrics: %d; log:\n%s", port, status,
+		dh_log_tail());
+	cr_assert_not_null(strstr(res.p, "\ntickcast_ticks_total "), "%s", res.p);
+	cr_assert_eq(http_on(0, port, "GET", "/metrics", &res), -1, "IPv4 answered too");
+	dh_buf_free(&res);
 }
 
 /* Prometheus' answer to an instant query of `query`, or NULL until it has a sample. */

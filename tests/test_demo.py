@@ -55,15 +55,16 @@ def test_derive_config():
            '  layers:\n    - {type: gru, hidden: 8}\n  head: {type: linear, outputs: 12}\n'
            'tick:\n  clock: event\n  interval_ms: 1000\n'
            'ingest: {bind: ["tcp://127.0.0.1:7700"]}\npublish:\n  bind: ["tcp://127.0.0.1:7701"]\n'
-           '  format: json\ncontrol: {bind: "tcp://127.0.0.1:7702"}\nseries: {max: 10}\n')
+           '  format: json\ncontrol: {bind: "tcp://127.0.0.1:7702"}\nseries: {max: 10}\n'
+           'metrics: {listen: "127.0.0.1:7703"}\n')
     out = demo.derive_config(src, "/cfg/dir", "/tmp/D", 250)
     want = ['weights: "/cfg/models/x y.safetensors"', "interval_ms: 250", "clock: wall",
             'ipc:///tmp/D/in', 'ipc:///tmp/D/out', 'ipc:///tmp/D/ctl', "series: {max: 10}",
             "{type: gru, hidden: 8}"]
-    gone = ["7700", "7701", "7702", "clock: event", "format: json", "interval_ms: 1000"]
+    gone = ["7700", "7701", "7702", "7703", "clock: event", "format: json", "interval_ms: 1000"]
     ok = all(w in out for w in want) and not any(g in out for g in gone)
     report(ok, "demo.py derives its config: model and series kept, weights absolute, "
-           "own clock and ipc endpoints", out)
+           "own clock and ipc endpoints, metrics off", out)
 
 
 def test_write_readings(d):

@@ -132,8 +132,10 @@ _WEIGHTS = re.compile(r"""(\bweights\s*:\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,#}]+
 
 def derive_config(text, config_dir, d, interval_ms):
     """config/tickcast.yaml with its own clock and endpoints: the top-level
-    sections tick, ingest, publish and control are replaced, model.weights is
-    made absolute (it is relative to the config's folder), the rest is kept."""
+    sections tick, ingest, publish, control and metrics are replaced (metrics
+    off, so that the demo never takes the port of a tickcastd running here),
+    model.weights is made absolute (it is relative to the config's folder),
+    the rest is kept."""
     sections, key, cur = [], None, []
     for line in text.splitlines(keepends=True):
         m = _TOP_KEY.match(line)
@@ -153,7 +155,7 @@ def derive_config(text, config_dir, d, interval_ms):
 
     out = []
     for key, body in sections:
-        if key in ("tick", "ingest", "publish", "control"):
+        if key in ("tick", "ingest", "publish", "control", "metrics"):
             continue
         if key == "model":
             body = _WEIGHTS.sub(absolute, body, count=1)
