@@ -67,6 +67,7 @@ static void warn_restart_needed(const struct tc_config *old, const struct tc_con
 		SECTION("publish section", publish),
 		SECTION("control section", control),
 		SECTION("series section", series),
+		SECTION("metrics section", metrics),
 		SECTION("log section", log_level),
 #undef SECTION
 	};

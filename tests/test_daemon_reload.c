@@ -608,13 +608,13 @@ Test(daemon_reload, weights_rewritten_in_place_under_the_watch_never_stop_the_da
 
 /* ---- what a reload cannot apply is named ---- */
 
-Test(daemon_reload, a_reload_names_the_log_level_and_model_watch_as_needing_a_restart)
+Test(daemon_reload, a_reload_names_the_log_level_model_watch_and_metrics_as_needing_a_restart)
 {
 	dh_copy_sample("w.safetensors");
 	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = FLUSHING_TICK});
 	dh_start();
 	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL ", watch: true",
-		.tick = FLUSHING_TICK});
+		.tick = FLUSHING_TICK, .metrics = "listen: \"127.0.0.1:1\""});
 	size_t len;
 	char *text = dh_read_file(dh.config, &len);
 	struct dh_buf changed = {0};
@@ -630,4 +630,5 @@ Test(daemon_reload, a_reload_names_the_log_level_and_model_watch_as_needing_a_re
 	cr_assert(strstr(log, "the log section changed; it takes effect on restart"), "%s", log);
 	cr_assert(strstr(log, "the model.watch setting changed; it takes effect on restart"), "%s",
 		log);
+	cr_assert(strstr(log, "the metrics section changed; it takes effect on restart"), "%s", log);
 }
