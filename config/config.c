@@ -286,6 +286,23 @@ static const struct tc_option metrics_options[] = {
 		.check = check_listen,
 		.help = "host:port the Prometheus endpoint (GET /metrics) listens on; IPv6 as "
 			"[::1]:7703; \"\": none" },
+static const struct tc_option curve_options[] = {
+	{ .name = "secret_key", .type = TC_OPTION_PATH, .offset = CFG(security.curve_secret_key),
+		.size = CFG_SIZE(security.curve_secret_key), .def_str = "", .may_be_empty = 1,
+		.help = "the server's secret certificate (NAME.key_secret, `tickcast keygen`); every "
+			"socket becomes a CURVE server with it; relative to the config file's folder; "
+			"\"\": CURVE off" },
+	{ .name = "authorized_keys", .type = TC_OPTION_PATH,
+		.offset = CFG(security.curve_authorized_keys),
+		.size = CFG_SIZE(security.curve_authorized_keys), .def_str = "", .may_be_empty = 1,
+		.help = "folder whose *.key public certificates list the clients let in (read at "
+			"start); \"\": any client that knows the server's public key" },
+	{ 0 },
+};
+
+static const struct tc_option security_options[] = {
+	{ .name = "curve", .type = TC_OPTION_MAP, .child = curve_options,
+		.help = "ZeroMQ CURVE: encryption and client keys on every socket" },
 	{ 0 },
 };
 
@@ -312,6 +329,8 @@ static const struct tc_option root_options[] = {
 		.help = "daemon: every series' state saved to a file, restored at start" },
 	{ .name = "metrics", .type = TC_OPTION_MAP, .child = metrics_options,
 		.help = "daemon: the Prometheus metrics endpoint over HTTP" },
+	{ .name = "security", .type = TC_OPTION_MAP, .child = security_options,
+		.help = "daemon: who may connect, and encryption" },
 	{ .name = "log", .type = TC_OPTION_MAP, .child = log_options,
 		.help = "daemon: what is logged" },
 	{ 0 },

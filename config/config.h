@@ -103,6 +103,12 @@ struct tc_checkpoint_config {
 	enum tc_on_bad on_bad;
 };
 
+/* security.curve: CURVE authentication and encryption on every daemon socket. */
+struct tc_security_config {
+	char curve_secret_key[TC_PATH_MAX];      /* the server's secret certificate; "" = CURVE off */
+	char curve_authorized_keys[TC_PATH_MAX]; /* folder of clients' *.key; "" = any client */
+};
+
 struct tc_config {
 	char path[TC_PATH_MAX];         /* the file it was read from */
 	char weights_path[TC_PATH_MAX]; /* model.weights, resolved against path's folder */
@@ -117,6 +123,7 @@ struct tc_config {
 	struct tc_series_config series;
 	struct tc_checkpoint_config checkpoint;
 	struct tc_metrics_config metrics;
+	struct tc_security_config security;
 	enum tc_log_level log_level;
 };
 

@@ -1,5 +1,6 @@
 /* test_config.c -- the YAML schema: values, defaults, path resolution, and every error's text and place.
- * The daemon's sections (ingest, publish, control, series, checkpoint, metrics, log) are in test_config_daemon.c. */
+ * The daemon's sections (ingest, publish, control, series, checkpoint, metrics, security,
+ * log) are in test_config_daemon.c. */
 #include "config.h"
 #include "error.h"
 
@@ -299,7 +300,7 @@ Test(config, rejects_an_unknown_top_level_section)
 {
 	expect_error(MODEL "telemetry: {port: 9100}\n",
 		"config.yaml:5:1: telemetry: unknown key (expected one of: model, tick, ingest, "
-		"publish, control, series, checkpoint, metrics, log)");
+		"publish, control, series, checkpoint, metrics, security, log)");
 }
 
 Test(config, reports_a_missing_required_key_at_its_section)
@@ -494,7 +495,7 @@ Test(config, rejects_an_alias_to_an_undefined_anchor)
 Test(config, rejects_an_empty_file)
 {
 	const char *want = "config.yaml:1:1: the file is empty (expected a mapping with keys "
-		"model, tick, ingest, publish, control, series, checkpoint, metrics, log)";
+		"model, tick, ingest, publish, control, series, checkpoint, metrics, security, log)";
 	expect_error("", want);
 	expect_error("# nothing here yet\n\n", want);
 }

@@ -1,5 +1,6 @@
 /* test_config_daemon.c -- the daemon's config sections (model reload switches, ingest, publish,
- * control, series, checkpoint, metrics, log): defaults, lists of strings, endpoints, bounds, and each error's text and place. */
+ * control, series, checkpoint, metrics, security, log): defaults, lists of strings,
+ * endpoints, bounds, and each error's text and place. */
 #include "config.h"
 #include "error.h"
 
@@ -38,6 +39,8 @@ static void expect_daemon_defaults(const struct tc_config *cfg)
 	cr_assert_eq(cfg->checkpoint.every_ticks, 60);
 	cr_assert_eq(cfg->checkpoint.on_bad, TC_ON_BAD_REFUSE);
 	cr_assert_str_eq(cfg->metrics.listen, "127.0.0.1:7703");
+	cr_assert_str_eq(cfg->security.curve_secret_key, "");
+	cr_assert_str_eq(cfg->security.curve_authorized_keys, "");
 	cr_assert_eq(cfg->log_level, TC_LOG_INFO);
 }
 
@@ -445,6 +448,7 @@ Test(config, rejects_an_unknown_key_in_each_daemon_section_at_its_place)
 		{ "series", "max, ttl_ticks" },
 		{ "checkpoint", "path, every_ticks, on_bad" },
 		{ "metrics", "listen" },
+		{ "security", "curve" },
 		{ "log", "level" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -592,4 +596,16 @@ Test(config, rejects_a_metrics_listen_address_without_a_valid_port_or_brackets)
 	expect_error(MODEL "metrics: {listen: \"tcp://127.0.0.1:7703\"}\n",
 		"config.yaml:5:19: metrics.listen: expected host:port like 127.0.0.1:7703 or "
 		"[::1]:7703, got \"tcp://127.0.0.1:7703\"");
+Test(config, resolves_the_curve_paths_against_the_config_and_keeps_empty_ones_off)
+{
+	struct tc_config cfg;
+	expect_ok(&cfg, MODEL "security: {curve: {secret_key: keys/server.key_secret, "
+		"authorized_keys: /etc/tickcast/clients}}\n");
+	cr_assert_str_eq(cfg.security.curve_secret_key, "./keys/server.key_secret");
+	cr_assert_str_eq(cfg.security.curve_authorized_keys, "/etc/tickcast/clients");
+	expect_ok(&cfg, MODEL "security: {curve: {secret_key: \"\"}}\n");
+	cr_assert_str_eq(cfg.security.curve_secret_key, "");
+	expect_error(MODEL "security:\n  curve:\n    public_key: a.key\n",
+		"config.yaml:7:5: security.curve.public_key: unknown key (expected one of: "
+		"secret_key, authorized_keys)");
 }
