@@ -177,6 +177,8 @@ static json_t *status_json(const struct tc_control_deps *d)
 	json_object_set_new(s, "model", model_json(&t, r));
 	json_object_set_new(s, "reload", reload_json(r));
 	json_object_set_new(s, "checkpoint", checkpoint_json(d->checkpointer));
+	json_object_set_new(s, "security", json_pack("{s:b, s:I}", "curve", d->curve != NULL,
+		"refused", (json_int_t)tc_curve_refused(d->curve)));
 	free(r);
 	return s;
 }
@@ -273,7 +275,16 @@ struct tc_control *tc_control_create(void *ctx, const char *endpoint,
 	}
 	c->deps = *deps;
 	c->socket = zmq_socket(ctx, ZMQ_REP);
-	if (!c->socket || zmq_bind(c->socket, endpoint) != 0) {
+	if (!c->socket) {
+		tc_err_set(err, "cannot create the control socket: %s", zmq_strerror(zmq_errno()));
+		tc_control_destroy(&c);
+		return NULL;
+	}
+	if (tc_curve_apply(deps->curve, c->socket, "control", err) < 0) {
+		tc_control_destroy(&c);
+		return NULL;
+	}
+	if (zmq_bind(c->socket, endpoint) != 0) {
 		tc_err_set(err, "control.bind: cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
 		tc_control_destroy(&c);
 		return NULL;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "checkpointer.h"
+#include "curve.h"
 #include "ingest.h"
 #include "publisher.h"
 #include "reload.h"
@@ -23,6 +24,7 @@ struct tc_control_deps {
 	struct tc_reloader *reloader;
 	struct tc_checkpointer *checkpointer;
 	int64_t started_ms;          /* tc_now_ms() at start, for the uptime */
+	struct tc_curve *curve;      /* NULL: CURVE off; else its socket is a CURVE server */
 };
 
 struct tc_control;

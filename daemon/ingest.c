@@ -30,7 +30,7 @@ struct tc_ingest {
 };
 
 struct tc_ingest *tc_ingest_create(void *ctx, const struct tc_ingest_config *cfg, int width,
-	struct tc_queue *q, char *err)
+	struct tc_queue *q, struct tc_curve *curve, char *err)
 {
 	struct tc_ingest *in = calloc(1, sizeof *in);
 	if (!in) {
@@ -49,6 +49,7 @@ struct tc_ingest *tc_ingest_create(void *ctx, const struct tc_ingest_config *cfg
 	int64_t max_frame = cfg->max_message_bytes;
 	if (!in->socket || tc_socket_set_int(in->socket, ZMQ_RCVHWM, cfg->rcvhwm, err) < 0
 		|| tc_socket_set_int64(in->socket, ZMQ_MAXMSGSIZE, max_frame, err) < 0
+		|| tc_curve_apply(curve, in->socket, "ingest", err) < 0
 		|| tc_socket_bind_all(in->socket, "ingest.bind", cfg->bind, cfg->n_bind, err) < 0) {
 		tc_ingest_destroy(&in);
 		return NULL;

@@ -10,15 +10,17 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "curve.h"
 #include "queue.h"
 #include "reading.h"
 
 struct tc_ingest;
 
-/* Creates the SUB socket in ctx, binds and subscribes it as cfg says;
- * readings of `width` values go to q (borrowed). NULL and err on failure. */
+/* Creates the SUB socket in ctx (a CURVE server when curve is not NULL),
+ * binds and subscribes it as cfg says; readings of `width` values go to q
+ * (borrowed). NULL and err on failure. */
 struct tc_ingest *tc_ingest_create(void *ctx, const struct tc_ingest_config *cfg, int width,
-	struct tc_queue *q, char *err);
+	struct tc_queue *q, struct tc_curve *curve, char *err);
 
 /* Starts the ingest thread. Returns 0 or -1 with err. */
 int tc_ingest_start(struct tc_ingest *in, char *err);

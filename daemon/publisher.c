@@ -67,7 +67,7 @@ static void note_progress(struct tc_publisher *p)
 }
 
 struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_config *cfg,
-	char *err)
+	struct tc_curve *curve, char *err)
 {
 	struct tc_publisher *p = calloc(1, sizeof *p);
 	if (!p) {
@@ -105,6 +105,7 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 		return NULL;
 	}
 	if (tc_socket_set_int(p->socket, ZMQ_SNDHWM, cfg->sndhwm, err) < 0
+		|| tc_curve_apply(curve, p->socket, "publish", err) < 0
 		|| tc_socket_bind_all(p->socket, "publish.bind", cfg->bind, cfg->n_bind, err) < 0) {
 		tc_publisher_destroy(&p, 0);
 		return NULL;

@@ -30,14 +30,16 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "curve.h"
 #include "tick.h"
 
 struct tc_publisher;
 
-/* Creates the PUB socket in zmq context ctx and binds every endpoint of
- * cfg. NULL and err on failure (the endpoint and zmq's reason). */
+/* Creates the PUB socket in zmq context ctx (a CURVE server when curve is
+ * not NULL) and binds every endpoint of cfg. NULL and err on failure (the
+ * endpoint and zmq's reason). */
 struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_config *cfg,
-	char *err);
+	struct tc_curve *curve, char *err);
 
 /* Starts the publisher thread and cfg.threads - 1 formatting threads.
  * Returns 0 or -1 with err. */

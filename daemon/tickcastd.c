@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "curve.h"
 #include "error.h"
 #include "ingest.h"
 #include "log.h"
@@ -68,6 +69,7 @@ struct daemon {
 	struct tc_control *control;
 	struct tc_metrics *metrics;
 	struct tc_watch *watch;
+	struct tc_curve *curve;        /* NULL: CURVE off */
 	int signal_fd;
 	int watchdog_held;           /* whether the last WATCHDOG=1 due was held back */
 	struct tc_log_limit watchdog_log;
@@ -122,10 +124,16 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 		tc_model_destroy(&m);
 		return -1;
 	}
+	if (cfg->security.curve_secret_key[0]
+		&& !(d->curve = tc_curve_create(d->zmq, &cfg->security, err))) {
+		tc_model_destroy(&m);
+		return -1;
+	}
 	if (!(d->queue = tc_queue_create(width, (size_t)cfg->ingest.queue_readings,
 		(size_t)cfg->ingest.queue_bytes, err))
-		|| !(d->publisher = tc_publisher_create(d->zmq, &cfg->publish, err))
-		|| !(d->ingest = tc_ingest_create(d->zmq, &cfg->ingest, width, d->queue, err))) {
+		|| !(d->publisher = tc_publisher_create(d->zmq, &cfg->publish, d->curve, err))
+		|| !(d->ingest = tc_ingest_create(d->zmq, &cfg->ingest, width, d->queue, d->curve,
+			err))) {
 		tc_model_destroy(&m);
 		return -1;
 	}
@@ -141,7 +149,7 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 		return -1;
 	}
 	struct tc_control_deps deps = {d->ticker, d->ingest, d->publisher, d->reloader,
-		d->checkpointer, tc_now_ms()};
+		d->checkpointer, tc_now_ms(), d->curve};
 	if (cfg->control.bind[0]
 		&& !(d->control = tc_control_create(d->zmq, cfg->control.bind, &deps, err))) {
 		return -1;
@@ -156,7 +164,7 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 			return -1;
 		}
 	}
-	if (tc_publisher_start(d->publisher, err) < 0
+	if (tc_curve_start(d->curve, err) < 0 || tc_publisher_start(d->publisher, err) < 0
 		|| tc_checkpointer_start(d->checkpointer, err) < 0 || tc_ticker_start(d->ticker, err) < 0
 		|| tc_reloader_start(d->reloader, err) < 0 || tc_ingest_start(d->ingest, err) < 0
 		|| (d->control && tc_control_start(d->control, err) < 0)) {
@@ -205,6 +213,7 @@ static void stop(struct daemon *d, int started)
 	tc_ticker_destroy(&d->ticker);
 	tc_queue_destroy(&d->queue);
 	tc_watch_destroy(&d->watch);
+	tc_curve_destroy(&d->curve); /* after every socket it answers ZAP for */
 	if (d->zmq) {
 		int64_t start = tc_now_ms();
 		zmq_ctx_term(d->zmq); /* waits, up to publish.drain_ms, for subscribers to read */

@@ -51,7 +51,7 @@ static void setup_unstarted(struct fixture *x, struct tc_publish_config cfg, con
 	snprintf(cfg.bind[0], sizeof cfg.bind[0], "inproc://%s", name);
 	snprintf(cfg.topic_prefix, sizeof cfg.topic_prefix, "forecast.");
 	x->ctx = zmq_ctx_new();
-	x->pub = tc_publisher_create(x->ctx, &cfg, err);
+	x->pub = tc_publisher_create(x->ctx, &cfg, NULL, err);
 	cr_assert_not_null(x->pub, "%s", err);
 	x->ids = malloc(SERIES * sizeof *x->ids);
 	x->slots = malloc(SERIES * sizeof *x->slots);
