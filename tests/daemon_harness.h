@@ -74,6 +74,7 @@ struct dh_config {
 	const char *series;
 	const char *checkpoint;
 	const char *metrics;         /* NULL: metrics off, so that daemons in parallel never share a port */
+	const char *security;       /* the inside of `security: {...}`; NULL: none */
 };
 
 /* Writes the config for c to dir/name (atomically). */
@@ -96,6 +97,9 @@ static inline void dh_write_config_as(const char *name, const struct dh_config *
 		dh_buf_printf(&b, "checkpoint: {%s}\n", c->checkpoint);
 	}
 	dh_buf_printf(&b, "metrics: {%s}\n", c->metrics ? c->metrics : "listen: \"\"");
+	if (c->security) {
+		dh_buf_printf(&b, "security: {%s}\n", c->security);
+	}
 	dh_buf_printf(&b, "log: {level: info}\n");
 	dh_write_file(name, b.p, b.len);
 	dh_buf_free(&b);
@@ -168,14 +172,26 @@ static inline void *dh_socket(int type)
 	return s;
 }
 
-/* Sends a request (n frames) on a fresh REQ socket and waits up to
- * timeout_ms for the reply. Returns the parsed reply, or NULL on timeout or
- * when the reply is not JSON. Asserts nothing, so threads may use it. */
-static inline json_t *dh_request_frames_raw(const char *const *frames, const size_t *lens,
-	int n, int timeout_ms)
+/* Makes s a CURVE client with key's keys; nothing when key is NULL. */
+static inline void dh_apply_key(void *s, const struct dh_key *key)
+{
+	if (key) {
+		zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, key->server_public, 40);
+		zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, key->public_key, 40);
+		zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, key->secret_key, 40);
+	}
+}
+
+/* Sends a request (n frames) on a fresh REQ socket with CURVE key (NULL:
+ * plain) and waits up to timeout_ms for the reply. Returns the parsed
+ * reply, or NULL on timeout or when the reply is not JSON. Asserts
+ * nothing, so threads may use it. */
+static inline json_t *dh_request_key(const char *const *frames, const size_t *lens, int n,
+	int timeout_ms, const struct dh_key *key)
 {
 	void *s = zmq_socket(dh.ctx, ZMQ_REQ);
 	cr_assert_not_null(s);
+	dh_apply_key(s, key);
 	int zero = 0, sndtimeo = timeout_ms;
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
 	zmq_setsockopt(s, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
@@ -197,6 +213,13 @@ static inline json_t *dh_request_frames_raw(const char *const *frames, const siz
 	}
 	zmq_close(s);
 	return reply;
+}
+
+/* dh_request_key with dh.key. */
+static inline json_t *dh_request_frames_raw(const char *const *frames, const size_t *lens,
+	int n, int timeout_ms)
+{
+	return dh_request_key(frames, lens, n, timeout_ms, dh.key);
 }
 
 /* As dh_request_frames_raw, failing the test when no JSON object comes back. */
@@ -411,6 +434,7 @@ static inline void dh_stop_and_expect_replay(void *sub, const char *config, cons
 static inline void *dh_publisher(void)
 {
 	void *s = dh_socket(ZMQ_XPUB);
+	dh_apply_key(s, dh.key);
 	int one = 1, hwm = 100000, timeout = 10000;
 	zmq_setsockopt(s, ZMQ_XPUB_NODROP, &one, sizeof one);
 	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
@@ -466,6 +490,7 @@ static inline void *dh_subscriber(void)
 static inline void *dh_subscriber_hwm(int rcvhwm)
 {
 	void *s = dh_socket(ZMQ_SUB);
+	dh_apply_key(s, dh.key);
 	int zero = 0;
 	zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
 	zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);

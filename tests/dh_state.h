@@ -9,6 +9,13 @@
 #include <sys/types.h>
 
 /* One per test process: set by dh_setup, released by dh_teardown (daemon_harness.h). */
+/* A CURVE client's keys, Z85 (40 characters each). */
+struct dh_key {
+	const char *server_public;  /* the daemon's public key the client expects */
+	const char *public_key;
+	const char *secret_key;
+};
+
 struct dh {
 	char dir[64];               /* /tmp/tc_e2e_XXXXXX */
 	char config[128];           /* dir/tickcast.yaml */
@@ -19,6 +26,8 @@ struct dh {
 	void *sockets[32];          /* closed at teardown */
 	int n_sockets;
 	int n_monitors;
+	const struct dh_key *key;   /* the CURVE keys of dh_start's, dh_request's, dh_publisher's
+	                               and dh_subscriber's sockets; NULL: plain sockets */
 };
 
 static struct dh dh;
