@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "commands.h"
+#include "curve_client.h"
 #include "config.h"
 #include "error.h"
 #include "series_id.h"
@@ -23,6 +24,7 @@ static const char options_help[] =
 	"  -c, --config FILE       take the endpoint from FILE's control.bind instead\n"
 	"  -t, --timeout-ms T      give up when no reply comes within T ms (default 5000;\n"
 	"                          60000 for checkpoint)\n"
+	TC_CMD_CURVE_HELP
 	"  -h, --help              this text\n"
 	"\n"
 	"Prints the daemon's reply, a JSON object, indented. Exit status: 0 the reply\n"
@@ -63,6 +65,7 @@ struct control_args {
 	const char *config;
 	const char *id;
 	int timeout_ms;
+	struct tc_cmd_curve curve;   /* --server-key, --key */
 };
 
 static void print_usage(const struct control_cmd *cmd, FILE *out)
@@ -100,13 +103,16 @@ static int parse_args(const struct control_cmd *cmd, int argc, char **argv,
 		{"config", required_argument, NULL, 'c'},
 		{"timeout-ms", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
+		TC_CMD_CURVE_OPTIONS,
 		{0},
 	};
 	*a = (struct control_args){.timeout_ms = cmd->timeout_ms ? cmd->timeout_ms
 		: DEFAULT_TIMEOUT_MS};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "e:c:t:h", options, NULL)) != -1) {
-		if (opt == 'e') {
+		if (tc_cmd_curve_option(&a->curve, opt, optarg)) {
+			continue;
+		} else if (opt == 'e') {
 			a->endpoint = optarg;
 		} else if (opt == 'c') {
 			a->config = optarg;
@@ -285,13 +291,14 @@ static int exchange(const struct control_cmd *cmd, void *sock, const char *endpo
 }
 
 static int ask(const struct control_cmd *cmd, const char *endpoint, const char *request,
-	int timeout_ms)
+	int timeout_ms, const struct tc_cmd_curve *curve)
 {
 	void *ctx = tc_cmd_zmq_context();
 	void *sock = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
 	int status = 1;
 	if (sock) {
-		status = exchange(cmd, sock, endpoint, request, timeout_ms);
+		status = tc_cmd_curve_apply(curve, sock, cmd->name) < 0 ? 2
+			: exchange(cmd, sock, endpoint, request, timeout_ms);
 		zmq_close(sock);
 	} else {
 		fprintf(stderr, "tickcast %s: cannot create a ZeroMQ socket: %s\n", cmd->name,
@@ -316,7 +323,7 @@ static int control(const struct control_cmd *cmd, int argc, char **argv)
 	}
 	char request[sizeof "series " + TC_ID_MAX];
 	snprintf(request, sizeof request, "%s%s%s", cmd->name, a.id ? " " : "", a.id ? a.id : "");
-	return ask(cmd, endpoint, request, a.timeout_ms);
+	return ask(cmd, endpoint, request, a.timeout_ms, &a.curve);
 }
 
 int tc_cmd_status(int argc, char **argv)

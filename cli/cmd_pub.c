@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "commands.h"
+#include "curve_client.h"
 #include "error.h"
 #include "reading.h"
 #include "reading_binary.h"
@@ -44,6 +45,7 @@ static const char usage[] =
 	"                     the daemon's ingest.subscribe prefixes\n"
 	"  -w, --wait-ms MS   how long to wait for the daemon's subscription\n"
 	"                     (default 5000; 0 sends at once, and may lose the start)\n"
+	TC_CMD_CURVE_HELP
 	"  -h, --help         this text\n"
 	"\n"
 	"Exit status: 0 when the input was sent (skipped lines included), 1 when no\n"
@@ -56,6 +58,7 @@ struct pub_options {
 	int n_values;                /* values per reading, for --binary */
 	long batch;                  /* lines a message at most */
 	long wait_ms;                /* for the first subscription */
+	struct tc_cmd_curve curve;   /* --server-key, --key */
 };
 
 struct pub_stats {
@@ -103,13 +106,16 @@ static int parse_options(int argc, char **argv, struct pub_options *opt)
 		{"topic", required_argument, NULL, 't'},
 		{"wait-ms", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
+		TC_CMD_CURVE_OPTIONS,
 		{0},
 	};
 	*opt = (struct pub_options){.n_values = 1, .batch = 1000, .wait_ms = 5000};
 	long v;
 	int c;
 	while ((c = getopt_long(argc, argv, "bv:n:t:w:h", options, NULL)) != -1) {
-		if (c == 'b') {
+		if (tc_cmd_curve_option(&opt->curve, c, optarg)) {
+			continue;
+		} else if (c == 'b') {
 			opt->binary = 1;
 		} else if (c == 'v') {
 			if (parse_long(optarg, 1, TC_MAX_INPUT, "--values", &v) < 0) {
@@ -314,6 +320,9 @@ static int open_socket(struct pub *p)
 	/* Back-pressure instead of silent loss when the daemon falls behind. */
 	int one = 1;
 	zmq_setsockopt(p->sock, ZMQ_XPUB_NODROP, &one, sizeof one);
+	if (tc_cmd_curve_apply(&p->opt.curve, p->sock, "pub") < 0) {
+		return -1;
+	}
 	if (zmq_connect(p->sock, p->opt.endpoint) < 0) {
 		fprintf(stderr, "tickcast pub: cannot connect to \"%s\": %s\n", p->opt.endpoint,
 			zmq_strerror(errno));

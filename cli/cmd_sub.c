@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "commands.h"
+#include "curve_client.h"
 #include "error.h"
 #include "forecast_binary.h"
 #include "forecast_format.h"
@@ -32,6 +33,7 @@ static const char usage[] =
 	"  -n, --count N          exit after N messages (skipped ones count)\n"
 	"  -t, --timeout-ms T     fail when nothing arrives for T ms (default: wait forever)\n"
 	"      --topic            print each line's topic first, then a tab\n"
+	TC_CMD_CURVE_HELP
 	"  -h, --help             this text\n"
 	"\n"
 	"Exit status: 0 done (N messages, or SIGINT/SIGTERM), 1 timed out or failed,\n"
@@ -44,6 +46,7 @@ struct sub_args {
 	long long count;     /* messages; 0 = no limit */
 	int timeout_ms;      /* -1 = wait forever */
 	int topic;           /* --topic */
+	struct tc_cmd_curve curve; /* --server-key, --key */
 };
 
 /* The write end of the self-pipe; the handler's only side effect. */
@@ -84,13 +87,16 @@ static int parse_args(int argc, char **argv, struct sub_args *a)
 		{"timeout-ms", required_argument, NULL, 't'},
 		{"topic", no_argument, NULL, OPT_TOPIC},
 		{"help", no_argument, NULL, 'h'},
+		TC_CMD_CURVE_OPTIONS,
 		{0},
 	};
 	*a = (struct sub_args){.timeout_ms = -1};
 	long long v;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "n:t:h", options, NULL)) != -1) {
-		if (opt == 'n') {
+		if (tc_cmd_curve_option(&a->curve, opt, optarg)) {
+			continue;
+		} else if (opt == 'n') {
 			if (parse_ll(optarg, 1, LLONG_MAX, &v) < 0) {
 				fprintf(stderr, "tickcast sub: --count: expected a positive integer, got \"%s\"\n",
 					optarg);
@@ -304,6 +310,9 @@ static int setup(void *sock, const struct sub_args *a)
 	}
 	if (a->n_prefixes == 0) {
 		zmq_setsockopt(sock, ZMQ_SUBSCRIBE, "", 0);
+	}
+	if (tc_cmd_curve_apply(&a->curve, sock, "sub") < 0) {
+		return 2;
 	}
 	if (zmq_connect(sock, a->endpoint) < 0) {
 		fprintf(stderr, "tickcast sub: cannot connect to \"%s\": %s\n", a->endpoint,

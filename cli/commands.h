@@ -13,6 +13,7 @@ int tc_cmd_status(int argc, char **argv);
 int tc_cmd_reload(int argc, char **argv);
 int tc_cmd_series(int argc, char **argv);
 int tc_cmd_checkpoint(int argc, char **argv);
+int tc_cmd_keygen(int argc, char **argv);
 
 #include <stdio.h>
 

@@ -30,6 +30,7 @@ static const char usage[] =
 	"  reload                 ask a running tickcastd to reload config and weights\n"
 	"  series ID              ask a running tickcastd about one series\n"
 	"  checkpoint             ask a running tickcastd to write a checkpoint now\n"
+	"  keygen DIR NAME        write a CURVE key pair, DIR/NAME.key and .key_secret\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help             this text; `tickcast COMMAND --help` for a command's\n"
@@ -48,6 +49,7 @@ static const struct {
 	{"reload", tc_cmd_reload},
 	{"series", tc_cmd_series},
 	{"checkpoint", tc_cmd_checkpoint},
+	{"keygen", tc_cmd_keygen},
 };
 
 static int parse_config_args(int argc, char **argv, const char *name, const char *usage,

@@ -4,6 +4,7 @@
 #include "daemon_harness.h"
 
 #include "cert.h"
+#include "cli_run.h"
 
 TestSuite(daemon_curve, .init = dh_setup, .fini = dh_teardown, .timeout = 60);
 
@@ -120,7 +121,8 @@ Test(daemon_curve, unlisted_plain_and_wrong_server_key_clients_get_nothing_and_a
 	expect_refused(&with_wrong_server, "a client with another server key");
 	char want[128];
 	snprintf(want, sizeof want, "refused client key %s", mallory.public_key);
-	char *log = dh_read_file(dh.log, NULL);
+	size_t log_len;
+	char *log = dh_read_file(dh.log, &log_len);
 	int named = strstr(log, want) != NULL;
 	free(log);
 	cr_assert(named, "no log line naming the refused key; log:\n%s", dh_log_tail());
@@ -151,14 +153,8 @@ static void expect_start_fails(const char *want)
 {
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "'%s' --config '%s' 2>&1", getenv("TC_TICKCASTD"), dh.config);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	char out[8192];
-	size_t n = fread(out, 1, sizeof out - 1, p);
-	out[n] = '\0';
-	int status = pclose(p);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d:\n%s", status, out);
-	cr_assert(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+	cr_assert_eq(run_sh(cmd), 1, "%s", output);
+	cr_assert(strstr(output, want), "no \"%s\" in:\n%s", want, output);
 }
 
 Test(daemon_curve, a_public_cert_as_secret_key_or_a_folder_without_keys_stops_start_up)
@@ -172,4 +168,47 @@ Test(daemon_curve, a_public_cert_as_secret_key_or_a_folder_without_keys_stops_st
 	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK,
 		.security = "curve: {secret_key: server.key_secret, authorized_keys: empty}"});
 	expect_start_fails("has no *.key public certificate, so no client could connect");
+}
+
+Test(daemon_curve, keygen_pairs_make_the_cli_pub_sub_and_status_curve_clients)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "'%s' keygen '%s' server && mkdir '%s' && '%s' keygen '%s' bob",
+		tickcast(), dh.dir, dh_path("clients"), tickcast(), dh_path("clients"));
+	cr_assert_eq(run_sh(cmd), 0, "%s", output);
+	snprintf(cmd, sizeof cmd, "'%s' keygen '%s' server 2>&1", tickcast(), dh.dir);
+	cr_assert_eq(run_sh(cmd), 1, "keygen overwrote a pair: %s", output);
+	cr_assert(strstr(output, "server.key_secret: already exists; not overwritten"), "%s", output);
+	struct tc_cert s, b;
+	char err[TC_ERR_LEN];
+	cr_assert_eq(tc_cert_read(&s, dh_path("server.key"), err), 0, "%s", err);
+	cr_assert_eq(tc_cert_read(&b, dh_path("clients/bob.key_secret"), err), 0, "%s", err);
+	struct dh_key as_bob = {s.public_key, b.public_key, b.secret_key};
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK,
+		.security = "curve: {secret_key: server.key_secret, authorized_keys: clients}"});
+	dh.key = &as_bob;
+	dh_start();
+	char keys[1024];
+	snprintf(keys, sizeof keys, "--server-key '%s' --key '%s'", dh_path("server.key"),
+		dh_path("clients/bob.key_secret"));
+	snprintf(cmd, sizeof cmd, "'%s' status --control '%s' %s 2>&1", tickcast(), dh.control, keys);
+	cr_assert_eq(run_sh(cmd), 0, "%s", output);
+	cr_assert(strstr(output, "\"curve\": true"), "%s", output);
+	snprintf(cmd, sizeof cmd, "'%s' status --control '%s' --timeout-ms 300 2>&1", tickcast(),
+		dh.control);
+	cr_assert_eq(run_sh(cmd), 1, "a plain status was answered: %s", output);
+	/* sub in the background (a second to connect), then pub: the one forecast comes
+	 * back through sub. */
+	snprintf(cmd, sizeof cmd, "( '%s' sub '%s' %s --count 1 --timeout-ms %d > '%s' & "
+		"sleep 1; printf 'k.a 1.5 %.3f\\nk.a 2.5 %.3f\\n' | '%s' pub '%s' %s; st=$?; "
+		"wait $!; exit $(( st | $? )) ) 2>&1", tickcast(), dh.publish, keys, DH_WAIT_MS,
+		dh_path("sub.txt"), DH_T0 + 0.1, DH_T0 + 1.1, tickcast(), dh.ingest, keys);
+	cr_assert_eq(run_sh(cmd), 0, "%s", output);
+	size_t got_len;
+	char *got = dh_read_file(dh_path("sub.txt"), &got_len);
+	int found = strstr(got, "k.a") != NULL;
+	free(got);
+	cr_assert(found, "no forecast of k.a through `tickcast sub`; log:\n%s", dh_log_tail());
+	cr_assert_eq(dh_status_int("readings.accepted"), 2);
 }
