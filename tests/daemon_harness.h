@@ -20,6 +20,10 @@
  *     dh_wait_int("readings.accepted", n, DH_WAIT_MS);
  *     dh_stop(DH_STOP_MS);
  *
+ * With security.curve in the config, set dh.key (struct dh_key) before
+ * dh_start: the harness's own sockets are then CURVE clients with it;
+ * dh_request_key asks as any other client.
+ *
  * Everything is static inline over one static struct per test process.
  * TC_E2E_KEEP=1 keeps the temp dirs (configs, daemon.log) for a post-mortem.
  *

@@ -32,16 +32,12 @@ TESTS = [
 
 
 def snippet():
-    """README's Python block that defines curve_socket(), run into a namespace."""
+    """README's one Python block that defines curve_socket(), or None."""
     with open(os.path.join(ROOT, "README.md")) as f:
         doc = f.read()
     blocks = [b.split("```", 1)[0] for b in doc.split("```python\n")[1:]]
     found = [b for b in blocks if "def curve_socket(" in b]
-    if len(found) != 1:
-        return None
-    ns = {}
-    exec(found[0], ns)
-    return ns
+    return found[0] if len(found) == 1 else None
 
 
 def status(zmq, ns, d, client, timeout_ms):
@@ -70,19 +66,20 @@ def main():
             print(f"# {line}")
         sys.stdout.flush()
 
+    code = snippet()
+    report(code is not None)
+    if code is None:
+        return 1
     try:
         import zmq
         import zmq.auth
     except ImportError as e:
-        report(True)
         for name in TESTS[1:]:
             print(f"ok {len(results) + 1} - {name} # SKIP pyzmq not installed ({e})")
             results.append(True)
         return 0
-    ns = snippet()
-    report(ns is not None)
-    if ns is None:
-        return 1
+    ns = {}
+    exec(code, ns)
 
     d = tempfile.mkdtemp(prefix="tc-curve-", dir="/tmp" if os.path.isdir("/tmp") else None)
     log = open(os.path.join(d, "daemon.log"), "w+")
