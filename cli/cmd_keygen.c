@@ -1,5 +1,4 @@
 /* cmd_keygen.c -- `tickcast keygen DIR NAME` and the CURVE client options of pub, sub and the control commands. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <zmq.h>
@@ -34,10 +33,12 @@ int tc_cmd_keygen(int argc, char **argv)
 	}
 	struct tc_cert cert;
 	char err[TC_ERR_LEN];
-	if (zmq_curve_keypair(cert.public_key, cert.secret_key) != 0
-		|| tc_cert_write(argv[1], argv[2], &cert, err) < 0) {
-		fprintf(stderr, "tickcast keygen: %s\n", zmq_errno() == ENOTSUP ? "zmq_curve_keypair: "
-			"not supported" : err);
+	if (zmq_curve_keypair(cert.public_key, cert.secret_key) != 0) {
+		fprintf(stderr, "tickcast keygen: zmq_curve_keypair: %s\n", zmq_strerror(zmq_errno()));
+		return 1;
+	}
+	if (tc_cert_write(argv[1], argv[2], &cert, err) < 0) {
+		fprintf(stderr, "tickcast keygen: %s\n", err);
 		return 1;
 	}
 	printf("%s/%s.key\n%s/%s.key_secret\npublic key %s\n", argv[1], argv[2], argv[1], argv[2],
