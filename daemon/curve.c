@@ -4,7 +4,9 @@
  * rather than CZMQ's zauth: CZMQ would be another dependency for one socket
  * that compares a 32-byte key against a list. Handshakes that fail before
  * ZAP is asked (a client without CURVE, or with another server key) are seen
- * through zmq_socket_monitor on each socket. */
+ * through zmq_socket_monitor on each socket: only protocol failures, since a
+ * client that merely hangs up mid-handshake (a timed-out request) is
+ * ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL and was refused nothing. */
 #include "curve.h"
 
 #include <dirent.h>
@@ -141,8 +143,7 @@ int tc_curve_apply(struct tc_curve *c, void *socket, const char *name, char *err
 	if (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &one, sizeof one) != 0
 		|| zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, c->secret_z85, sizeof c->secret_z85) != 0
 		|| zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, name, strlen(name)) != 0
-		|| zmq_socket_monitor(socket, endpoint,
-			ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0
+		|| zmq_socket_monitor(socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0
 		|| !(pair = zmq_socket(c->ctx, ZMQ_PAIR)) || zmq_connect(pair, endpoint) != 0) {
 		tc_err_set(err, "curve on the %s socket: %s", name, zmq_strerror(zmq_errno()));
 		if (pair) {
