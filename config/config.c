@@ -286,6 +286,9 @@ static const struct tc_option metrics_options[] = {
 		.check = check_listen,
 		.help = "host:port the Prometheus endpoint (GET /metrics) listens on; IPv6 as "
 			"[::1]:7703; \"\": none" },
+	{ 0 },
+};
+
 static const struct tc_option curve_options[] = {
 	{ .name = "secret_key", .type = TC_OPTION_PATH, .offset = CFG(security.curve_secret_key),
 		.size = CFG_SIZE(security.curve_secret_key), .def_str = "", .may_be_empty = 1,

@@ -596,6 +596,8 @@ Test(config, rejects_a_metrics_listen_address_without_a_valid_port_or_brackets)
 	expect_error(MODEL "metrics: {listen: \"tcp://127.0.0.1:7703\"}\n",
 		"config.yaml:5:19: metrics.listen: expected host:port like 127.0.0.1:7703 or "
 		"[::1]:7703, got \"tcp://127.0.0.1:7703\"");
+}
+
 Test(config, resolves_the_curve_paths_against_the_config_and_keeps_empty_ones_off)
 {
 	struct tc_config cfg;
