@@ -7,6 +7,7 @@ TC_PACKAGES=(
   gcc libc6-dev meson ninja-build pkg-config
   libyaml-dev libjansson-dev libxxhash-dev libzmq3-dev libsystemd-dev nettle-dev
   libcriterion-dev python3 python3-zmq libmicrohttpd-dev prometheus
+  clang libclang-rt-14-dev libomp-dev
 )
 
 tc_install_missing() {
