@@ -404,7 +404,7 @@ k = 1 ... 12; "beats" compares those.
   trails ETS). In its ~15 minutes of training the model learnt quarterly
   seasons (interest_inflation.Dp) better than 12-step ones; on clean
   synthetic period-12 patterns it still trails seasonal naive. A longer
-  training run is the obvious next step; the issue's time budget bounds this
+  training run is the obvious next step; the time given to training bounded this
   one.
 - **Long horizons**: its MASE grows faster with k than ETS's (per-horizon
   table); the short-horizon forecasts are its strength.
