@@ -1,11 +1,12 @@
 """daemon_py.py -- what the Python tests that start tickcastd share: the
-programs' paths, a config for the bundled sample model on ipc endpoints in a
+programs' paths, a TAP reporter, a config for the bundled sample model on ipc endpoints in a
 temp folder, and waiting for the daemon to answer `status`.
 
 Environment: TC_TICKCASTD, TC_TICKCAST (default build/daemon/tickcastd, build/cli/tickcast), TC_SOURCE_ROOT.
 """
 import os
 import subprocess
+import sys
 import time
 
 ROOT = os.environ.get("TC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,3 +46,16 @@ def wait_ready(daemon, d, timeout=10):
             return True
         time.sleep(0.1)
     return False
+
+
+def tap_reporter(names, results):
+    """A report(ok, detail="") that prints the TAP line of the next test of
+    names (detail as comments) and appends whether it passed to results."""
+    def report(ok, detail=""):
+        results.append(bool(ok))
+        n = len(results)
+        print(f"{'ok' if ok else 'not ok'} {n} - {names[n - 1]}")
+        for line in str(detail).splitlines():
+            print(f"# {line}")
+        sys.stdout.flush()
+    return report

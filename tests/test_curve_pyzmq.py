@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from daemon_py import ROOT, TICKCAST, TICKCASTD, sample_config
+from daemon_py import ROOT, TICKCAST, TICKCASTD, sample_config, tap_reporter
 
 T0 = 1700000000
 TESTS = [
@@ -58,13 +58,7 @@ def main():
     print(f"1..{len(TESTS)}")
     results = []
 
-    def report(ok, detail=""):
-        results.append(bool(ok))
-        n = len(results)
-        print(f"{'ok' if ok else 'not ok'} {n} - {TESTS[n - 1]}")
-        for line in str(detail).splitlines():
-            print(f"# {line}")
-        sys.stdout.flush()
+    report = tap_reporter(TESTS, results)
 
     code = snippet()
     report(code is not None)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from daemon_py import ROOT, TICKCAST, TICKCASTD, sample_config, wait_ready
+from daemon_py import ROOT, TICKCAST, TICKCASTD, sample_config, tap_reporter, wait_ready
 T0 = 1700000000
 SERIES, BUCKETS, FIRST = 25, 3, 1000
 
@@ -90,13 +90,7 @@ def main():
     print(f"1..{len(TESTS)}")
     results = []
 
-    def report(ok, detail=""):
-        results.append(bool(ok))
-        n = len(results)
-        print(f"{'ok' if ok else 'not ok'} {n} - {TESTS[n - 1]}")
-        for line in str(detail).splitlines():
-            print(f"# {line}")
-        sys.stdout.flush()
+    report = tap_reporter(TESTS, results)
 
     ns = snippets()
     report(ns is not None)
