@@ -2,7 +2,8 @@
  *
  * The ids are `s0` .. `s<N-1>`, formatted outside what is measured; a
  * reading of series i is (i % 100) * 0.01. The engine is expected on the
- * wall clock, so filing never closes a tick: the caller closes it. */
+ * wall clock, so filing never closes a tick: the caller closes it. The
+ * readings are filed as one batch, as the daemon files what its queue holds. */
 #ifndef BENCH_TICK_H
 #define BENCH_TICK_H
 
@@ -18,6 +19,9 @@ struct bench_ids {
 	char *bytes;         /* [n x BENCH_ID_STRIDE] */
 	uint8_t *len;        /* [n] */
 	uint32_t *shuffled;  /* [n]: a permutation of 0..n-1 (bench_uniform's stream) */
+	size_t *off;         /* [n]: i * BENCH_ID_STRIDE, for the batch */
+	double *time;        /* [n]: NAN, the wall clock needs none */
+	float *values;       /* [n]: series i's reading */
 };
 
 /* Formats n ids and draws their shuffled order. Returns 0, or -1 when out
@@ -27,8 +31,8 @@ int bench_ids_init(struct bench_ids *ids, size_t n);
 /* Frees the arrays; a zeroed struct is a no-op. */
 void bench_ids_finish(struct bench_ids *ids);
 
-/* Files one reading for each id into the open tick. Returns 0, or -1 with
- * err naming the series that was not filed. */
+/* Files one reading for each id into the open tick, as one batch. Returns
+ * 0, or -1 with err when a reading was not filed. */
 int bench_offer_all(struct tc_tick *t, const struct bench_ids *ids, char *err);
 
 /* Closes the open tick as bucket `bucket` and checks that it forecast

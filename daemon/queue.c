@@ -170,15 +170,13 @@ size_t tc_queue_take(struct tc_queue *q, int64_t deadline_ms)
 	return n;
 }
 
-void tc_queue_get(const struct tc_queue *q, size_t i, struct tc_reading *r)
+void tc_queue_taken(const struct tc_queue *q, struct tc_reading_batch *b)
 {
-	const struct buffer *b = q->taken;
-	r->id = b->ids + b->id_off[i];
-	r->id_len = b->id_len[i];
-	r->n_values = q->width;
-	memcpy(r->values, b->values + i * (size_t)q->width, (size_t)q->width * sizeof(float));
-	r->has_time = !isnan(b->time[i]);
-	r->time = r->has_time ? b->time[i] : 0.0;
+	const struct buffer *t = q->taken;
+	*b = (struct tc_reading_batch){
+		.n = t->n, .ids = t->ids, .id_off = t->id_off, .id_len = t->id_len, .time = t->time,
+		.values = t->values,
+	};
 }
 
 void tc_queue_close(struct tc_queue *q)

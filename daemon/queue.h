@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "reading.h"
+#include "tick.h"
 
 struct tc_queue;
 
@@ -30,12 +31,13 @@ int tc_queue_push(struct tc_queue *q, const struct tc_reading *r);
 
 /* Tick side: waits until a reading is waiting, deadline_ms (tc_now_ms
  * clock) passes or the queue is closed, then takes everything waiting.
- * Returns the number of readings taken; read them with tc_queue_get until
+ * Returns the number of readings taken; read them with tc_queue_taken until
  * the next take. */
 size_t tc_queue_take(struct tc_queue *q, int64_t deadline_ms);
 
-/* The i-th reading of the last take (r->id borrowed until the next take). */
-void tc_queue_get(const struct tc_queue *q, size_t i, struct tc_reading *r);
+/* The readings of the last take, borrowed until the next take (times NAN
+ * where a reading had none). */
+void tc_queue_taken(const struct tc_queue *q, struct tc_reading_batch *b);
 
 /* Wakes both sides for good: pushes fail, takes stop waiting. */
 void tc_queue_close(struct tc_queue *q);

@@ -145,25 +145,28 @@ static void between_ticks(struct tc_ticker *tk)
 	pthread_mutex_lock(&tk->engine);
 }
 
-/* Files the readings one at a time: each may close a tick, and there must
- * be room for the next before another reading can close one. */
+/* Files the readings taken, a batch at a time on the engine's threads. A
+ * batch stops at each reading that closes a tick: there must be room for
+ * the next tick before another reading can close one. */
 static void offer_all(struct tc_ticker *tk, size_t n)
 {
 	char err[TC_ERR_LEN];
-	for (size_t i = 0; i < n; i++) {
-		struct tc_reading r;
-		enum tc_reject why;
-		tc_queue_get(tk->queue, i, &r);
-		uint64_t ticks = tc_tick_get_stats(tk->tick)->ticks;
-		int rc = tc_tick_offer(tk->tick, &r, &tk->emitter, &why, err);
-		if (rc < 0) {
+	struct tc_reading_batch batch;
+	tc_queue_taken(tk->queue, &batch);
+	const struct tc_tick_stats *stats = tc_tick_get_stats(tk->tick);
+	size_t next = 0;
+	while (next < n) {
+		uint64_t ticks = stats->ticks;
+		uint64_t no_memory = stats->rejected[TC_REJECT_OUT_OF_MEMORY];
+		if (tc_tick_offer_batch(tk->tick, &batch, &next, &tk->emitter, err) < 0) {
 			tc_log_error("tick: %s", err);
-		} else if (rc == 1 && why == TC_REJECT_OUT_OF_MEMORY) {
-			tc_log_limited(&tk->memory_log, TC_LOG_ERROR, "tick: no memory to file a reading "
-				"of a new series (%zu live): it is counted as out_of_memory and dropped",
+		}
+		if (stats->rejected[TC_REJECT_OUT_OF_MEMORY] != no_memory) {
+			tc_log_limited(&tk->memory_log, TC_LOG_ERROR, "tick: no memory to file readings "
+				"of new series (%zu live): they are counted as out_of_memory and dropped",
 				tc_registry_count(tc_tick_registry(tk->tick)));
 		}
-		if (tc_tick_get_stats(tk->tick)->ticks != ticks) {
+		if (stats->ticks != ticks) {
 			between_ticks(tk);
 		}
 	}

@@ -13,8 +13,6 @@ struct tc_staging {
 	size_t capacity;         /* slots */
 	float *acc;              /* [capacity x width]: last, running sum, min or max */
 	uint32_t *count;         /* [capacity] readings this tick */
-	uint32_t *touched;       /* slots with count > 0, first-reading order */
-	size_t n_touched;
 };
 
 struct tc_staging *tc_staging_create(int width, enum tc_aggregate aggregate, char *err)
@@ -36,7 +34,6 @@ void tc_staging_destroy(struct tc_staging **sp)
 	}
 	free((*sp)->acc);
 	free((*sp)->count);
-	free((*sp)->touched);
 	free(*sp);
 	*sp = NULL;
 }
@@ -47,8 +44,7 @@ int tc_staging_grow(struct tc_staging *s, size_t cap)
 		return 0;
 	}
 	if (tc_array_grow((void **)&s->acc, cap, (size_t)s->width * sizeof *s->acc) < 0
-		|| tc_array_grow((void **)&s->count, cap, sizeof *s->count) < 0
-		|| tc_array_grow((void **)&s->touched, cap, sizeof *s->touched) < 0) {
+		|| tc_array_grow((void **)&s->count, cap, sizeof *s->count) < 0) {
 		return -1;
 	}
 	memset(s->count + s->capacity, 0, (cap - s->capacity) * sizeof *s->count);
@@ -95,7 +91,6 @@ int tc_staging_add(struct tc_staging *s, uint32_t slot, const float *values)
 	float *acc = s->acc + (size_t)slot * s->width;
 	if (s->count[slot]++ == 0) {
 		memcpy(acc, values, (size_t)s->width * sizeof *acc);
-		s->touched[s->n_touched++] = slot;
 	} else {
 		combine(s->aggregate, acc, values, s->width);
 	}
@@ -107,30 +102,22 @@ uint32_t tc_staging_count(const struct tc_staging *s, uint32_t slot)
 	return slot < s->capacity ? s->count[slot] : 0;
 }
 
-void tc_staging_value(const struct tc_staging *s, uint32_t slot, float *out)
+uint32_t tc_staging_take(struct tc_staging *s, uint32_t slot, float *out)
 {
-	const float *acc = s->acc + (size_t)slot * s->width;
-	float count = s->aggregate == TC_AGGREGATE_MEAN ? (float)s->count[slot] : 1.0f;
-	for (int i = 0; i < s->width; i++) {
-		out[i] = acc[i] / count;
+	uint32_t count = tc_staging_count(s, slot);
+	if (count == 0) {
+		return 0;
 	}
-}
-
-size_t tc_staging_touched(const struct tc_staging *s, const uint32_t **slots)
-{
-	*slots = s->touched;
-	return s->n_touched;
+	const float *acc = s->acc + (size_t)slot * s->width;
+	float divisor = s->aggregate == TC_AGGREGATE_MEAN ? (float)count : 1.0f;
+	for (int i = 0; i < s->width; i++) {
+		out[i] = acc[i] / divisor;
+	}
+	s->count[slot] = 0;
+	return count;
 }
 
 size_t tc_staging_memory(const struct tc_staging *s)
 {
-	return s->capacity * ((size_t)s->width * sizeof(float) + 2 * sizeof(uint32_t));
-}
-
-void tc_staging_reset(struct tc_staging *s)
-{
-	for (size_t i = 0; i < s->n_touched; i++) {
-		s->count[s->touched[i]] = 0;
-	}
-	s->n_touched = 0;
+	return s->capacity * ((size_t)s->width * sizeof(float) + sizeof(uint32_t));
 }

@@ -1,7 +1,7 @@
 /* tick.c -- filing readings into ticks and stepping each closed tick. */
 #include "tick.h"
 
-#include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -65,6 +65,7 @@ void tc_tick_destroy(struct tc_tick **tp)
 	free(t->batch_in);
 	free(t->batch_out);
 	free(t->batch_warm);
+	free(t->reading_slot);
 	free(t);
 	*tp = NULL;
 }
@@ -100,23 +101,37 @@ int tc_tick_reserve(struct tc_tick *t, size_t slot, char *err)
 	return 0;
 }
 
-/* Gathers the series that step in the open tick, in slot order. With a
- * scaler, a reading updates it and every input is standardised. */
-static size_t gather_batch(struct tc_tick *t)
+#define GATHER_CHUNKS 64       /* slot ranges gathered in parallel; a fixed count, so the batch is the same on any number of threads */
+#define PARALLEL_MIN_SLOTS 4096 /* fewer are gathered on one thread */
+
+static int team_for(const struct tc_tick *t, size_t items)
+{
+	return items >= PARALLEL_MIN_SLOTS ? tc_state_threads(t->state) : 1;
+}
+
+/* Whether slot steps in the open tick: it got a reading, or it is live and
+ * tick.missing holds or zeroes it. */
+static int steps(const struct tc_tick *t, uint32_t slot)
+{
+	return tc_staging_count(t->staging, slot)
+		|| (t->cfg.missing != TC_MISSING_SKIP && tc_registry_id(t->registry, slot, NULL));
+}
+
+/* Gathers slots [lo, hi) that step into the batch from row n on, taking
+ * their staged readings; returns how many series' scalers turned warm. */
+static uint64_t gather_range(struct tc_tick *t, uint32_t lo, uint32_t hi, size_t n)
 {
 	const size_t width = (size_t)t->width;
-	const size_t slots = tc_registry_slots(t->registry);
-	size_t n = 0;
-	for (uint32_t slot = 0; slot < slots; slot++) {
+	uint64_t warmed = 0;
+	for (uint32_t slot = lo; slot < hi; slot++) {
 		float *in = t->batch_in + n * width;
 		float *last = t->last_input + slot * width;
-		if (tc_staging_count(t->staging, slot)) {
-			tc_staging_value(t->staging, slot, in);
+		if (tc_staging_take(t->staging, slot, in)) {
 			memcpy(last, in, width * sizeof *in);
 			if (t->scaler && tc_scaler_update(t->scaler, slot, in)) {
-				t->stats.warming--;
+				warmed++;
 			}
-		} else if (t->cfg.missing == TC_MISSING_SKIP || !tc_registry_id(t->registry, slot, NULL)) {
+		} else if (!steps(t, slot)) {
 			continue;
 		} else if (t->cfg.missing == TC_MISSING_HOLD) {
 			memcpy(in, last, width * sizeof *in);
@@ -129,7 +144,39 @@ static size_t gather_batch(struct tc_tick *t)
 		}
 		t->batch_slots[n++] = slot;
 	}
-	return n;
+	return warmed;
+}
+
+/* Gathers the series that step in the open tick, in slot order, taking
+ * their readings out of the staging. With a scaler, a reading updates it
+ * and every input is standardised. In parallel: each chunk of slots counts
+ * its series, then gathers them from its offset in the batch. */
+static size_t gather_batch(struct tc_tick *t)
+{
+	const size_t slots = tc_registry_slots(t->registry);
+	const size_t per = (slots + GATHER_CHUNKS - 1) / GATHER_CHUNKS;
+	size_t offset[GATHER_CHUNKS + 1] = {0};
+	const int threads = team_for(t, slots);
+#pragma omp parallel for schedule(static) num_threads(threads)
+	for (int c = 0; c < GATHER_CHUNKS; c++) {
+		size_t end = (c + 1) * per < slots ? (c + 1) * per : slots;
+		for (size_t slot = c * per; slot < end; slot++) {
+			offset[c + 1] += (size_t)steps(t, (uint32_t)slot);
+		}
+	}
+	for (int c = 0; c < GATHER_CHUNKS; c++) {
+		offset[c + 1] += offset[c];
+	}
+	uint64_t warmed = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : warmed)
+	for (int c = 0; c < GATHER_CHUNKS; c++) {
+		size_t end = (c + 1) * per < slots ? (c + 1) * per : slots;
+		if (c * per < end) {
+			warmed += gather_range(t, (uint32_t)(c * per), (uint32_t)end, offset[c]);
+		}
+	}
+	t->stats.warming -= warmed;
+	return offset[GATHER_CHUNKS];
 }
 
 /* Frees the series that got no reading in the last ttl_ticks ticks (this
@@ -137,11 +184,12 @@ static size_t gather_batch(struct tc_tick *t)
 static void evict_idle(struct tc_tick *t)
 {
 	const uint64_t now = t->stats.ticks;
-	const size_t slots = tc_registry_slots(t->registry);
+	const size_t live = tc_registry_slots(t->registry);
+	/* Slots past the capacity are free: their arrays could not grow (out of
+	 * memory), and the slot was given back to the registry. */
+	const size_t slots = live < t->capacity ? live : t->capacity;
 	for (uint32_t slot = 0; slot < slots; slot++) {
-		/* The registry first: a slot whose arrays could not grow (out of
-		 * memory) was given back to it and must not be read. */
-		if (tc_registry_id(t->registry, slot, NULL) && now - t->last_seen[slot] >= t->ttl_ticks
+		if (now - t->last_seen[slot] >= t->ttl_ticks && tc_registry_id(t->registry, slot, NULL)
 			&& !tc_staging_count(t->staging, slot)) {
 			tc_registry_remove(t->registry, slot);
 			t->stats.evicted++;
@@ -156,6 +204,7 @@ static void evict_idle(struct tc_tick *t)
 static void restore_outputs(struct tc_tick *t, size_t n)
 {
 	const int o = t->n_outputs;
+#pragma omp parallel for schedule(static) num_threads(team_for(t, n))
 	for (size_t i = 0; i < n; i++) {
 		tc_scaler_restore(t->scaler, t->batch_slots[i], t->batch_out + i * (size_t)o, o);
 	}
@@ -165,6 +214,7 @@ static void restore_outputs(struct tc_tick *t, size_t n)
 static void remember_outputs(struct tc_tick *t, size_t n)
 {
 	const size_t o = (size_t)t->n_outputs;
+#pragma omp parallel for schedule(static) num_threads(team_for(t, n))
 	for (size_t i = 0; i < n; i++) {
 		uint32_t slot = t->batch_slots[i];
 		memcpy(t->last_output + slot * o, t->batch_out + i * o, o * sizeof(float));
@@ -182,22 +232,12 @@ const char *tc_forecasts_id(const struct tc_forecasts *f, size_t i, size_t *len)
 	return f->id(f->names, f->slots[i], len);
 }
 
-/* Counts the open tick's readings as discarded, its step having failed. */
-static void count_unstepped(struct tc_tick *t)
-{
-	const uint32_t *slots;
-	size_t touched = tc_staging_touched(t->staging, &slots);
-	for (size_t i = 0; i < touched; i++) {
-		t->stats.unstepped_step_failed += tc_staging_count(t->staging, slots[i]);
-	}
-}
-
 /* Steps the n gathered series; on failure counts the tick's readings, which
  * the caller then forgets. Returns 0 or -1 with err. */
 static int step_batch(struct tc_tick *t, size_t n, char *err)
 {
 	if (n && tc_step(t->model, t->state, t->batch_slots, n, t->batch_in, t->batch_out, err) < 0) {
-		count_unstepped(t);
+		t->stats.unstepped_step_failed += t->open_readings;
 		return -1;
 	}
 	t->stats.ticks++;
@@ -221,7 +261,7 @@ int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 	}
 	size_t n = gather_batch(t);
 	int stepped = step_batch(t, n, err);
-	tc_staging_reset(t->staging);
+	t->open_readings = 0;
 	t->has_open = 0;
 	t->has_closed = 1;
 	t->last_closed = t->open_bucket;
@@ -248,76 +288,6 @@ int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 	return 0;
 }
 
-static int reject(struct tc_tick *t, enum tc_reject *why, enum tc_reject reason)
-{
-	*why = reason;
-	t->stats.rejected[reason]++;
-	return 1;
-}
-
-/* Event clock: opens r's bucket, closing the open one first when r is later.
- * Returns 0, 1 when r is rejected, or -1 when the close failed (r's bucket is
- * open all the same). */
-static int place_event(struct tc_tick *t, const struct tc_reading *r,
-	const struct tc_emitter *out, enum tc_reject *why, char *err)
-{
-	if (!r->has_time) {
-		return reject(t, why, TC_REJECT_NO_TIMESTAMP);
-	}
-	int64_t bucket = (int64_t)floor(r->time * 1000.0 / t->cfg.interval_ms);
-	if ((t->has_open && bucket < t->open_bucket) || (t->has_closed && bucket <= t->last_closed)) {
-		return reject(t, why, TC_REJECT_LATE);
-	}
-	/* A failed close is counted there and does not keep r out of its bucket. */
-	int rc = t->has_open && bucket > t->open_bucket ? tc_tick_close(t, out, err) : 0;
-	t->has_open = 1;
-	t->open_bucket = bucket;
-	return rc;
-}
-
-int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
-	const struct tc_emitter *out, enum tc_reject *why, char *err)
-{
-	/* Refused before it can close a bucket: a reading that is not taken
-	 * must not cause a tick. */
-	if (tc_registry_count(t->registry) >= t->max_series
-		&& tc_registry_find(t->registry, r->id, r->id_len) < 0) {
-		return reject(t, why, TC_REJECT_SERIES_LIMIT);
-	}
-	int closed = 0;
-	if (t->cfg.clock == TC_CLOCK_EVENT) {
-		closed = place_event(t, r, out, why, err);
-		if (closed > 0) {
-			return closed;
-		}
-	} else {
-		t->has_open = 1;
-	}
-	int created;
-	int64_t slot = tc_registry_insert(t->registry, r->id, r->id_len, &created);
-	if (slot < 0) {
-		return reject(t, why, TC_REJECT_SERIES_LIMIT);
-	}
-	if (created) {
-		if (tc_tick_reserve(t, (size_t)slot, err) < 0) {
-			tc_registry_remove(t->registry, (uint32_t)slot);
-			return reject(t, why, TC_REJECT_OUT_OF_MEMORY);
-		}
-		tc_state_clear(t->state, (size_t)slot);
-		t->stepped[slot] = 0;
-		if (t->scaler) {
-			tc_scaler_clear(t->scaler, (size_t)slot);
-			t->stats.warming += !tc_scaler_is_warm(t->scaler, (size_t)slot);
-		}
-	}
-	t->last_seen[slot] = t->stats.ticks;
-	if (tc_staging_add(t->staging, (uint32_t)slot, r->values) < 0) {
-		return reject(t, why, TC_REJECT_OUT_OF_MEMORY);
-	}
-	t->stats.accepted++;
-	return closed;
-}
-
 int tc_tick_close_wall(struct tc_tick *t, int64_t bucket, const struct tc_emitter *out,
 	char *err)
 {
@@ -328,8 +298,7 @@ int tc_tick_close_wall(struct tc_tick *t, int64_t bucket, const struct tc_emitte
 
 int tc_tick_has_open(const struct tc_tick *t)
 {
-	const uint32_t *slots;
-	return t->has_open && tc_staging_touched(t->staging, &slots) > 0;
+	return t->has_open && t->open_readings > 0;
 }
 
 /* States for a model of another shape: all series restart from zero. */

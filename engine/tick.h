@@ -86,6 +86,27 @@ struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc
 /* Frees *t and sets it to NULL; NULL or *t == NULL is a no-op. */
 void tc_tick_destroy(struct tc_tick **t);
 
+/* n readings side by side, as the daemon's queue holds them; borrowed for
+ * the call. */
+struct tc_reading_batch {
+	size_t n;
+	const char *ids;             /* every reading's id bytes, back to back */
+	const size_t *id_off;        /* [n]: where reading i's id starts in ids */
+	const uint8_t *id_len;       /* [n]: its bytes */
+	const double *time;          /* [n]: s since the epoch; NAN when it had none */
+	const float *values;         /* [n x input_size] */
+};
+
+/* Files b's readings from *next on, in order, as tc_tick_offer would one at
+ * a time, on the state's threads (tick_offer.c). It stops at a reading that
+ * closes the open bucket, right after the close, so that the caller can let
+ * that tick go out before another closes; *next is then that reading, which
+ * the next call files into its own bucket; else *next is b->n. Rejected
+ * readings are counted in the stats. Returns 0, or -1 with err when the
+ * close failed (as tc_tick_close). */
+int tc_tick_offer_batch(struct tc_tick *t, const struct tc_reading_batch *b, size_t *next,
+	const struct tc_emitter *out, char *err);
+
 /* Files reading r, first closing the open bucket when r belongs to a later
  * one (which calls out). Returns 0; 1 when r is rejected and counted (*why
  * set: late, series limit, no timestamp, out of memory); -1 with err when

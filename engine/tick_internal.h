@@ -28,6 +28,9 @@ struct tc_tick {
 	float *batch_in;             /* [capacity x I] */
 	float *batch_out;            /* [capacity x O] */
 	uint8_t *batch_warm;         /* [capacity]: with a scaler, whether each stepped one is warm */
+	int32_t *reading_slot;       /* [reading_cap]: each reading's slot while a batch is filed (tick_offer.c) */
+	size_t reading_cap;
+	uint64_t open_readings;      /* readings filed into the open tick */
 	int has_open;
 	int64_t open_bucket;
 	int has_closed;

@@ -35,7 +35,7 @@ RESTRICTED = {
     "sys/signalfd.h": {"daemon"},
     "sys/inotify.h": {"daemon"},
     "systemd/sd-daemon.h": {"daemon"},
-    "omp.h": {"core"},
+    "omp.h": {"core", "engine"},
     "yaml.h": {"config"},
     "microhttpd.h": {"daemon"},
 }

@@ -30,10 +30,13 @@ static void add(struct tc_staging *s, uint32_t slot, const float *v)
 	cr_assert_eq(tc_staging_add(s, slot, v), 0, "add to slot %u failed", slot);
 }
 
-static void assert_value(const struct tc_staging *s, uint32_t slot, const float *want)
+/* Takes slot's combined input (which empties the slot) and checks it. */
+static void assert_value(struct tc_staging *s, uint32_t slot, const float *want)
 {
 	float got[3] = {-777, -777, -777};
-	tc_staging_value(s, slot, got);
+	uint32_t count = tc_staging_count(s, slot);
+	cr_assert_eq(tc_staging_take(s, slot, got), count, "take returns the readings combined");
+	cr_assert_eq(tc_staging_count(s, slot), 0, "take empties the slot");
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(got[i], want[i], "slot %u value %d is %g, expected %g", slot, i,
 			(double)got[i], (double)want[i]);
@@ -103,21 +106,17 @@ Test(staging, keeps_each_slots_readings_apart)
 	tc_staging_destroy(&s);
 }
 
-Test(staging, lists_touched_slots_in_order_of_their_first_reading)
+Test(staging, take_of_an_empty_slot_returns_zero_and_leaves_out_alone)
 {
 	struct tc_staging *s = make(TC_AGGREGATE_LAST);
-	const uint32_t order[] = {7, 2, 7, 5, 2, 0};
-	for (size_t i = 0; i < 6; i++) {
-		add(s, order[i], readings[0]);
-	}
-	const uint32_t *touched = NULL;
-	size_t n = tc_staging_touched(s, &touched);
-	cr_assert_eq(n, 4);
-	const uint32_t want[] = {7, 2, 5, 0};
-	for (size_t i = 0; i < 4; i++) {
-		cr_assert_eq(touched[i], want[i], "touched[%zu] = %u, expected %u", i, touched[i],
-			want[i]);
-	}
+	add(s, 7, readings[0]);
+	float out[3] = {-777, -777, -777};
+	cr_assert_eq(tc_staging_take(s, 2, out), 0);
+	cr_assert_eq(tc_staging_take(s, UINT32_MAX, out), 0, "past the end is empty too");
+	cr_assert_eq(out[0], -777);
+	cr_assert_eq(out[2], -777);
+	assert_value(s, 7, readings[0]);
+	cr_assert_eq(tc_staging_take(s, 7, out), 0, "a slot taken once is empty");
 	tc_staging_destroy(&s);
 }
 
@@ -134,27 +133,21 @@ Test(staging, reports_zero_readings_for_an_untouched_slot_even_far_past_the_end)
 	tc_staging_destroy(&s);
 }
 
-Test(staging, reset_forgets_the_ticks_counts_sums_and_touched_list)
+Test(staging, after_take_the_next_tick_starts_from_its_own_first_reading)
 {
 	struct tc_staging *s = make(TC_AGGREGATE_MEAN);
 	add(s, 1, readings[0]);
 	add(s, 1, readings[1]);
 	add(s, 6, readings[2]);
-	tc_staging_reset(s);
-	cr_assert_eq(tc_staging_count(s, 1), 0);
-	cr_assert_eq(tc_staging_count(s, 6), 0);
-	const uint32_t *touched = NULL;
-	cr_assert_eq(tc_staging_touched(s, &touched), 0);
+	assert_value(s, 1, (const float[]){2.5f, -1.5f, 4.5f});
+	assert_value(s, 6, readings[2]);
 
-	/* The next tick starts from its own first reading, not the old sum. */
+	/* Not the old sum, nor the old count. */
 	add(s, 6, readings[0]);
 	add(s, 1, readings[2]);
 	cr_assert_eq(tc_staging_count(s, 1), 1);
 	assert_value(s, 1, readings[2]);
 	assert_value(s, 6, readings[0]);
-	cr_assert_eq(tc_staging_touched(s, &touched), 2);
-	cr_assert_eq(touched[0], 6);
-	cr_assert_eq(touched[1], 1);
 	tc_staging_destroy(&s);
 }
 
@@ -174,17 +167,12 @@ Test(staging, grows_for_slots_far_past_its_capacity_keeping_earlier_readings)
 	assert_value(s, 2, (const float[]){4, 2, 6});
 	assert_value(s, 100000, (const float[]){7, 9, 6});
 	assert_value(s, 1000000, readings[2]);
-	const uint32_t *touched = NULL;
-	cr_assert_eq(tc_staging_touched(s, &touched), 3);
-	cr_assert_eq(touched[0], 2);
-	cr_assert_eq(touched[1], 100000);
-	cr_assert_eq(touched[2], 1000000);
 	tc_staging_destroy(&s);
 }
 
 Test(staging, grow_makes_room_ahead_keeping_readings_and_adds_below_it_stay_in_it)
 {
-	const size_t per_slot = 3 * sizeof(float) + 2 * sizeof(uint32_t);
+	const size_t per_slot = 3 * sizeof(float) + sizeof(uint32_t);
 	struct tc_staging *s = make(TC_AGGREGATE_SUM);
 	cr_assert_eq(tc_staging_memory(s), 0);
 	add(s, 3, readings[0]);
@@ -201,21 +189,19 @@ Test(staging, grow_makes_room_ahead_keeping_readings_and_adds_below_it_stay_in_i
 	tc_staging_destroy(&s);
 }
 
-Test(staging, touches_every_one_of_many_slots_once)
+Test(staging, keeps_many_slots_apart)
 {
-	/* More touched slots than the first allocation holds. */
+	/* More slots than the first allocation holds. */
 	struct tc_staging *s = make(TC_AGGREGATE_SUM);
 	for (uint32_t i = 0; i < 5000; i++) {
 		float v[3] = {(float)i, 1, -1};
 		add(s, 4999 - i, v);
 		add(s, 4999 - i, v);
 	}
-	const uint32_t *touched = NULL;
-	cr_assert_eq(tc_staging_touched(s, &touched), 5000);
-	for (uint32_t i = 0; i < 5000; i++) {
-		cr_assert_eq(touched[i], 4999 - i);
+	for (uint32_t slot = 0; slot < 5000; slot++) {
+		cr_assert_eq(tc_staging_count(s, slot), 2);
+		assert_value(s, slot, (const float[]){2.0f * (float)(4999 - slot), 2, -2});
 	}
-	assert_value(s, 0, (const float[]){2 * 4999.0f, 2, -2});
 	tc_staging_destroy(&s);
 }
 

@@ -144,7 +144,7 @@ Test(tick_daemon, grows_its_per_series_arrays_by_half_up_to_max_series)
 	cr_assert_eq(mem.state, 2000 * 2 * sizeof(float));
 	cr_assert_eq(mem.series, 2000 * (sizeof(float) + sizeof(float) + sizeof(uint64_t) + 1));
 	cr_assert_eq(mem.batch, 2000 * (sizeof(uint32_t) + sizeof(float) + sizeof(float) + 1));
-	cr_assert_eq(mem.staging, 2000 * (sizeof(float) + 2 * sizeof(uint32_t)));
+	cr_assert_eq(mem.staging, 2000 * (sizeof(float) + sizeof(uint32_t)));
 	cr_assert_eq(mem.scaler, 0);
 	cr_assert_gt(mem.registry_table, 0);
 	cr_assert_gt(mem.registry_ids, 0);
