@@ -15,4 +15,11 @@
  * size are uninitialised. */
 int tc_array_grow(void **p, size_t n, size_t size);
 
+/* Asks the kernel to back the whole 2 MB pages inside [p, p + bytes) with
+ * huge pages, where transparent huge pages are `madvise`: a million series'
+ * arrays then fault in 2 MB at a time instead of 4 KB, which is most of what
+ * registering them costs (docs/benchmarks.md, "Memory per series"). A hint;
+ * nothing changes where it is not taken. */
+void tc_array_advise_huge(void *p, size_t bytes);
+
 #endif

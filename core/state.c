@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 #include "kernel.h"
 #include "layer.h"
@@ -90,6 +91,7 @@ static float *alloc_states(size_t n, void **block)
 		return NULL;
 	}
 	*block = p;
+	tc_array_advise_huge(p, n * sizeof(float) + TC_ALIGN);
 	return (float *)(p + (TC_ALIGN - (uintptr_t)p % TC_ALIGN) % TC_ALIGN);
 }
 
