@@ -11,6 +11,7 @@
 #include "error.h"
 #include "format_pool.h"
 #include "log.h"
+#include "parallel_copy.h"
 #include "sockets.h"
 
 #define IDLE_WAIT_MS 100 /* longest sleep with nothing to send: the watchdog sees it turn */
@@ -267,7 +268,7 @@ static int entry_fill(struct entry *e, const struct tc_forecasts *f)
 	c->bucket_ms = f->bucket_ms;
 	c->n = f->n;
 	c->n_outputs = f->n_outputs;
-	memcpy(c->outputs, f->outputs, outs * sizeof *c->outputs);
+	tc_parallel_copy(c->outputs, f->outputs, outs * sizeof *c->outputs);
 	c->warm = f->warm ? e->warm_buf : NULL;
 	if (f->warm) {
 		memcpy(e->warm_buf, f->warm, f->n);

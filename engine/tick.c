@@ -29,6 +29,12 @@ struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc
 	t->ttl_ticks = ttl_ticks;
 	t->width = tc_model_get_spec(m)->input_size;
 	t->n_outputs = tc_model_get_spec(m)->outputs;
+	t->reading_slot = malloc(TC_TICK_FILE_CHUNK * sizeof *t->reading_slot);
+	if (!t->reading_slot) {
+		tc_err_set(err, "out of memory for the tick engine");
+		tc_tick_destroy(&t);
+		return NULL;
+	}
 	if (!(t->registry = tc_registry_create(max_series, err))
 		|| !(t->staging = tc_staging_create(t->width, cfg->aggregate, err))
 		|| !(t->state = tc_state_create(m, 0, 0, err))) {

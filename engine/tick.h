@@ -98,14 +98,20 @@ struct tc_reading_batch {
 };
 
 /* Files b's readings from *next on, in order, as tc_tick_offer would one at
- * a time, on the state's threads (tick_offer.c). It stops at a reading that
+ * a time, on the state's threads (tick_offer.c); call it until *next is
+ * b->n. A call files at most 65,536 readings, and stops at a reading that
  * closes the open bucket, right after the close, so that the caller can let
- * that tick go out before another closes; *next is then that reading, which
- * the next call files into its own bucket; else *next is b->n. Rejected
- * readings are counted in the stats. Returns 0, or -1 with err when the
- * close failed (as tc_tick_close). */
+ * that tick go out before another closes: *next is then that reading, which
+ * the next call files into its own bucket. Rejected readings are counted in
+ * the stats. Returns 0, or -1 with err when the close failed (as
+ * tc_tick_close). */
 int tc_tick_offer_batch(struct tc_tick *t, const struct tc_reading_batch *b, size_t *next,
 	const struct tc_emitter *out, char *err);
+
+/* Whether reading i of b was rejected, and why; i must be among those the
+ * last call of tc_tick_offer_batch went over (from its *next on entry to
+ * its *next on return). */
+int tc_tick_batch_rejected(const struct tc_tick *t, size_t i, enum tc_reject *why);
 
 /* Files reading r, first closing the open bucket when r belongs to a later
  * one (which calls out). Returns 0; 1 when r is rejected and counted (*why

@@ -7,6 +7,8 @@
 #include "state.h"
 #include "tick.h"
 
+#define TC_TICK_FILE_CHUNK 65536   /* readings filed per call of tc_tick_offer_batch, at most */
+
 struct tc_tick {
 	struct tc_tick_config cfg;
 	const struct tc_model *model;
@@ -28,8 +30,8 @@ struct tc_tick {
 	float *batch_in;             /* [capacity x I] */
 	float *batch_out;            /* [capacity x O] */
 	uint8_t *batch_warm;         /* [capacity]: with a scaler, whether each stepped one is warm */
-	int32_t *reading_slot;       /* [reading_cap]: each reading's slot while a batch is filed (tick_offer.c) */
-	size_t reading_cap;
+	int32_t *reading_slot;       /* [TC_TICK_FILE_CHUNK]: each reading's slot, or why it was turned down, in the chunk being filed (tick_offer.c) */
+	size_t chunk_lo;             /* the batch index of reading_slot[0] */
 	uint64_t open_readings;      /* readings filed into the open tick */
 	int has_open;
 	int64_t open_bucket;

@@ -15,7 +15,6 @@
 #include <omp.h>
 #include <string.h>
 
-#include "array.h"
 #include "error.h"
 #include "tick_internal.h"
 
@@ -28,9 +27,16 @@ static int32_t rejected_code(enum tc_reject why)
 	return -2 - (int32_t)why;
 }
 
+/* Reading i of the batch: its entry in reading_slot, which holds the chunk
+ * being filed, from t->chunk_lo. */
+static int32_t *code_of(const struct tc_tick *t, size_t i)
+{
+	return &t->reading_slot[i - t->chunk_lo];
+}
+
 static void reject_at(struct tc_tick *t, size_t i, enum tc_reject why)
 {
-	t->reading_slot[i] = rejected_code(why);
+	*code_of(t, i) = rejected_code(why);
 	t->stats.rejected[why]++;
 }
 
@@ -47,13 +53,13 @@ static int over_limit(const struct tc_tick *t, const struct tc_reading_batch *b,
 		&& tc_registry_find(t->registry, reading_id(b, i), b->id_len[i]) < 0;
 }
 
-/* Event clock: marks the readings from lo on to be filed (SLOT_NEW) or
+/* Event clock: marks readings [lo, end) to be filed (SLOT_NEW) or
  * rejected, up to the first of a later bucket than the open one. Returns
- * its index (*later its bucket), or b->n. */
+ * its index (*later its bucket), or end. */
 static size_t scan_bucket(struct tc_tick *t, const struct tc_reading_batch *b, size_t lo,
-	int64_t *later)
+	size_t end, int64_t *later)
 {
-	for (size_t i = lo; i < b->n; i++) {
+	for (size_t i = lo; i < end; i++) {
 		if (isnan(b->time[i])) {
 			reject_at(t, i, TC_REJECT_NO_TIMESTAMP);
 			continue;
@@ -77,9 +83,9 @@ static size_t scan_bucket(struct tc_tick *t, const struct tc_reading_batch *b, s
 			t->has_open = 1;
 			t->open_bucket = bucket;
 		}
-		t->reading_slot[i] = SLOT_NEW;
+		*code_of(t, i) = SLOT_NEW;
 	}
-	return b->n;
+	return end;
 }
 
 /* Pass 1: the slot of every reading to be filed, or SLOT_NEW (-1, as
@@ -89,9 +95,9 @@ static void find_known(struct tc_tick *t, const struct tc_reading_batch *b, size
 {
 #pragma omp parallel for schedule(static) num_threads(threads)
 	for (size_t i = lo; i < hi; i++) {
-		if (t->reading_slot[i] == SLOT_NEW) {
-			t->reading_slot[i] = (int32_t)tc_registry_find(t->registry, reading_id(b, i),
-				b->id_len[i]);
+		int32_t *code = code_of(t, i);
+		if (*code == SLOT_NEW) {
+			*code = (int32_t)tc_registry_find(t->registry, reading_id(b, i), b->id_len[i]);
 		}
 	}
 }
@@ -119,7 +125,7 @@ static void register_new(struct tc_tick *t, const struct tc_reading_batch *b, si
 	size_t hi)
 {
 	for (size_t i = lo; i < hi; i++) {
-		if (t->reading_slot[i] != SLOT_NEW) {
+		if (*code_of(t, i) != SLOT_NEW) {
 			continue;
 		}
 		int created;
@@ -131,7 +137,7 @@ static void register_new(struct tc_tick *t, const struct tc_reading_batch *b, si
 			tc_registry_remove(t->registry, (uint32_t)slot);
 			reject_at(t, i, TC_REJECT_OUT_OF_MEMORY);
 		} else {
-			t->reading_slot[i] = (int32_t)slot;
+			*code_of(t, i) = (int32_t)slot;
 		}
 	}
 }
@@ -149,7 +155,7 @@ static void stage(struct tc_tick *t, const struct tc_reading_batch *b, size_t lo
 		const uint32_t me = (uint32_t)omp_get_thread_num();
 		const uint32_t team = (uint32_t)omp_get_num_threads();
 		for (size_t i = lo; i < hi; i++) {
-			int32_t slot = t->reading_slot[i];
+			int32_t slot = *code_of(t, i);
 			if (slot < 0 || (uint32_t)slot % team != me) {
 				continue;
 			}
@@ -172,18 +178,6 @@ static void file_segment(struct tc_tick *t, const struct tc_reading_batch *b, si
 	stage(t, b, lo, hi, threads);
 }
 
-static int reserve_readings(struct tc_tick *t, size_t n)
-{
-	if (n <= t->reading_cap) {
-		return 0;
-	}
-	if (tc_array_grow((void **)&t->reading_slot, n, sizeof *t->reading_slot) < 0) {
-		return -1;
-	}
-	t->reading_cap = n;
-	return 0;
-}
-
 int tc_tick_offer_batch(struct tc_tick *t, const struct tc_reading_batch *b, size_t *next,
 	const struct tc_emitter *out, char *err)
 {
@@ -191,22 +185,19 @@ int tc_tick_offer_batch(struct tc_tick *t, const struct tc_reading_batch *b, siz
 	if (lo >= b->n) {
 		return 0;
 	}
-	if (reserve_readings(t, b->n) < 0) {
-		t->stats.rejected[TC_REJECT_OUT_OF_MEMORY] += b->n - lo;
-		*next = b->n;
-		return 0;
-	}
-	size_t hi = b->n;
+	size_t end = b->n - lo < TC_TICK_FILE_CHUNK ? b->n : lo + TC_TICK_FILE_CHUNK;
+	t->chunk_lo = lo;
+	size_t hi = end;
 	int64_t later = 0;
 	if (t->cfg.clock == TC_CLOCK_EVENT) {
-		hi = scan_bucket(t, b, lo, &later);
+		hi = scan_bucket(t, b, lo, end, &later);
 	} else {
 		t->has_open = 1;
-		memset(t->reading_slot + lo, 0xff, (hi - lo) * sizeof *t->reading_slot); /* SLOT_NEW */
+		memset(t->reading_slot, 0xff, (hi - lo) * sizeof *t->reading_slot); /* SLOT_NEW */
 	}
 	file_segment(t, b, lo, hi);
 	*next = hi;
-	if (hi == b->n) {
+	if (hi == end) {
 		return 0;
 	}
 	/* Reading hi opens a later bucket, unless it would be refused anyway. */
@@ -221,6 +212,16 @@ int tc_tick_offer_batch(struct tc_tick *t, const struct tc_reading_batch *b, siz
 	return rc;
 }
 
+int tc_tick_batch_rejected(const struct tc_tick *t, size_t i, enum tc_reject *why)
+{
+	int32_t code = *code_of(t, i);
+	if (code >= SLOT_NEW) {
+		return 0;
+	}
+	*why = (enum tc_reject)(-2 - code);
+	return 1;
+}
+
 int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 	const struct tc_emitter *out, enum tc_reject *why, char *err)
 {
@@ -233,17 +234,9 @@ int tc_tick_offer(struct tc_tick *t, const struct tc_reading *r,
 	};
 	size_t next = 0;
 	int rc = tc_tick_offer_batch(t, &b, &next, out, err);
-	if (t->reading_cap == 0) { /* no memory for even one reading's slot */
-		*why = TC_REJECT_OUT_OF_MEMORY;
-		return 1;
-	}
 	if (next == 0) { /* it closed the open bucket: now r goes into its own */
 		char ignored[TC_ERR_LEN];
 		tc_tick_offer_batch(t, &b, &next, out, ignored);
 	}
-	if (t->reading_slot[0] < SLOT_NEW) {
-		*why = (enum tc_reject)(-2 - t->reading_slot[0]);
-		return 1;
-	}
-	return rc;
+	return tc_tick_batch_rejected(t, 0, why) ? 1 : rc;
 }

@@ -2,8 +2,8 @@
  *
  * The reference engine runs on one OpenMP thread and is offered the
  * readings one by one (tc_tick_offer); the other runs on three threads and
- * files them as batches of the sizes the daemon's queue hands over, so the
- * parallel passes (find, stage, gather) are taken. Every forecast (bucket,
+ * files them in batches of thousands, so the parallel passes (find, stage,
+ * gather) are taken. Every forecast (bucket,
  * id, output bits, warm flag) and every count must agree. The readings mix
  * repeated series in a tick, late ones, ones without a timestamp, and more
  * series than series.max allows. */
@@ -18,7 +18,7 @@
 
 #include "tick_fixture.h"
 
-#define N_READINGS 60000
+#define N_READINGS 80000
 #define N_IDS 9000
 #define MAX_LIVE 6000
 
@@ -125,14 +125,14 @@ static void offer_one_by_one(struct tc_tick *t, const struct readings *r, enum t
 	}
 }
 
-/* Batches of 7,000 (a queue's take), each filed from where the last call
- * stopped, as the daemon's ticker does; the wall clock's batches end at its
- * ticks. */
+/* The event clock's readings in one batch, longer than a call files (and
+ * filed from where the last call stopped, as the daemon's ticker does); the
+ * wall clock's in batches that end at its ticks. */
 static void offer_in_batches(struct tc_tick *t, const struct readings *r, enum tc_clock clock,
 	const struct tc_emitter *out)
 {
 	char err[TC_ERR_LEN];
-	size_t step = clock == TC_CLOCK_WALL ? 10000 : 7000;
+	size_t step = clock == TC_CLOCK_WALL ? 10000 : N_READINGS;
 	for (size_t lo = 0; lo < N_READINGS; lo += step) {
 		if (clock == TC_CLOCK_WALL && lo) {
 			close_wall(t, lo - 1, out);
