@@ -3,33 +3,64 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "forecast_format.h"
+#include "replay_input.h"
 #include "tick.h"
 #include "tick_checkpoint.h"
 
 #define REPLAY_MAX_SERIES ((size_t)UINT32_MAX - 1)
 
+#define PRINT_ROUND 8192   /* forecasts formatted at a time, split among the threads */
+
+/* Writes forecasts as text lines: each round is formatted by the threads,
+ * each into its own part of buf, and written in order. */
 struct printer {
 	FILE *out;
-	char *line;          /* tc_forecast_max_len bytes */
+	int threads;
+	size_t max_line;     /* bytes: tc_forecast_max_len, newline included */
+	char *buf;           /* [PRINT_ROUND x max_line] */
+	size_t part_len[PRINT_ROUND]; /* bytes each thread's part holds */
 	uint64_t lines;
 };
+
+/* Formats forecasts [lo, hi) of f into buf; returns the bytes. */
+static size_t format_lines(char *buf, const struct tc_forecasts *f, size_t lo, size_t hi)
+{
+	size_t len = 0;
+	for (size_t i = lo; i < hi; i++) {
+		size_t id_len;
+		const char *id = tc_forecasts_id(f, i, &id_len);
+		len += tc_forecast_format(buf + len, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
+			f->outputs + i * (size_t)f->n_outputs, f->n_outputs, 1);
+		buf[len++] = '\n';
+	}
+	return len;
+}
 
 static int print_forecasts(void *ud, const struct tc_forecasts *f)
 {
 	struct printer *p = ud;
-	for (size_t i = 0; i < f->n; i++) {
-		size_t id_len;
-		const char *id = tc_forecasts_id(f, i, &id_len);
-		size_t len = tc_forecast_format(p->line, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
-			f->outputs + i * (size_t)f->n_outputs, f->n_outputs, 1);
-		p->line[len++] = '\n';
-		if (fwrite(p->line, 1, len, p->out) != len) {
-			return -1;
+	for (size_t base = 0; base < f->n; base += PRINT_ROUND) {
+		const size_t n = f->n - base < PRINT_ROUND ? f->n - base : PRINT_ROUND;
+		const int parts = n >= 512 ? p->threads : 1;
+		const size_t per = (n + (size_t)parts - 1) / (size_t)parts;
+#pragma omp parallel for schedule(static) num_threads(parts)
+		for (int k = 0; k < parts; k++) {
+			size_t lo = base + (size_t)k * per;
+			size_t hi = lo + per < base + n ? lo + per : base + n;
+			p->part_len[k] = lo < hi ? format_lines(p->buf + (size_t)k * per * p->max_line, f, lo,
+				hi) : 0;
+		}
+		for (int k = 0; k < parts; k++) {
+			const char *part = p->buf + (size_t)k * per * p->max_line;
+			if (fwrite(part, 1, p->part_len[k], p->out) != p->part_len[k]) {
+				return -1;
+			}
 		}
 	}
 	p->lines += f->n;
@@ -94,6 +125,46 @@ static int save(struct tc_tick *tick, const char *path, char *err)
 	return rc;
 }
 
+/* Logs lines [lo, hi) of the block that did not parse, and those whose
+ * readings the tick engine turned down (in its last call), in line order;
+ * line i is number first + i. */
+static void log_rejections(const struct tc_replay_input *in, const struct tc_tick *tick,
+	size_t lo, size_t hi, uint64_t first, FILE *log, struct tc_replay_stats *stats)
+{
+	for (size_t i = lo; i < hi; i++) {
+		size_t reading;
+		enum tc_reject why;
+		char why_text[TC_ERR_LEN];
+		int state = tc_replay_input_line(in, i, &reading, &why, why_text);
+		if (state < 0) {
+			stats->rejected[why]++;
+			fprintf(log, "line %" PRIu64 ": %s\n", first + i, why_text);
+		} else if (state > 0 && tc_tick_batch_rejected(tick, reading, &why)) {
+			fprintf(log, "line %" PRIu64 ": %s\n", first + i, tick_reject_message(why));
+		}
+	}
+}
+
+/* Files the block's readings, logging after each call the lines it went
+ * over, until all are filed or a tick could not be stepped or written. */
+static int offer_block(struct tc_tick *tick, const struct tc_replay_input *in, size_t n_lines,
+	const struct tc_emitter *emitter, FILE *log, struct tc_replay_stats *stats, char *err)
+{
+	const struct tc_reading_batch *batch = tc_replay_input_batch(in);
+	const uint64_t first = stats->lines + 1;
+	size_t next = 0;
+	size_t logged = 0;   /* lines */
+	int rc = 0;
+	do {
+		rc = batch->n ? tc_tick_offer_batch(tick, batch, &next, emitter, err) : 0;
+		size_t upto = tc_replay_input_line_of(in, next);
+		log_rejections(in, tick, logged, upto, first, log, stats);
+		logged = upto;
+	} while (rc == 0 && next < batch->n);
+	stats->lines += n_lines;
+	return rc;
+}
+
 int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	FILE *in, FILE *out, FILE *log, const struct tc_replay_checkpoints *ck,
 	struct tc_replay_stats *stats, char *err)
@@ -109,40 +180,27 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 		tc_tick_destroy(&tick);
 		return -1;
 	}
-	struct printer printer = {.out = out};
-	printer.line = malloc(tc_forecast_max_len(tc_model_get_spec(m)->outputs));
-	if (!printer.line) {
+	const int threads = omp_get_max_threads();
+	struct printer printer = {.out = out, .threads = threads < PRINT_ROUND ? threads : PRINT_ROUND};
+	printer.max_line = tc_forecast_max_len(tc_model_get_spec(m)->outputs);
+	printer.buf = malloc(PRINT_ROUND * printer.max_line);
+	struct tc_replay_input *input = tc_replay_input_create(tc_model_get_spec(m)->input_size,
+		threads);
+	if (!printer.buf || !input) {
+		free(printer.buf);
+		tc_replay_input_destroy(&input);
 		tc_tick_destroy(&tick);
 		return tc_err_set(err, "out of memory");
 	}
 	struct tc_emitter emitter = {print_forecasts, &printer};
 	const uint64_t restored_ticks = tc_tick_get_stats(tick)->ticks;
-	const int width = tc_model_get_spec(m)->input_size;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	long n_lines;
 	int rc = 0;
-	char why_text[TC_ERR_LEN];
-	while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
-		stats->lines++;
-		if (tc_reading_is_blank(line, (size_t)len)) {
-			continue;
-		}
-		struct tc_reading r;
-		enum tc_reject why;
-		if (tc_reading_parse(&r, line, (size_t)len, width, &why, why_text) < 0) {
-			stats->rejected[why]++;
-			fprintf(log, "line %" PRIu64 ": %s\n", stats->lines, why_text);
-			continue;
-		}
-		int offered = tc_tick_offer(tick, &r, &emitter, &why, err);
-		if (offered > 0) {
-			fprintf(log, "line %" PRIu64 ": %s\n", stats->lines, tick_reject_message(why));
-		}
-		rc = offered < 0 ? -1 : 0;
+	while (rc == 0 && (n_lines = tc_replay_input_next(input, in, err)) > 0) {
+		rc = offer_block(tick, input, (size_t)n_lines, &emitter, log, stats, err);
 	}
-	if (rc == 0 && ferror(in)) {
-		rc = tc_err_set(err, "reading the input failed: %s", strerror(errno));
+	if (rc == 0 && n_lines < 0) {
+		rc = -1;
 	}
 	if (rc == 0) {
 		rc = tc_tick_close(tick, &emitter, err);
@@ -161,8 +219,8 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	stats->ticks = ts->ticks - restored_ticks;
 	stats->forecasts = printer.lines;
 	stats->series = tc_registry_count(tc_tick_registry(tick));
-	free(line);
-	free(printer.line);
+	free(printer.buf);
+	tc_replay_input_destroy(&input);
 	tc_tick_destroy(&tick);
 	return rc;
 }

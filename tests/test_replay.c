@@ -165,3 +165,49 @@ Test(replay, fractional_bucket_starts_print_without_trailing_zeros)
 	REPLAY("a 1 0.3\na 1 0.6\na 1 1.1\n");
 	cr_assert_str_eq(out_text, "a 0.25 0.5\na 0.5 0.5\na 1 0.5\n");
 }
+
+/* 400,000 lines: more than one block of input and more readings than one
+ * call of the tick engine files. Every 9,973rd line is malformed and every
+ * 7,919th late; the log must name exactly those lines, in order. */
+Test(replay, a_long_input_reports_every_bad_line_in_order)
+{
+	enum { LINES = 400000 };
+	size_t cap = (size_t)LINES * 24, len = 0;
+	char *input = malloc(cap);
+	size_t want[128];
+	size_t n_want = 0;
+	for (size_t i = 0; i < LINES; i++) {
+		double t = (double)(i / 1000);
+		if (i % 9973 == 9972) {
+			len += (size_t)snprintf(input + len, cap - len, "bad\n");
+			want[n_want++] = i + 1;
+		} else if (i % 7919 == 7918) {
+			len += (size_t)snprintf(input + len, cap - len, "s%zu 1 %.0f\n", i % 1000, t - 2);
+			want[n_want++] = i + 1;
+		} else {
+			len += (size_t)snprintf(input + len, cap - len, "s%zu %zu %.0f\n", i % 1000, i % 7, t);
+		}
+	}
+	FILE *in = fmemopen(input, len, "r");
+	FILE *out = fopen("/dev/null", "w");
+	memset(log_text, 0, sizeof log_text);
+	FILE *log = fmemopen(log_text, sizeof log_text - 1, "w");
+	char err[TC_ERR_LEN];
+	cr_assert_eq(tc_replay_run(&cfg, model, in, out, log, NULL, &stats, err), 0, "%s", err);
+	fclose(in);
+	fclose(out);
+	fclose(log);
+	free(input);
+	size_t got = 0;
+	for (const char *p = log_text; (p = strstr(p, "line ")); p++) {
+		size_t line = strtoul(p + 5, NULL, 10);
+		cr_assert_lt(got, n_want, "more lines logged than expected: %zu", line);
+		cr_assert_eq(line, want[got], "logged line %zu, expected line %zu", line, want[got]);
+		got++;
+	}
+	cr_assert_eq(got, n_want, "%zu lines logged, expected %zu", got, n_want);
+	cr_assert_eq(stats.lines, LINES);
+	cr_assert_eq(stats.accepted, LINES - n_want);
+	cr_assert_eq(stats.forecasts, stats.accepted, "one forecast per series per bucket");
+	cr_assert_eq(stats.ticks, LINES / 1000);
+}
