@@ -130,7 +130,7 @@ static int bench_init(struct bench *b, int layers, size_t n, const char *dir, ch
 	if (bench_weights_init(&w, HIDDEN, err) < 0) {
 		return -1;
 	}
-	b->m = bench_weights_model_layers(&w, layers, err);
+	b->m = bench_weights_model_layers(&w, layers, BENCH_OUTPUTS, err);
 	bench_weights_finish(&w);
 	if (!b->m) {
 		return -1;

@@ -256,17 +256,17 @@ void bench_weights_finish(struct bench_weights *w)
 
 struct tc_model *bench_weights_model(const struct bench_weights *w, char *err)
 {
-	return bench_weights_model_layers(w, BENCH_LAYERS, err);
+	return bench_weights_model_layers(w, BENCH_LAYERS, BENCH_OUTPUTS, err);
 }
 
 struct tc_model *bench_weights_model_layers(const struct bench_weights *w, int n_layers,
-	char *err)
+	int outputs, char *err)
 {
 	struct tc_model_spec spec;
 	tc_model_spec_init(&spec);
 	spec.input_size = BENCH_INPUT;
 	spec.n_layers = n_layers;
-	spec.outputs = BENCH_OUTPUTS;
+	spec.outputs = outputs;
 	struct tc_model_weights mw;
 	memset(&mw, 0, sizeof mw);
 	for (int k = 0; k < n_layers; k++) {

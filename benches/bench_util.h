@@ -92,9 +92,10 @@ void bench_weights_finish(struct bench_weights *w);
  * released with tc_model_destroy. */
 struct tc_model *bench_weights_model(const struct bench_weights *w, char *err);
 
-/* The same with only the first n_layers (1..BENCH_LAYERS) of the layers. */
+/* The same with only the first n_layers (1..BENCH_LAYERS) of the layers and
+ * the first `outputs` (1..BENCH_OUTPUTS) of the head's. */
 struct tc_model *bench_weights_model_layers(const struct bench_weights *w, int n_layers,
-	char *err);
+	int outputs, char *err);
 
 /* FLOPs per series-step: sum_k 2*3*H*(I_k + H) + 2*H*O. */
 double bench_weights_flops(const struct bench_weights *w);
