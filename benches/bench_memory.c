@@ -44,6 +44,7 @@
 #include "config.h"
 #include "error.h"
 #include "model.h"
+#include "openmp_env.h"
 #include "registry.h"
 #include "tick.h"
 
@@ -351,6 +352,7 @@ static void print_speed_row(int hidden, size_t n, const struct result *r)
 
 int main(int argc, char **argv)
 {
+	tc_openmp_wait_passive(argv); /* as tickcastd runs */
 	struct options opt;
 	int rc = parse_args(argc, argv, &opt);
 	if (rc != 0) {

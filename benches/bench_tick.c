@@ -66,8 +66,10 @@ int bench_offer_all(struct tc_tick *t, const struct bench_ids *ids, char *err)
 	};
 	uint64_t accepted = tc_tick_get_stats(t)->accepted;
 	size_t next = 0;
-	if (tc_tick_offer_batch(t, &batch, &next, &out, err) < 0) {
-		return -1;
+	while (next < ids->n) {
+		if (tc_tick_offer_batch(t, &batch, &next, &out, err) < 0) {
+			return -1;
+		}
 	}
 	accepted = tc_tick_get_stats(t)->accepted - accepted;
 	return next == ids->n && accepted == ids->n ? 0

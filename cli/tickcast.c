@@ -9,6 +9,7 @@
 #include "error.h"
 #include "model.h"
 #include "model_file.h"
+#include "openmp_env.h"
 
 static const char usage[] =
 	"Usage: tickcast COMMAND [OPTIONS]\n"
@@ -128,6 +129,9 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return 2;
+	}
+	if (strcmp(argv[1], "replay") == 0) {
+		tc_openmp_wait_passive(argv); /* replay steps with OpenMP; the others do not */
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		fputs(usage, stdout);

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "notify.h"
+#include "openmp_env.h"
 #include "publisher.h"
 #include "queue.h"
 #include "reload.h"
@@ -340,6 +341,7 @@ static void log_start(const struct daemon *d)
 
 int main(int argc, char **argv)
 {
+	tc_openmp_wait_passive(argv);
 	const char *config_path = DEFAULT_CONFIG;
 	int check = 0;
 	int status = parse_args(argc, argv, &config_path, &check);

@@ -119,11 +119,30 @@ static int set_up_series(struct tc_tick *t, uint32_t slot)
 	return 0;
 }
 
+/* Grows the per-slot arrays once for the new series of readings [lo, hi)
+ * (at most one per reading not found), rather than step by step as they
+ * register: a first tick of many series then copies each array once. A
+ * failure is left to set_up_series, which tries again for each slot. */
+static void reserve_for_new(struct tc_tick *t, size_t lo, size_t hi)
+{
+	size_t unknown = 0;
+	for (size_t i = lo; i < hi; i++) {
+		unknown += *code_of(t, i) == SLOT_NEW;
+	}
+	size_t need = tc_registry_slots(t->registry) + unknown;
+	need = need < t->max_series ? need : t->max_series;
+	if (unknown && need > t->capacity) {
+		char ignored[TC_ERR_LEN];
+		tc_tick_reserve(t, need - 1, ignored);
+	}
+}
+
 /* Pass 2: registers the series pass 1 did not find, in reading order (a
  * later reading of the same new series finds it registered). */
 static void register_new(struct tc_tick *t, const struct tc_reading_batch *b, size_t lo,
 	size_t hi)
 {
+	reserve_for_new(t, lo, hi);
 	for (size_t i = lo; i < hi; i++) {
 		if (*code_of(t, i) != SLOT_NEW) {
 			continue;
