@@ -31,6 +31,12 @@ Test(daemon_openmp, without_a_policy_the_same_process_runs_with_passive)
 	start_daemon();
 	cr_assert(environ_has(dh.pid, "OMP_WAIT_POLICY=passive"),
 		"tickcastd (pid %d) runs without OMP_WAIT_POLICY=passive", (int)dh.pid);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)dh.pid);
+	size_t len;
+	char *comm = dh_read_file(path, &len);
+	cr_assert_str_eq(comm, "tickcastd\n", "ps and pgrep name it %s", comm);
+	free(comm);
 	dh_stop(DH_STOP_MS);
 }
 
