@@ -214,6 +214,10 @@ static const struct tc_option ingest_options[] = {
 	{ .name = "queue_bytes", .type = TC_OPTION_INT64, .offset = CFG(ingest.queue_bytes),
 		.def = 268435456, .min = 1048576, .max = 1099511627776,
 		.help = "bytes of staged readings (ids, values, times) before ingest pushes back" },
+	{ .name = "threads", .type = TC_OPTION_INT, .offset = CFG(ingest.threads), .def = 1,
+		.min = 1, .max = 64,
+		.help = "threads parsing messages (readings keep their order); raise it when tc-ingest "
+			"is busy all the time" },
 	{ 0 },
 };
 

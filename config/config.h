@@ -64,6 +64,7 @@ struct tc_ingest_config {
 	int max_message_bytes;       /* larger messages are rejected (ZMQ_MAXMSGSIZE) */
 	int queue_readings;          /* readings staged between two ticks before ingest pushes back */
 	int64_t queue_bytes;         /* bytes of them (ids, values, times) before ingest pushes back */
+	int threads;                 /* threads parsing messages, in receive order */
 };
 
 struct tc_publish_config {

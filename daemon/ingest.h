@@ -1,9 +1,11 @@
-/* ingest.h -- the thread that owns the readings SUB socket.
+/* ingest.h -- the readings SUB socket's thread and the threads that parse what it receives.
  *
- * It receives each message, parses it (text lines or a binary batch, see
- * message.h), counts what it rejects by reason with a rate-limited log line,
- * and queues the rest for the tick thread. It never waits for a step; it
- * only waits when the queue is full (see queue.h). */
+ * The receiving thread takes each message off the socket; ingest.threads
+ * parsing threads parse messages side by side (text lines or a binary
+ * batch, see message.h), count what they reject by reason with a
+ * rate-limited log line, and queue the rest for the tick thread in the order
+ * the messages came. Nothing waits for a step; ingest only waits when the
+ * queue is full (see queue.h). */
 #ifndef TC_INGEST_H
 #define TC_INGEST_H
 
@@ -22,10 +24,12 @@ struct tc_ingest;
 struct tc_ingest *tc_ingest_create(void *ctx, const struct tc_ingest_config *cfg, int width,
 	struct tc_queue *q, struct tc_curve *curve, char *err);
 
-/* Starts the ingest thread. Returns 0 or -1 with err. */
+/* Starts the parsing threads and the receiving thread. Returns 0 or -1 with
+ * err (tc_ingest_destroy then stops what started). */
 int tc_ingest_start(struct tc_ingest *in, char *err);
 
-/* Stops the thread (within ~100 ms), closes the socket, frees *in. */
+/* Stops receiving (within ~100 ms), lets the parsers queue what was
+ * received, closes the socket, frees *in. */
 void tc_ingest_destroy(struct tc_ingest **in);
 
 struct tc_ingest_counts {

@@ -22,6 +22,11 @@ struct buffer {
 	float *values;               /* [cap x width] */
 };
 
+struct tc_queue_local {
+	int width;
+	struct buffer b;
+};
+
 struct tc_queue {
 	int width;
 	size_t max_readings;
@@ -81,10 +86,14 @@ void tc_queue_destroy(struct tc_queue **qp)
 	*qp = NULL;
 }
 
-static int reserve(struct buffer *b, int width, size_t id_bytes)
+/* Makes b hold `more` readings with id_bytes of ids more. Returns 0 or -1. */
+static int reserve(struct buffer *b, int width, size_t more, size_t id_bytes)
 {
-	if (b->n == b->cap) {
+	if (b->cap - b->n < more) {
 		size_t cap = b->cap ? 2 * b->cap : 4096;
+		while (cap - b->n < more) {
+			cap *= 2;
+		}
 		if (tc_array_grow((void **)&b->id_off, cap, sizeof *b->id_off) < 0
 			|| tc_array_grow((void **)&b->id_len, cap, sizeof *b->id_len) < 0
 			|| tc_array_grow((void **)&b->time, cap, sizeof *b->time) < 0
@@ -106,44 +115,99 @@ static int reserve(struct buffer *b, int width, size_t id_bytes)
 	return 0;
 }
 
-/* Bytes a buffer holds for its readings, plus one more of id_len bytes. */
-static size_t bytes_with(const struct tc_queue *q, const struct buffer *b, size_t id_len)
+/* Bytes of a buffer's readings: ids, offsets, lengths, times, values. */
+static size_t bytes_of(const struct tc_queue *q, const struct buffer *b)
 {
 	size_t per_reading = sizeof *b->id_off + sizeof *b->id_len + sizeof *b->time
 		+ (size_t)q->width * sizeof *b->values;
-	return b->ids_len + id_len + (b->n + 1) * per_reading;
+	return b->ids_len + b->n * per_reading;
 }
 
-/* Whether r must wait for the tick thread to take: the buffer holds
- * max_readings, or r would take it past max_bytes (an empty buffer takes
- * any reading, so that one larger than the bound still passes). */
-static int is_full(const struct tc_queue *q, const struct tc_reading *r)
+/* Whether src must wait for the tick thread to take: with it the filling
+ * buffer would pass max_readings or max_bytes (an empty buffer takes any
+ * batch, so that one larger than the bounds still passes). */
+static int is_full(const struct tc_queue *q, const struct buffer *src)
 {
 	const struct buffer *b = q->filling;
-	return b->n >= q->max_readings || (b->n && bytes_with(q, b, r->id_len) > q->max_bytes);
+	return b->n && (b->n + src->n > q->max_readings
+		|| bytes_of(q, b) + bytes_of(q, src) > q->max_bytes);
 }
 
-int tc_queue_push(struct tc_queue *q, const struct tc_reading *r)
+/* Appends src's readings to dst. Returns 0, or -1 when dst cannot grow. */
+static int append(struct buffer *dst, const struct buffer *src, int width)
+{
+	if (reserve(dst, width, src->n, src->ids_len) < 0) {
+		return -1;
+	}
+	memcpy(dst->ids + dst->ids_len, src->ids, src->ids_len);
+	for (size_t i = 0; i < src->n; i++) {
+		dst->id_off[dst->n + i] = src->id_off[i] + dst->ids_len;
+	}
+	memcpy(dst->id_len + dst->n, src->id_len, src->n * sizeof *src->id_len);
+	memcpy(dst->time + dst->n, src->time, src->n * sizeof *src->time);
+	memcpy(dst->values + dst->n * (size_t)width, src->values,
+		src->n * (size_t)width * sizeof *src->values);
+	dst->n += src->n;
+	dst->ids_len += src->ids_len;
+	return 0;
+}
+
+struct tc_queue_local *tc_queue_local_create(int width)
+{
+	struct tc_queue_local *l = calloc(1, sizeof *l);
+	if (l) {
+		l->width = width;
+	}
+	return l;
+}
+
+void tc_queue_local_destroy(struct tc_queue_local **lp)
+{
+	if (!lp || !*lp) {
+		return;
+	}
+	buffer_finish(&(*lp)->b);
+	free(*lp);
+	*lp = NULL;
+}
+
+int tc_queue_local_add(struct tc_queue_local *l, const struct tc_reading *r)
+{
+	struct buffer *b = &l->b;
+	if (reserve(b, l->width, 1, r->id_len) < 0) {
+		return TC_QUEUE_NO_MEMORY;
+	}
+	memcpy(b->ids + b->ids_len, r->id, r->id_len);
+	b->id_off[b->n] = b->ids_len;
+	b->id_len[b->n] = (uint8_t)r->id_len;
+	b->ids_len += r->id_len;
+	b->time[b->n] = r->has_time ? r->time : NAN;
+	memcpy(b->values + b->n * (size_t)l->width, r->values, (size_t)l->width * sizeof(float));
+	b->n++;
+	return 0;
+}
+
+size_t tc_queue_local_count(const struct tc_queue_local *l)
+{
+	return l->b.n;
+}
+
+int tc_queue_push(struct tc_queue *q, struct tc_queue_local *l)
 {
 	pthread_mutex_lock(&q->lock);
-	while (!q->closed && is_full(q, r)) {
+	while (!q->closed && is_full(q, &l->b)) {
 		pthread_cond_wait(&q->drained, &q->lock);
 	}
 	struct buffer *b = q->filling;
+	int was_empty = b->n == 0;
 	int rc = q->closed ? TC_QUEUE_CLOSED
-		: reserve(b, q->width, r->id_len) < 0 ? TC_QUEUE_NO_MEMORY : 0;
-	if (rc == 0) {
-		memcpy(b->ids + b->ids_len, r->id, r->id_len);
-		b->id_off[b->n] = b->ids_len;
-		b->id_len[b->n] = (uint8_t)r->id_len;
-		b->ids_len += r->id_len;
-		b->time[b->n] = r->has_time ? r->time : NAN;
-		memcpy(b->values + b->n * (size_t)q->width, r->values, (size_t)q->width * sizeof(float));
-		if (b->n++ == 0) {
-			pthread_cond_signal(&q->filled);
-		}
+		: append(b, &l->b, q->width) < 0 ? TC_QUEUE_NO_MEMORY : 0;
+	if (rc == 0 && was_empty && b->n) {
+		pthread_cond_signal(&q->filled);
 	}
 	pthread_mutex_unlock(&q->lock);
+	l->b.n = 0;
+	l->b.ids_len = 0;
 	return rc;
 }
 

@@ -24,6 +24,7 @@ static void expect_daemon_defaults(const struct tc_config *cfg)
 	cr_assert_eq(cfg->ingest.max_message_bytes, 16777216);
 	cr_assert_eq(cfg->ingest.queue_readings, 4194304);
 	cr_assert_eq(cfg->ingest.queue_bytes, 268435456);
+	cr_assert_eq(cfg->ingest.threads, 1);
 	cr_assert_eq(cfg->publish.n_bind, 1);
 	cr_assert_str_eq(cfg->publish.bind[0], "tcp://127.0.0.1:7701");
 	cr_assert_str_eq(cfg->publish.topic_prefix, "forecast.");
@@ -203,6 +204,7 @@ static const struct int_key int_keys[] = {
 	{ "ingest", "max_message_bytes", 1024, 1073741824 },
 	{ "ingest", "queue_readings", 1024, 1000000000 },
 	{ "ingest", "queue_bytes", 1048576, 1099511627776 },
+	{ "ingest", "threads", 1, 64 },
 	{ "publish", "sndhwm", 1, 100000000 },
 	{ "publish", "batch_bytes", 0, 268435456 },
 	{ "publish", "queue_ticks", 1, 1000 },
@@ -216,22 +218,23 @@ static const struct int_key int_keys[] = {
 /* The value of an integer key as its field holds it. */
 static long long int_field(const struct tc_config *cfg, const struct int_key *k)
 {
-	static const struct { const char *key; size_t offset; int wide; } fields[] = {
-		{ "rcvhwm", offsetof(struct tc_config, ingest.rcvhwm), 0 },
-		{ "max_message_bytes", offsetof(struct tc_config, ingest.max_message_bytes), 0 },
-		{ "queue_readings", offsetof(struct tc_config, ingest.queue_readings), 0 },
-		{ "queue_bytes", offsetof(struct tc_config, ingest.queue_bytes), 1 },
-		{ "sndhwm", offsetof(struct tc_config, publish.sndhwm), 0 },
-		{ "batch_bytes", offsetof(struct tc_config, publish.batch_bytes), 0 },
-		{ "queue_ticks", offsetof(struct tc_config, publish.queue_ticks), 0 },
-		{ "threads", offsetof(struct tc_config, publish.threads), 0 },
-		{ "drain_ms", offsetof(struct tc_config, publish.drain_ms), 0 },
-		{ "max", offsetof(struct tc_config, series.max), 1 },
-		{ "ttl_ticks", offsetof(struct tc_config, series.ttl_ticks), 1 },
-		{ "every_ticks", offsetof(struct tc_config, checkpoint.every_ticks), 1 },
+	static const struct { const char *section, *key; size_t offset; int wide; } fields[] = {
+		{ "ingest", "rcvhwm", offsetof(struct tc_config, ingest.rcvhwm), 0 },
+		{ "ingest", "max_message_bytes", offsetof(struct tc_config, ingest.max_message_bytes), 0 },
+		{ "ingest", "queue_readings", offsetof(struct tc_config, ingest.queue_readings), 0 },
+		{ "ingest", "queue_bytes", offsetof(struct tc_config, ingest.queue_bytes), 1 },
+		{ "ingest", "threads", offsetof(struct tc_config, ingest.threads), 0 },
+		{ "publish", "sndhwm", offsetof(struct tc_config, publish.sndhwm), 0 },
+		{ "publish", "batch_bytes", offsetof(struct tc_config, publish.batch_bytes), 0 },
+		{ "publish", "queue_ticks", offsetof(struct tc_config, publish.queue_ticks), 0 },
+		{ "publish", "threads", offsetof(struct tc_config, publish.threads), 0 },
+		{ "publish", "drain_ms", offsetof(struct tc_config, publish.drain_ms), 0 },
+		{ "series", "max", offsetof(struct tc_config, series.max), 1 },
+		{ "series", "ttl_ticks", offsetof(struct tc_config, series.ttl_ticks), 1 },
+		{ "checkpoint", "every_ticks", offsetof(struct tc_config, checkpoint.every_ticks), 1 },
 	};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		if (strcmp(fields[i].key, k->key) == 0) {
+		if (strcmp(fields[i].section, k->section) == 0 && strcmp(fields[i].key, k->key) == 0) {
 			const char *at = (const char *)cfg + fields[i].offset;
 			return fields[i].wide ? *(const int64_t *)at : *(const int *)at;
 		}
@@ -442,7 +445,8 @@ Test(config, rejects_a_sequence_where_a_daemon_section_belongs)
 Test(config, rejects_an_unknown_key_in_each_daemon_section_at_its_place)
 {
 	static const struct { const char *section, *keys; } cases[] = {
-		{ "ingest", "bind, subscribe, rcvhwm, max_message_bytes, queue_readings, queue_bytes" },
+		{ "ingest", "bind, subscribe, rcvhwm, max_message_bytes, queue_readings, queue_bytes, "
+			"threads" },
 		{ "publish", "bind, topic_prefix, format, sndhwm, batch_bytes, queue_ticks, threads, drain_ms" },
 		{ "control", "bind" },
 		{ "series", "max, ttl_ticks" },

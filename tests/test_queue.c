@@ -20,6 +20,20 @@ static struct tc_reading reading(const char *id, float a, float b, int timed, do
 	return r;
 }
 
+/* Pushes r alone, as an ingest thread pushes a message's readings. */
+static int push(struct tc_queue *q, const struct tc_reading *r)
+{
+	struct tc_queue_local *l = tc_queue_local_create(r->n_values);
+	cr_assert_not_null(l);
+	int rc = tc_queue_local_add(l, r);
+	if (rc == 0) {
+		rc = tc_queue_push(q, l);
+	}
+	cr_assert_eq(tc_queue_local_count(l), 0, "a push empties the local buffer");
+	tc_queue_local_destroy(&l);
+	return rc;
+}
+
 /* The i-th reading of the last take, as a tc_reading. */
 static void get(const struct tc_queue *q, size_t i, struct tc_reading *r)
 {
@@ -39,7 +53,7 @@ Test(queue, readings_come_out_in_arrival_order_with_their_values_and_times)
 	struct tc_reading in[3] = {reading("a", 1, 2, 1, 10.5), reading("bb", 3, 4, 0, 0),
 		reading("ccc", 5, 6, 1, -2)};
 	for (int i = 0; i < 3; i++) {
-		cr_assert_eq(tc_queue_push(q, &in[i]), 0);
+		cr_assert_eq(push(q, &in[i]), 0);
 	}
 	cr_assert_eq(tc_queue_take(q, tc_now_ms()), 3);
 	for (size_t i = 0; i < 3; i++) {
@@ -80,7 +94,7 @@ static void *push_many(void *arg)
 	struct pusher *p = arg;
 	for (int i = 0; i < p->n; i++) {
 		struct tc_reading r = reading(p->id ? p->id : "x", (float)i, 0, 0, 0);
-		if (tc_queue_push(p->q, &r) < 0) {
+		if (push(p->q, &r) < 0) {
 			break;
 		}
 		atomic_fetch_add(&p->pushed, 1);
@@ -148,7 +162,7 @@ Test(queue, closing_releases_a_blocked_pusher_and_refuses_more)
 	pthread_join(t, NULL);
 	cr_assert_eq(atomic_load(&p.pushed), 2);
 	struct tc_reading r = reading("y", 0, 0, 0, 0);
-	cr_assert_eq(tc_queue_push(p.q, &r), TC_QUEUE_CLOSED);
+	cr_assert_eq(push(p.q, &r), TC_QUEUE_CLOSED);
 	cr_assert_eq(tc_queue_take(p.q, tc_now_ms() + 5000), 2, "a closed queue still hands over what it holds");
 	tc_queue_destroy(&p.q);
 }
@@ -169,13 +183,44 @@ Test(queue, a_push_without_memory_is_refused_as_such_and_the_queue_goes_on)
 	int rc = 0;
 	size_t pushed = 0;
 	while (rc == 0 && pushed < ((size_t)1 << 24)) {
-		rc = tc_queue_push(q, &r);
+		rc = push(q, &r);
 		pushed += rc == 0;
 	}
 	memory_limit_restore(old);
 	cr_assert_eq(rc, TC_QUEUE_NO_MEMORY);
 	cr_assert_eq(tc_queue_take(q, tc_now_ms()), pushed);
-	cr_assert_eq(tc_queue_push(q, &r), 0);
+	cr_assert_eq(push(q, &r), 0);
 	cr_assert_eq(tc_queue_take(q, tc_now_ms()), 1);
+	tc_queue_destroy(&q);
+}
+
+/* A message's readings go in together, in their order; a batch larger than
+ * the bounds passes into an empty buffer. */
+Test(queue, a_batch_goes_in_whole_and_in_order_even_past_the_bounds)
+{
+	char err[TC_ERR_LEN];
+	struct tc_queue *q = tc_queue_create(2, 3, SIZE_MAX, err);
+	struct tc_reading first = reading("a", 0, 0, 1, 1);
+	cr_assert_eq(push(q, &first), 0);
+	struct tc_queue_local *l = tc_queue_local_create(2);
+	const char *ids[] = {"b", "cc", "ddd", "e"};
+	for (int i = 0; i < 4; i++) {
+		struct tc_reading r = reading(ids[i], (float)i + 1, 0, 1, (double)i);
+		cr_assert_eq(tc_queue_local_add(l, &r), 0);
+	}
+	cr_assert_eq(tc_queue_local_count(l), 4);
+	cr_assert_eq(tc_queue_take(q, tc_now_ms()), 1, "the first reading alone");
+	/* Four readings over a bound of three, into the empty buffer. */
+	cr_assert_eq(tc_queue_push(q, l), 0);
+	cr_assert_eq(tc_queue_take(q, tc_now_ms()), 4);
+	for (size_t i = 0; i < 4; i++) {
+		struct tc_reading r;
+		get(q, i, &r);
+		cr_assert_eq(r.id_len, strlen(ids[i]));
+		cr_assert_eq(memcmp(r.id, ids[i], r.id_len), 0, "reading %zu out of order", i);
+		cr_assert_float_eq(r.values[0], (float)i + 1, 0);
+		cr_assert_float_eq(r.time, (double)i, 0);
+	}
+	tc_queue_local_destroy(&l);
 	tc_queue_destroy(&q);
 }

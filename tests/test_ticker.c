@@ -53,7 +53,10 @@ static void push(struct tc_queue *q, const char *id, double t)
 	r.values[0] = 1.0f;
 	r.has_time = 1;
 	r.time = t;
-	cr_assert_eq(tc_queue_push(q, &r), 0);
+	struct tc_queue_local *l = tc_queue_local_create(1);
+	cr_assert_eq(tc_queue_local_add(l, &r), 0);
+	cr_assert_eq(tc_queue_push(q, l), 0);
+	tc_queue_local_destroy(&l);
 }
 
 static void pause_ms(long ms)
