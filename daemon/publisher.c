@@ -227,23 +227,14 @@ static int reserve(void **buf, size_t *cap, size_t need, size_t size)
 }
 
 /* Copies the ids of f's series back to back into c->ids, ending each at
- * c->id_end[i]. Returns as reserve, for all the growing it did. */
+ * c->id_end[i] (which must hold f->n). Returns as reserve. */
 static int copy_ids(struct entry *e, const struct tc_forecasts *f)
 {
 	struct tc_forecast_copy *c = &e->copy;
-	size_t used = 0;
-	int grew = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		size_t len;
-		const char *id = tc_forecasts_id(f, i, &len);
-		int rc = reserve((void **)&c->ids, &e->ids_cap, used + len, 1);
-		if (rc < 0) {
-			return -1;
-		}
-		grew |= rc;
-		memcpy(c->ids + used, id, len);
-		used += len;
-		c->id_end[i] = used;
+	size_t bytes = tc_forecasts_id_ends(f, c->id_end);
+	int grew = reserve((void **)&c->ids, &e->ids_cap, bytes ? bytes : 1, 1);
+	if (grew >= 0) {
+		tc_forecasts_copy_ids(f, c->id_end, c->ids);
 	}
 	return grew;
 }

@@ -108,7 +108,7 @@ int tc_tick_reserve(struct tc_tick *t, size_t slot, char *err)
 }
 
 #define GATHER_CHUNKS 64       /* slot ranges gathered in parallel; a fixed count, so the batch is the same on any number of threads */
-#define PARALLEL_MIN_SLOTS 4096 /* fewer are gathered on one thread */
+#define PARALLEL_MIN_SLOTS 4096 /* fewer slots or series are worked on one thread */
 
 static int team_for(const struct tc_tick *t, size_t items)
 {
@@ -236,6 +236,47 @@ static const char *registry_id(const void *registry, uint32_t slot, size_t *len)
 const char *tc_forecasts_id(const struct tc_forecasts *f, size_t i, size_t *len)
 {
 	return f->id(f->names, f->slots[i], len);
+}
+
+#define ID_CHUNKS 64   /* ranges of series whose ids are measured and copied in parallel */
+
+size_t tc_forecasts_id_ends(const struct tc_forecasts *f, size_t *id_end)
+{
+	const size_t per = (f->n + ID_CHUNKS - 1) / ID_CHUNKS;
+	size_t chunk_bytes[ID_CHUNKS] = {0};
+#pragma omp parallel for schedule(static) if (f->n >= PARALLEL_MIN_SLOTS)
+	for (int c = 0; c < ID_CHUNKS; c++) {
+		size_t end = (c + 1) * per < f->n ? (c + 1) * per : f->n;
+		size_t bytes = 0;
+		for (size_t i = c * per; i < end; i++) {
+			size_t len;
+			tc_forecasts_id(f, i, &len);
+			id_end[i] = bytes += len;
+		}
+		chunk_bytes[c] = bytes;
+	}
+	size_t before[ID_CHUNKS + 1] = {0};
+	for (int c = 0; c < ID_CHUNKS; c++) {
+		before[c + 1] = before[c] + chunk_bytes[c];
+	}
+#pragma omp parallel for schedule(static) if (f->n >= PARALLEL_MIN_SLOTS)
+	for (int c = 1; c < ID_CHUNKS; c++) {
+		size_t end = (c + 1) * per < f->n ? (c + 1) * per : f->n;
+		for (size_t i = c * per; i < end; i++) {
+			id_end[i] += before[c];
+		}
+	}
+	return before[ID_CHUNKS];
+}
+
+void tc_forecasts_copy_ids(const struct tc_forecasts *f, const size_t *id_end, char *ids)
+{
+#pragma omp parallel for schedule(static) if (f->n >= PARALLEL_MIN_SLOTS)
+	for (size_t i = 0; i < f->n; i++) {
+		size_t len;
+		const char *id = tc_forecasts_id(f, i, &len);
+		memcpy(ids + id_end[i] - len, id, len);
+	}
 }
 
 /* Steps the n gathered series; on failure counts the tick's readings, which

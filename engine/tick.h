@@ -48,6 +48,15 @@ struct tc_forecasts {
  * callback. */
 const char *tc_forecasts_id(const struct tc_forecasts *f, size_t i, size_t *len);
 
+/* Writes where each of f's ids ends when they are laid back to back
+ * (id_end[i], f->n of them) and returns their bytes in all; on the OpenMP
+ * threads. */
+size_t tc_forecasts_id_ends(const struct tc_forecasts *f, size_t *id_end);
+
+/* Copies f's ids back to back into ids, as tc_forecasts_id_ends laid them
+ * out; on the OpenMP threads. */
+void tc_forecasts_copy_ids(const struct tc_forecasts *f, const size_t *id_end, char *ids);
+
 /* Called once per closed tick; a nonzero return stops and is passed back. */
 struct tc_emitter {
 	int (*emit)(void *ud, const struct tc_forecasts *f);
