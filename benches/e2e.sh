@@ -4,6 +4,7 @@
 #   benches/e2e.sh [--series N] [--format text|binary] [--seconds S] [--batch-bytes B]
 #                  [--forecast-format text|binary] [--publish-threads P]
 #                  [--threads T] [--batch LINES] [--warmup W] [--max-load L]
+#                  [--precision fp32|bf16] [--ingest-threads N]
 #   benches/e2e.sh --search [--formats "text binary"] [--counts "10000 30000 ..."] [...]
 #
 # One measurement: a daemon with the bundled 2 x H=64 model on a 1000 ms wall
@@ -15,7 +16,9 @@
 # publish.format (default text), which loadgen is told to expect;
 # --publish-threads the daemon's publish.threads (default 2); --threads
 # loadgen's producer threads; --warmup the ticks before the measured ones
-# (default 1), in which the series are created.
+# (default 1), in which the series are created; --precision the daemon's
+# model.precision (default fp32); --ingest-threads its ingest.threads
+# (default 1).
 # --search runs the counts in increasing order for each format (a FAILS is
 # retried once, as the host is shared) and reports the largest that HOLDS.
 #
@@ -46,7 +49,7 @@ wait_s=${E2E_WAIT_S:-900}
 interval_ms=1000
 
 usage() {
-	sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -61,6 +64,8 @@ while [ $# -gt 0 ]; do
 	--threads) threads=$2; shift 2 ;;
 	--batch) batch=$2; shift 2 ;;
 	--max-load) max_load=$2; shift 2 ;;
+	--precision) precision=$2; shift 2 ;;
+	--ingest-threads) ingest_threads=$2; shift 2 ;;
 	--search) search=1; shift ;;
 	--formats) formats=$2; shift 2 ;;
 	--counts) counts=$2; shift 2 ;;
@@ -155,7 +160,8 @@ measure() { # $1 series, $2 format
 		verdict=ERROR
 	fi
 	awk -v fmt="$fmt" -v ff="$forecast_format" -v n="$n" -v bb="$batch_bytes" -v load="$load" \
-		-v v="$verdict" -v stop="$stop_ms" -v pt="$publish_threads" '
+		-v v="$verdict" -v stop="$stop_ms" -v pt="$publish_threads" \
+		-v prec="${precision:-fp32}" -v it="${ingest_threads:-1}" '
 		/^ingest rate/ { rate = $3 }
 		/^tick_ms measured/ { p50 = $4; p99 = $6 }
 		/^publish lag ms/ { lag = $5 "/" $7 "/" $9 "/" $11 }
@@ -164,10 +170,12 @@ measure() { # $1 series, $2 format
 		/^cpu daemon/ { dcpu = $3 }
 		/^cpu loadgen +[0-9]/ { lcpu = $3 }
 		/^cpu machine/ { others = $NF }
-		END { printf "RESULT format=%s forecast_format=%s publish_threads=%s series=%s " \
+		END { printf "RESULT format=%s forecast_format=%s publish_threads=%s precision=%s " \
+			"ingest_threads=%s series=%s " \
 			"batch_bytes=%s load=%s " \
 			"readings_s=%s tick_p50=%s tick_p99=%s forecasts=%s/%s lag_p50/max/first/last=%s " \
-			"cpu_daemon=%s cpu_loadgen=%s cpu_others=%s stop_ms=%s verdict=%s\n", fmt, ff, pt, n,
+			"cpu_daemon=%s cpu_loadgen=%s cpu_others=%s stop_ms=%s verdict=%s\n", fmt, ff, pt, prec,
+			it, n,
 			bb, load, rate, p50, p99, got, expected, lag, dcpu, lcpu, others, stop, v }' "$work/loadgen.out" \
 		| tee -a "$work/results"
 	[ "$verdict" = HOLDS ]

@@ -1,7 +1,7 @@
 # e2e_lib.sh -- what benches/e2e.sh and benches/soak.sh share: free ports, the load
 # average, and the daemon's config. Sourced; uses the caller's $port_base, $work, $root,
 # $interval_ms, $forecast_format, $batch_bytes, $publish_threads and $port (and $sndhwm,
-# $log_level when set).
+# $log_level, $precision and $ingest_threads when set).
 
 # The first triple of ports from $port_base on that nobody listens on.
 free_ports() {
@@ -29,11 +29,13 @@ model:
     - {type: gru, hidden: 64}
     - {type: gru, hidden: 64}
   head: {type: linear, outputs: 12}
+${precision:+  precision: $precision}
 tick: {clock: wall, interval_ms: $interval_ms}
 ingest:
   bind: ["tcp://127.0.0.1:$port"]
   rcvhwm: 1000000
   queue_readings: $queue
+  threads: ${ingest_threads:-1}
 publish:
   bind: ["tcp://127.0.0.1:$((port + 1))"]
   format: $forecast_format
