@@ -30,7 +30,8 @@ struct tc_tick *tc_tick_create(const struct tc_tick_config *cfg, const struct tc
 	t->width = tc_model_get_spec(m)->input_size;
 	t->n_outputs = tc_model_get_spec(m)->outputs;
 	t->reading_slot = malloc(TC_TICK_FILE_CHUNK * sizeof *t->reading_slot);
-	if (!t->reading_slot) {
+	t->fresh_slots = malloc(TC_TICK_FILE_CHUNK * sizeof *t->fresh_slots);
+	if (!t->reading_slot || !t->fresh_slots) {
 		tc_err_set(err, "out of memory for the tick engine");
 		tc_tick_destroy(&t);
 		return NULL;
@@ -72,6 +73,7 @@ void tc_tick_destroy(struct tc_tick **tp)
 	free(t->batch_out);
 	free(t->batch_warm);
 	free(t->reading_slot);
+	free(t->fresh_slots);
 	free(t);
 	*tp = NULL;
 }

@@ -5,7 +5,8 @@
  * three passes, so that only the registering of new series is serial:
  *   1. find (parallel): each reading's slot, the registry read only;
  *   2. register (serial): the new series, in reading order, so slots are
- *      handed out exactly as filing one reading at a time would;
+ *      handed out exactly as filing one reading at a time would; their
+ *      states and scalers are then cleared on every thread;
  *   3. stage (parallel): thread k files the readings of the slots k modulo
  *      the team, each in batch order, so every series sees its readings in
  *      the order they came whatever the number of threads.
@@ -102,27 +103,10 @@ static void find_known(struct tc_tick *t, const struct tc_reading_batch *b, size
 	}
 }
 
-/* A new series' slot: arrays that hold it, a zero state, a fresh scaler.
- * Returns 0, or -1 when out of memory. */
-static int set_up_series(struct tc_tick *t, uint32_t slot)
-{
-	char err[TC_ERR_LEN];
-	if (tc_tick_reserve(t, slot, err) < 0) {
-		return -1;
-	}
-	tc_state_clear(t->state, slot);
-	t->stepped[slot] = 0;
-	if (t->scaler) {
-		tc_scaler_clear(t->scaler, slot);
-		t->stats.warming += !tc_scaler_is_warm(t->scaler, slot);
-	}
-	return 0;
-}
-
 /* Grows the per-slot arrays once for the new series of readings [lo, hi)
  * (at most one per reading not found), rather than step by step as they
- * register: a first tick of many series then copies each array once. A
- * failure is left to set_up_series, which tries again for each slot. */
+ * register. A failure is left to the registering, which tries again for
+ * each slot. */
 static void reserve_for_new(struct tc_tick *t, size_t lo, size_t hi)
 {
 	size_t unknown = 0;
@@ -138,27 +122,45 @@ static void reserve_for_new(struct tc_tick *t, size_t lo, size_t hi)
 }
 
 /* Pass 2: registers the series pass 1 did not find, in reading order (a
- * later reading of the same new series finds it registered). */
+ * later reading of the same new series finds it registered), then sets
+ * their slots up on every thread: a zero state, a fresh scaler. */
 static void register_new(struct tc_tick *t, const struct tc_reading_batch *b, size_t lo,
-	size_t hi)
+	size_t hi, int threads)
 {
 	reserve_for_new(t, lo, hi);
+	size_t fresh = 0;
 	for (size_t i = lo; i < hi; i++) {
 		if (*code_of(t, i) != SLOT_NEW) {
 			continue;
 		}
 		int created;
 		int64_t slot = tc_registry_insert(t->registry, reading_id(b, i), b->id_len[i], &created);
+		char ignored[TC_ERR_LEN];
 		if (slot < 0) { /* full, or no memory for the registry itself */
 			reject_at(t, i, tc_registry_count(t->registry) >= t->max_series
 				? TC_REJECT_SERIES_LIMIT : TC_REJECT_OUT_OF_MEMORY);
-		} else if (created && set_up_series(t, (uint32_t)slot) < 0) {
+		} else if (created && tc_tick_reserve(t, (size_t)slot, ignored) < 0) {
 			tc_registry_remove(t->registry, (uint32_t)slot);
 			reject_at(t, i, TC_REJECT_OUT_OF_MEMORY);
 		} else {
 			*code_of(t, i) = (int32_t)slot;
+			if (created) {
+				t->fresh_slots[fresh++] = (uint32_t)slot;
+			}
 		}
 	}
+	uint64_t warming = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : warming)
+	for (size_t k = 0; k < fresh; k++) {
+		uint32_t slot = t->fresh_slots[k];
+		tc_state_clear(t->state, slot);
+		t->stepped[slot] = 0;
+		if (t->scaler) {
+			tc_scaler_clear(t->scaler, slot);
+			warming += !tc_scaler_is_warm(t->scaler, slot);
+		}
+	}
+	t->stats.warming += warming;
 }
 
 /* Pass 3: each filed reading into its slot's staging; thread k takes the
@@ -193,7 +195,7 @@ static void file_segment(struct tc_tick *t, const struct tc_reading_batch *b, si
 {
 	int threads = hi - lo >= PARALLEL_MIN ? tc_state_threads(t->state) : 1;
 	find_known(t, b, lo, hi, threads);
-	register_new(t, b, lo, hi);
+	register_new(t, b, lo, hi, threads);
 	stage(t, b, lo, hi, threads);
 }
 
