@@ -149,9 +149,9 @@ static void tile_one(const weight *panel, const float *bias, int steps, const el
 
 #ifdef TC_KERNEL_BF16
 #ifdef __AVX512BF16__
-/* One row of `rows` floats as bf16, padded to even with zero: 32 at a time,
- * the masked-off lanes of the last load reading as zero. */
-static void row_to_bf16(const float *src, int rows, uint16_t *dst)
+/* One row of `rows` floats as bf16 pairs, the last padded with zero: 32
+ * at a time, the masked-off lanes of the last load reading as zero. */
+static void row_to_bf16(const float *src, int rows, elem *dst)
 {
 	const int even = (rows + 1) / 2 * 2;
 	for (int k = 0; k < even; k += 32) {
@@ -162,28 +162,29 @@ static void row_to_bf16(const float *src, int rows, uint16_t *dst)
 		const __mmask32 keep = out >= 32 ? 0xffffffffu : (__mmask32)((1u << out) - 1);
 		const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, src + k + 16),
 			_mm512_maskz_loadu_ps(lo, src + k));
-		_mm512_mask_storeu_epi16(dst + k, keep, (__m512i)v);
+		_mm512_mask_storeu_epi16(dst + k / 2, keep, (__m512i)v);
 	}
 }
 #else
-static void row_to_bf16(const float *src, int rows, uint16_t *dst)
+static void row_to_bf16(const float *src, int rows, elem *dst)
 {
-	for (int k = 0; k < rows; k++) {
-		dst[k] = tc_bf16_round(src[k]);
+	for (int k = 0; k + 1 < rows; k += 2) {
+		dst[k / 2] = tc_bf16_round(src[k]) | (elem)tc_bf16_round(src[k + 1]) << 16;
 	}
 	if (rows % 2) {
-		dst[rows] = 0;
+		dst[rows / 2] = tc_bf16_round(src[rows - 1]);
 	}
 }
 #endif
 
-/* The product's operand: a's rows as bf16 pairs in buf, row stride *ld. */
-static const elem *operand(const struct tc_packed *w, const float *a, int lda, int count,
-	elem *buf, int *ld)
+/* The products' operand: `rows` values of each of count rows of a (stride
+ * lda) as bf16 pairs in buf, *ld pairs apart, the last pair of an odd count
+ * padded with zero. */
+static const elem *operand(const float *a, int lda, int rows, int count, elem *buf, int *ld)
 {
-	*ld = tc_packed_rows_even(w) / 2;
+	*ld = (rows + 1) / 2;
 	for (int s = 0; s < count; s++) {
-		row_to_bf16(a + (size_t)s * lda, w->rows, (uint16_t *)(buf + (size_t)s * *ld));
+		row_to_bf16(a + (size_t)s * lda, rows, buf + (size_t)s * *ld);
 	}
 	return buf;
 }
@@ -193,11 +194,10 @@ static const weight *panels(const struct tc_packed *w)
 	return w->wbf;
 }
 #else
-/* The product's operand: a itself. */
-static const elem *operand(const struct tc_packed *w, const float *a, int lda, int count,
-	elem *buf, int *ld)
+/* The products' operand: a itself. */
+static const elem *operand(const float *a, int lda, int rows, int count, elem *buf, int *ld)
 {
-	(void)w;
+	(void)rows;
 	(void)count;
 	(void)buf;
 	*ld = lda;
@@ -210,17 +210,15 @@ static const weight *panels(const struct tc_packed *w)
 }
 #endif
 
-/* c [count x w->width] = a [count x w->rows] (row stride lda) * W + bias:
- * full tiles of TILE_S series, then the rest one series at a time, so a
- * small batch costs no more than its own series. buf: room for the bf16
- * build's copy of a (see TC_KERNEL_SCRATCH). */
-static void gemm_block(const struct tc_packed *w, const float *a, int lda, float *c, int count,
-	void *buf)
+/* c [count x w->width] = x [count x w->rows] (row stride ld, from operand())
+ * * W + bias: full tiles of TILE_S series, then the rest one series at a
+ * time, so a small batch costs no more than its own series. x may hold more
+ * than w->rows values per row: the first w->rows are used (in bf16, a last
+ * pair's second value meets the zero pad row of an odd w->rows). */
+static void gemm_block(const struct tc_packed *w, const elem *x, int ld, float *c, int count)
 {
 	const int steps = (w->rows + KSTEP - 1) / KSTEP;
 	const int full = count / TILE_S * TILE_S;
-	int ld;
-	const elem *x = operand(w, a, lda, count, buf, &ld);
 	for (int p = 0; p < w->width; p += TC_PANEL) {
 		const weight *panel = panels(w) + (size_t)p * steps * KSTEP;
 		for (int j = 0; j < TC_PANEL; j += SLICE) {
@@ -235,6 +233,15 @@ static void gemm_block(const struct tc_packed *w, const float *a, int lda, float
 			}
 		}
 	}
+}
+
+/* gemm_block from floats: a [count x w->rows], row stride lda; buf as for operand(). */
+static void gemm_floats(const struct tc_packed *w, const float *a, int lda, float *c, int count,
+	elem *buf)
+{
+	int ld;
+	const elem *x = operand(a, lda, w->rows, count, buf, &ld);
+	gemm_block(w, x, ld, c, count);
 }
 
 /* nn.GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)). */
@@ -258,7 +265,7 @@ static void gates_reset_after(const struct tc_gru_layer *L, int count, const flo
 
 /* Cho et al.: r and z first, then the candidate from W_hn (r * h). */
 static void gru_reset_before(const struct tc_gru_layer *L, int count, float *grz,
-	const float *gxn, float *ghn, float *rh, float *xh, void *buf)
+	const float *gxn, float *ghn, float *rh, float *xh, elem *buf)
 {
 	const int in = L->in, hidden = L->hidden, ld = in + hidden;
 	for (int s = 0; s < count; s++) {
@@ -270,7 +277,7 @@ static void gru_reset_before(const struct tc_gru_layer *L, int count, float *grz
 			rz[hidden + j] = tc_sigmoidf(rz[hidden + j]); /* z, kept for below */
 		}
 	}
-	gemm_block(&L->hn, rh, hidden, ghn, count, buf);
+	gemm_floats(&L->hn, rh, hidden, ghn, count, buf);
 	for (int s = 0; s < count; s++) {
 		const float *z = grz + (size_t)s * L->rz.width + hidden;
 		const float *xn = gxn + (size_t)s * L->xn.width;
@@ -283,18 +290,27 @@ static void gru_reset_before(const struct tc_gru_layer *L, int count, float *grz
 	}
 }
 
+/* The block's [x | h] rows are one operand for r | z and for n's input part
+ * (x: the first `in` values); n's recurrent part reads h from it too where
+ * h starts on a step boundary, else from its own copy. */
 void KFN(gru)(const struct tc_gru_layer *L, float *xh, int count, float *scratch)
 {
-	const int ld = L->in + L->hidden;
+	const int in = L->in, ld = in + L->hidden;
 	float *grz = scratch;
 	float *gxn = grz + (size_t)TC_STEP_BLOCK * L->rz.width;
 	float *ghn = gxn + (size_t)TC_STEP_BLOCK * L->xn.width;
 	float *rh = ghn + (size_t)TC_STEP_BLOCK * L->hn.width;
-	void *buf = rh + (size_t)TC_STEP_BLOCK * L->hidden;
-	gemm_block(&L->rz, xh, ld, grz, count, buf);
-	gemm_block(&L->xn, xh, ld, gxn, count, buf);
+	elem *buf = (elem *)(rh + (size_t)TC_STEP_BLOCK * L->hidden);
+	int ldx;
+	const elem *x = operand(xh, ld, ld, count, buf, &ldx);
+	gemm_block(&L->rz, x, ldx, grz, count);
+	gemm_block(&L->xn, x, ldx, gxn, count);
 	if (L->reset_after) {
-		gemm_block(&L->hn, xh + L->in, ld, ghn, count, buf);
+		if (in % KSTEP == 0) {
+			gemm_block(&L->hn, x + in / KSTEP, ldx, ghn, count);
+		} else {
+			gemm_floats(&L->hn, xh + in, ld, ghn, count, buf);
+		}
 		gates_reset_after(L, count, grz, gxn, ghn, xh);
 	} else {
 		gru_reset_before(L, count, grz, gxn, ghn, rh, xh, buf);
@@ -304,5 +320,5 @@ void KFN(gru)(const struct tc_gru_layer *L, float *xh, int count, float *scratch
 void KFN(linear)(const struct tc_linear_layer *L, const float *h, int ldh, int count, float *y,
 	float *scratch)
 {
-	gemm_block(&L->w, h, ldh, y, count, scratch);
+	gemm_floats(&L->w, h, ldh, y, count, (elem *)scratch);
 }
