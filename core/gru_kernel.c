@@ -179,10 +179,14 @@ static void row_to_bf16(const float *src, int rows, elem *dst)
 
 /* The products' operand: `rows` values of each of count rows of a (stride
  * lda) as bf16 pairs in buf, *ld pairs apart, the last pair of an odd count
- * padded with zero. */
+ * padded with zero. Contiguous rows of an even count convert as one. */
 static const elem *operand(const float *a, int lda, int rows, int count, elem *buf, int *ld)
 {
 	*ld = (rows + 1) / 2;
+	if (lda == rows && rows % 2 == 0) {
+		row_to_bf16(a, count * rows, buf);
+		return buf;
+	}
 	for (int s = 0; s < count; s++) {
 		row_to_bf16(a + (size_t)s * lda, rows, buf + (size_t)s * *ld);
 	}
