@@ -2,13 +2,16 @@
  *
  *   ninja -C build && ./build/benches/bench_step
  *   ./build/benches/bench_step --kernel avx512,c --batch 16384   # kernels, same run
+ *   ./build/benches/bench_step --kernel avx512,avx512bf16 --batch 16384   # fp32 vs bf16
  *
  * The host is shared, so the peak is measured at the start and again at the
  * end; a run whose two peaks differ by more than BENCH_PEAK_TOLERANCE is flagged and
  * its figures should not be quoted. Each configuration is warmed up, then
  * timed in runs of at least 0.2 s; the table gives the median run and the
  * spread of all runs. Kernels named together are compared in one invocation,
- * their runs alternating. The peak loop, the random weights and the
+ * their runs alternating; a bf16 kernel (c_bf16, avx512bf16) steps a bf16
+ * model of the same weights (model.precision: bf16), and the table gives
+ * each kernel's speed relative to the first. The peak loop, the random weights and the
  * statistics are in bench_util.c. See docs/measuring.md. */
 #include <math.h>
 #include <stdint.h>
@@ -24,6 +27,7 @@
 
 #define MAX_RUNS 5
 #define MAX_KERNELS 3
+#define KERNEL_NAMES "c, avx2, avx512, c_bf16 or avx512bf16"
 
 static const size_t batch_sizes[] = {1024, 16384, 131072};
 static const int hidden_sizes[] = {64, 128};
@@ -33,6 +37,7 @@ static const int hidden_sizes[] = {64, 128};
 
 struct options {
 	const char *kernels[MAX_KERNELS]; /* compared in one invocation, runs alternating */
+	enum tc_precision precision[MAX_KERNELS]; /* of each kernel's models */
 	int n_kernels;       /* 0: only the kernel tc_step picks */
 	int quick;           /* one run, fewer sizes, shorter timings */
 	size_t batch;        /* 0: every size in batch_sizes */
@@ -96,8 +101,9 @@ static double run_steps(const struct tc_model *m, struct tc_state *st, const str
 
 /* Warms each kernel up and sizes its runs to last at least opt->run_seconds,
  * then times the runs, alternating the kernels (A, B, A, B) so that a change
- * in the machine hits them alike. t[k] receives kernel k's runs. */
-static int time_step(const struct tc_model *m, size_t n, int threads,
+ * in the machine hits them alike. Kernel k steps models[k] (one state fits
+ * them all: same shape); t[k] receives its runs. */
+static int time_step(struct tc_model *const *models, size_t n, int threads,
 	const struct options *opt, struct timing *t, char *err)
 {
 	struct batch b;
@@ -108,7 +114,7 @@ static int time_step(const struct tc_model *m, size_t n, int threads,
 		tc_err_set(err, "out of memory for a batch of %zu series", n);
 		goto out;
 	}
-	if (!(st = tc_state_create(m, n, threads, err))) {
+	if (!(st = tc_state_create(models[0], n, threads, err))) {
 		goto out;
 	}
 	for (int k = 0; k < opt->n_kernels; k++) {
@@ -116,7 +122,7 @@ static int time_step(const struct tc_model *m, size_t n, int threads,
 		long warm_steps = 0;
 		double warm = 0.0;
 		while (warm < opt->warm_seconds) {
-			double s = run_steps(m, st, &b, 1, err);
+			double s = run_steps(models[k], st, &b, 1, err);
 			if (s < 0) {
 				goto out;
 			}
@@ -130,7 +136,7 @@ static int time_step(const struct tc_model *m, size_t n, int threads,
 	for (int r = 0; r < opt->runs; r++) {
 		for (int k = 0; k < opt->n_kernels; k++) {
 			tc_step_use_kernel(opt->kernels[k]);
-			double s = run_steps(m, st, &b, steps[k], err);
+			double s = run_steps(models[k], st, &b, steps[k], err);
 			if (s < 0) {
 				goto out;
 			}
@@ -149,13 +155,15 @@ out:
 static void usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
-		"usage: %s [--kernel c|avx2|avx512[,...]] [--batch N] [--quick] [--help]\n"
+		"usage: %s [--kernel c|avx2|avx512|c_bf16|avx512bf16[,...]] [--batch N] [--quick]\n"
+		"       [--help]\n"
 		"Times tc_step on a 2-layer GRU (input 1, head 12) for B in {1024, 16384, 131072},\n"
 		"H in {64, 128} and 1 or 2 threads, against the fp32 FMA peak measured at the\n"
 		"start and end of the run, and prints a markdown table.\n"
 		"  --kernel LIST  the step's kernel (default: the best this CPU runs); with a\n"
 		"                 comma-separated list, e.g. avx512,c, compare them in this\n"
-		"                 run, alternating their timed runs\n"
+		"                 run, alternating their timed runs; c_bf16 and avx512bf16\n"
+		"                 step the model with model.precision: bf16\n"
 		"  --batch N      time only batch size N\n"
 		"  --quick        smoke test: 1 short run, B=1024 only unless --batch is given\n"
 		"  --help         this text\n",
@@ -173,15 +181,17 @@ static int parse_kernels(const char *argv0, char *list, struct options *opt)
 			fprintf(stderr, "%s: --kernel: at most %d kernels\n", argv0, MAX_KERNELS);
 			return -1;
 		}
-		if (tc_step_use_kernel(name) < 0) {
+		int precision = tc_step_use_kernel(name);
+		if (precision < 0) {
 			fprintf(stderr, "%s: --kernel %s: unknown, or this CPU cannot run it "
-				"(expected c, avx2 or avx512)\n", argv0, name);
+				"(expected " KERNEL_NAMES ")\n", argv0, name);
 			return -1;
 		}
+		opt->precision[opt->n_kernels] = (enum tc_precision)precision;
 		opt->kernels[opt->n_kernels++] = name;
 	}
 	if (opt->n_kernels == 0) {
-		fprintf(stderr, "%s: --kernel: expected c, avx2 or avx512\n", argv0);
+		fprintf(stderr, "%s: --kernel: expected " KERNEL_NAMES "\n", argv0);
 		return -1;
 	}
 	return 0;
@@ -249,10 +259,12 @@ static int bench_hidden(int h, const struct options *opt, struct row *rows, size
 	if (bench_weights_init(&w, h, err) < 0) {
 		return -1;
 	}
-	struct tc_model *m = bench_weights_model(&w, err);
-	bench_weights_finish(&w);
-	if (!m) {
-		return -1;
+	struct tc_model *models[MAX_KERNELS] = {0};
+	int rc = -1;
+	for (int k = 0; k < opt->n_kernels; k++) {
+		if (!(models[k] = bench_weights_model_as(&w, BENCH_LAYERS, opt->precision[k], err))) {
+			goto out;
+		}
 	}
 	const size_t *sizes = opt->batch ? &opt->batch : batch_sizes;
 	const size_t n_sizes = opt->batch ? 1 : N_BATCH;
@@ -260,28 +272,34 @@ static int bench_hidden(int h, const struct options *opt, struct row *rows, size
 		for (size_t ti = 0; ti < N_THREADS; ti++) {
 			struct row *r = &rows[(*n_rows)++];
 			*r = (struct row){.batch = sizes[bi], .hidden = h, .thread_index = (int)ti};
-			r->flops = (double)tc_model_flops_per_step(m);
+			r->flops = (double)tc_model_flops_per_step(models[0]);
 			fprintf(stderr, "B=%zu H=%d threads=%d ...\n", r->batch, h,
 				bench_thread_counts[ti]);
-			if (time_step(m, r->batch, bench_thread_counts[ti], opt, r->timing, err) < 0) {
-				tc_model_destroy(&m);
-				return -1;
+			if (time_step(models, r->batch, bench_thread_counts[ti], opt, r->timing,
+				err) < 0) {
+				goto out;
 			}
 			for (int k = 0; k < opt->n_kernels; k++) {
 				r->median[k] = bench_median_sort(r->timing[k].steps_per_s, r->timing[k].runs);
 			}
 		}
 	}
-	tc_model_destroy(&m);
-	return 0;
+	rc = 0;
+out:
+	bench_weights_finish(&w);
+	for (int k = 0; k < opt->n_kernels; k++) {
+		tc_model_destroy(&models[k]);
+	}
+	return rc;
 }
 
 /* % of peak is taken against the higher of the start and end peaks. */
 static void print_table(const struct options *opt, const struct row *rows, size_t n_rows,
 	const struct bench_peak *start, const struct bench_peak *end)
 {
-	printf("| B | H | threads | kernel | series-steps/s | GFLOP/s | min–max | %% of peak |\n"
-	       "|--:|--:|--:|:--|--:|--:|--:|--:|\n");
+	printf("| B | H | threads | kernel | series-steps/s | GFLOP/s | min–max | %% of peak | "
+	       "× first |\n"
+	       "|--:|--:|--:|:--|--:|--:|--:|--:|--:|\n");
 	for (size_t i = 0; i < n_rows; i++) {
 		const struct row *r = &rows[i];
 		int ti = r->thread_index;
@@ -289,10 +307,11 @@ static void print_table(const struct options *opt, const struct row *rows, size_
 		for (int k = 0; k < opt->n_kernels; k++) {
 			const struct timing *t = &r->timing[k];
 			double g = r->median[k] * r->flops * 1e-9;
-			printf("| %zu | %d | %d | %s | %.0f k | %.1f | %.1f–%.1f | %.0f%% |\n",
+			printf("| %zu | %d | %d | %s | %.0f k | %.1f | %.1f–%.1f | %.0f%% | %.2f |\n",
 				r->batch, r->hidden, bench_thread_counts[ti], opt->kernels[k],
 				r->median[k] * 1e-3, g, t->steps_per_s[0] * r->flops * 1e-9,
-				t->steps_per_s[t->runs - 1] * r->flops * 1e-9, 100.0 * g / peak);
+				t->steps_per_s[t->runs - 1] * r->flops * 1e-9, 100.0 * g / peak,
+				r->median[k] / r->median[0]);
 		}
 	}
 }
@@ -332,7 +351,9 @@ int main(int argc, char **argv)
 	printf("\n");
 	print_table(&opt, rows, n_rows, &start, &end);
 	printf("\nFLOPs per series-step: sum_k 2*3*H_k*(I_k + H_k) + 2*H_L*O; %% of peak "
-	       "against the higher of the start and end peaks for that thread count.\n");
+	       "against the higher of the start and end peaks for that thread count (the fp32 "
+	       "FMA peak, bf16 kernels included); × first: series-steps/s over the first "
+	       "kernel's.\n");
 	if (moved) {
 		fprintf(stderr, "%s: the FMA peak moved during the run; see the WARNING above\n",
 			argv[0]);

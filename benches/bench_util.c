@@ -262,8 +262,15 @@ struct tc_model *bench_weights_model(const struct bench_weights *w, char *err)
 struct tc_model *bench_weights_model_layers(const struct bench_weights *w, int n_layers,
 	int outputs, char *err)
 {
+	return bench_weights_model_as(w, n_layers, TC_PRECISION_FP32, err);
+}
+
+struct tc_model *bench_weights_model_as(const struct bench_weights *w, int n_layers,
+	enum tc_precision precision, char *err)
+{
 	struct tc_model_spec spec;
 	tc_model_spec_init(&spec);
+	spec.precision = precision;
 	spec.input_size = BENCH_INPUT;
 	spec.n_layers = n_layers;
 	spec.outputs = outputs;

@@ -48,7 +48,8 @@ static void describe(const struct tc_config *cfg, const struct tc_model *m)
 	printf("tick: clock %s, interval %d ms, flush %d ms, aggregate %s, missing %s\n",
 		tc_clock_to_string(cfg->tick.clock), cfg->tick.interval_ms, cfg->tick.flush_ms,
 		tc_aggregate_to_string(cfg->tick.aggregate), tc_missing_to_string(cfg->tick.missing));
-	printf("kernel: %s\n", tc_step_kernel_name());
+	printf("kernel: %s (precision %s)\n", tc_step_model_kernel_name(m),
+		s->precision == TC_PRECISION_BF16 ? "bf16" : "fp32");
 }
 
 int tc_cmd_check(int argc, char **argv)

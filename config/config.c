@@ -57,6 +57,7 @@ _Static_assert(sizeof(enum tc_scaler_type) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_format) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum tc_on_bad) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum tc_precision) == sizeof(int), "enum size");
 
 static const char *const clock_names[] = { "wall", "event", NULL };
 static const char *const aggregate_names[] = { "last", "mean", "min", "max", "sum", NULL };
@@ -67,6 +68,7 @@ static const char *const head_type_names[] = { "linear", NULL };
 static const char *const format_names[] = { "text", "json", "binary", NULL };
 static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
 static const char *const on_bad_names[] = { "refuse", "discard", NULL };
+static const char *const precision_names[] = { "fp32", "bf16", NULL }; /* enum tc_precision */
 
 /* A ZeroMQ endpoint's shape; the address itself is left to zmq_bind. */
 static const char *check_endpoint(const char *s)
@@ -155,6 +157,10 @@ static const struct tc_option model_options[] = {
 		.min = 1, .max = TC_MAX_INPUT, .help = "values per reading" },
 	{ .name = "reset_after", .type = TC_OPTION_BOOL, .offset = CFG(model.reset_after), .def = 1,
 		.help = "true: PyTorch nn.GRU; false: the original GRU of Cho et al." },
+	{ .name = "precision", .type = TC_OPTION_ENUM, .offset = CFG(model.precision),
+		.def = TC_PRECISION_FP32, .names = precision_names,
+		.help = "fp32, or bf16: weights and each product's inputs rounded to bfloat16, "
+			"fp32 sums and gates (faster with AVX512-BF16; docs/models.md)" },
 	{ .name = "layers", .type = TC_OPTION_LIST, .required = 1, .min = 1, .max = TC_MAX_LAYERS,
 		.child = layer_options, .count_offset = CFG(model.n_layers),
 		.stride = sizeof(int), .help = "the GRU layers, input side first" },

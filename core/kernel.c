@@ -4,32 +4,44 @@
 
 #include "kernel.h"
 
+/* Fastest first within each precision. */
 static const struct tc_kernel kernels[] = {
 #ifdef TC_X86_KERNELS
-	{"avx512", tc_kernel_gru_avx512, tc_kernel_linear_avx512},
-	{"avx2", tc_kernel_gru_avx2, tc_kernel_linear_avx2},
+	{"avx512", TC_PRECISION_FP32, tc_kernel_gru_avx512, tc_kernel_linear_avx512},
+	{"avx2", TC_PRECISION_FP32, tc_kernel_gru_avx2, tc_kernel_linear_avx2},
 #endif
-	{"c", tc_kernel_gru_c, tc_kernel_linear_c},
+	{"c", TC_PRECISION_FP32, tc_kernel_gru_c, tc_kernel_linear_c},
+#ifdef TC_X86_KERNELS
+	{"avx512bf16", TC_PRECISION_BF16, tc_kernel_gru_avx512bf16, tc_kernel_linear_avx512bf16},
+#endif
+	{"c_bf16", TC_PRECISION_BF16, tc_kernel_gru_c_bf16, tc_kernel_linear_c_bf16},
 };
+
+#define N_KERNELS (sizeof kernels / sizeof kernels[0])
 
 static int cpu_runs(const char *name)
 {
 #ifdef TC_X86_KERNELS
 	__builtin_cpu_init();
+	int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+		&& __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
 	if (strcmp(name, "avx512") == 0) {
-		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-			&& __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+		return avx512;
+	}
+	if (strcmp(name, "avx512bf16") == 0) {
+		return avx512 && __builtin_cpu_supports("avx512bw")
+			&& __builtin_cpu_supports("avx512bf16");
 	}
 	if (strcmp(name, "avx2") == 0) {
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 	}
 #endif
-	return strcmp(name, "c") == 0;
+	return strcmp(name, "c") == 0 || strcmp(name, "c_bf16") == 0;
 }
 
 const struct tc_kernel *tc_kernel_by_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+	for (size_t i = 0; i < N_KERNELS; i++) {
 		if (strcmp(kernels[i].name, name) == 0) {
 			return cpu_runs(name) ? &kernels[i] : NULL;
 		}
@@ -37,12 +49,14 @@ const struct tc_kernel *tc_kernel_by_name(const char *name)
 	return NULL;
 }
 
-const struct tc_kernel *tc_kernel_best(void)
+/* The plain C builds run everywhere, so the loop always finds one. */
+const struct tc_kernel *tc_kernel_best(enum tc_precision precision)
 {
-	for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
-		if (cpu_runs(kernels[i].name)) {
-			return &kernels[i];
+	const struct tc_kernel *found = NULL;
+	for (size_t i = 0; i < N_KERNELS && !found; i++) {
+		if (kernels[i].precision == precision && cpu_runs(kernels[i].name)) {
+			found = &kernels[i];
 		}
 	}
-	return &kernels[sizeof kernels / sizeof kernels[0] - 1];
+	return found;
 }

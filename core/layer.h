@@ -5,9 +5,17 @@
  * panels of TC_PANEL output columns: panel p is a contiguous [rows x TC_PANEL]
  * block, so the micro-kernel reads one 32-float row of it per input value and
  * applies it to four series at once. Columns past `cols` are zero in both the
- * weights and the bias, so kernels never test for a ragged edge. */
+ * weights and the bias, so kernels never test for a ragged edge.
+ *
+ * A model of precision bf16 also holds every matrix as bfloat16 in the
+ * layout vdpbf16ps wants: in panel p, rows k and k+1 (k even) interleave, so
+ * element (k, j) is at [(k / 2) * 2 * TC_PANEL + 2 * j + k % 2] and one
+ * 32-bit lane holds the pair of weights that one pair of inputs multiplies.
+ * An odd row count is padded with a zero row. */
 #ifndef TC_LAYER_H
 #define TC_LAYER_H
+
+#include <stdint.h>
 
 #define TC_PANEL 32   /* output columns per panel */
 #define TC_ALIGN 64   /* bytes; alignment of every packed array and state row block */
@@ -18,7 +26,15 @@ struct tc_packed {
 	int width;        /* cols rounded up to TC_PANEL */
 	float *w;         /* width / TC_PANEL panels of [rows x TC_PANEL] */
 	float *bias;      /* [width], zero past cols */
+	uint16_t *wbf;    /* bf16 models: width / TC_PANEL panels of [rows_even x TC_PANEL],
+	                     pairs of rows interleaved; NULL otherwise */
 };
+
+/* Rows of the bf16 panels: rows rounded up to even. */
+static inline int tc_packed_rows_even(const struct tc_packed *p)
+{
+	return (p->rows + 1) / 2 * 2;
+}
 
 /* One GRU layer, packed for a block whose rows hold [x | h] side by side.
  * The r and z gates only ever need W_i x + W_h h, so their input and

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "error.h"
 #include "layer.h"
 #include "model_internal.h"
@@ -33,6 +34,9 @@ int tc_model_spec_validate(const struct tc_model_spec *spec, char *err)
 			return tc_err_set(err, "layer %d: hidden size %d is out of range 1..%d",
 				k, spec->hidden[k], TC_MAX_WIDTH);
 		}
+	}
+	if (spec->precision != TC_PRECISION_FP32 && spec->precision != TC_PRECISION_BF16) {
+		return tc_err_set(err, "precision %d is neither fp32 nor bf16", (int)spec->precision);
 	}
 	if (spec->outputs < 1 || spec->outputs > TC_MAX_WIDTH) {
 		return tc_err_set(err, "head: %d outputs is out of range 1..%d",
@@ -101,10 +105,32 @@ static int pack(struct tc_packed *p, struct source a, struct source b, int first
 	return 0;
 }
 
+/* Adds the bf16 copy of p's weights (layer.h), rounded to nearest even. */
+static int pack_bf16(struct tc_packed *p)
+{
+	const int rows = p->rows, rows_even = tc_packed_rows_even(p);
+	p->wbf = (uint16_t *)tc_alloc_floats((size_t)p->width * rows_even / 2);
+	if (!p->wbf) {
+		return -1;
+	}
+	for (int panel = 0; panel < p->width / TC_PANEL; panel++) {
+		const float *src = p->w + (size_t)panel * TC_PANEL * rows;
+		uint16_t *dst = p->wbf + (size_t)panel * TC_PANEL * rows_even;
+		for (int k = 0; k < rows; k++) {
+			for (int j = 0; j < TC_PANEL; j++) {
+				dst[(size_t)(k / 2) * 2 * TC_PANEL + 2 * j + k % 2] =
+					tc_bf16_round(src[(size_t)k * TC_PANEL + j]);
+			}
+		}
+	}
+	return 0;
+}
+
 static void packed_finish(struct tc_packed *p)
 {
 	free(p->w);
 	free(p->bias);
+	free(p->wbf);
 	memset(p, 0, sizeof *p);
 }
 
@@ -121,6 +147,17 @@ static int pack_gru(struct tc_gru_layer *L, const struct tc_gru_weights *w,
 		return -1;
 	}
 	return pack(&L->hn, h, none, 2 * hidden, hidden);
+}
+
+static int pack_all_bf16(struct tc_model *m)
+{
+	for (int k = 0; k < m->spec.n_layers; k++) {
+		struct tc_gru_layer *L = &m->layers[k];
+		if (pack_bf16(&L->rz) < 0 || pack_bf16(&L->xn) < 0 || pack_bf16(&L->hn) < 0) {
+			return -1;
+		}
+	}
+	return pack_bf16(&m->head.w);
 }
 
 struct tc_model *tc_model_create(const struct tc_model_spec *spec,
@@ -144,6 +181,9 @@ struct tc_model *tc_model_create(const struct tc_model_spec *spec,
 	const struct source head = {weights->head_weight, spec->hidden[spec->n_layers - 1],
 		weights->head_bias};
 	if (pack(&m->head.w, head, (struct source){0}, 0, spec->outputs) < 0) {
+		goto err_oom;
+	}
+	if (spec->precision == TC_PRECISION_BF16 && pack_all_bf16(m) < 0) {
 		goto err_oom;
 	}
 	return m;

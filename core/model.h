@@ -28,8 +28,16 @@
 #define TC_MAX_WIDTH 8192 /* largest hidden size or output count */
 #define TC_MAX_INPUT 256  /* largest input size (values per reading) */
 
+/* How the weights are multiplied: fp32 throughout, or bf16 weights and
+ * inputs to each product with fp32 accumulation, biases, states and gates. */
+enum tc_precision {
+	TC_PRECISION_FP32,
+	TC_PRECISION_BF16,
+};
+
 struct tc_model_spec {
 	int input_size;                 /* I: values per reading */
+	enum tc_precision precision;    /* fp32 (default) or bf16 products */
 	int reset_after;                /* 1: nn.GRU (r applied after W_hn h); 0: Cho et al. */
 	int n_layers;
 	int hidden[TC_MAX_LAYERS];      /* H_k: units of layer k */

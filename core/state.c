@@ -15,16 +15,20 @@
 #include "step.h"
 
 /* One block's floats: each layer's [x | h] rows, the head's output rows,
- * and the kernel's scratch. */
+ * and the kernel's scratch. Sized for the bf16 kernels whatever the model's
+ * precision, so that a reload to the other precision fits the same state. */
 static size_t scratch_floats(const struct tc_model *m)
 {
 	const struct tc_model_spec *s = &m->spec;
 	size_t n = 0;
+	int max_rows = 0;
 	for (int k = 0; k < s->n_layers; k++) {
-		n += (size_t)TC_STEP_BLOCK * (size_t)(m->layers[k].in + m->layers[k].hidden);
+		int rows = m->layers[k].in + m->layers[k].hidden;
+		n += (size_t)TC_STEP_BLOCK * (size_t)rows;
+		max_rows = rows > max_rows ? rows : max_rows;
 	}
 	n += (size_t)TC_STEP_BLOCK * (size_t)m->head.w.width;
-	return n + TC_KERNEL_SCRATCH(tc_model_max_width(m), tc_model_max_hidden(m));
+	return n + TC_KERNEL_SCRATCH(tc_model_max_width(m), tc_model_max_hidden(m), max_rows);
 }
 
 struct tc_state *tc_state_create(const struct tc_model *m, size_t capacity,

@@ -10,21 +10,27 @@
 #include "model_internal.h"
 #include "state_internal.h"
 
-static _Atomic(const struct tc_kernel *) active_kernel;
+/* The kernel of each precision, chosen on first use or forced by name. */
+static _Atomic(const struct tc_kernel *) active_kernel[2];
 
-static const struct tc_kernel *kernel(void)
+static const struct tc_kernel *kernel(enum tc_precision precision)
 {
-	const struct tc_kernel *k = atomic_load(&active_kernel);
+	const struct tc_kernel *k = atomic_load(&active_kernel[precision]);
 	if (!k) {
-		k = tc_kernel_best();
-		atomic_store(&active_kernel, k);
+		k = tc_kernel_best(precision);
+		atomic_store(&active_kernel[precision], k);
 	}
 	return k;
 }
 
 const char *tc_step_kernel_name(void)
 {
-	return kernel()->name;
+	return kernel(TC_PRECISION_FP32)->name;
+}
+
+const char *tc_step_model_kernel_name(const struct tc_model *m)
+{
+	return kernel(m->spec.precision)->name;
 }
 
 int tc_step_use_kernel(const char *name)
@@ -33,8 +39,8 @@ int tc_step_use_kernel(const char *name)
 	if (!k) {
 		return -1;
 	}
-	atomic_store(&active_kernel, k);
-	return 0;
+	atomic_store(&active_kernel[k->precision], k);
+	return (int)k->precision;
 }
 
 /* Copies `count` rows of `width` floats from src rows idx[i] into the
@@ -92,7 +98,7 @@ static void step_block(const struct tc_model *m, struct tc_state *st,
 	}
 	const struct tc_gru_layer *last = &m->layers[s->n_layers - 1];
 	kern->linear(&m->head, xh[s->n_layers - 1] + last->in, (int)ld[s->n_layers - 1],
-		(int)count, y);
+		(int)count, y, work);
 	scatter(outputs, y, (size_t)m->head.w.width, identity, count, (size_t)s->outputs);
 }
 
@@ -102,7 +108,7 @@ int tc_step(const struct tc_model *m, struct tc_state *st, const uint32_t *slots
 	if (!tc_model_spec_same_shape(&st->shape, &m->spec)) {
 		return tc_err_set(err, "the state was built for a model of another shape");
 	}
-	const struct tc_kernel *kern = kernel();
+	const struct tc_kernel *kern = kernel(m->spec.precision);
 	const size_t in = (size_t)m->spec.input_size;
 	const size_t out = (size_t)m->spec.outputs;
 	const long blocks = (long)((n + TC_STEP_BLOCK - 1) / TC_STEP_BLOCK);

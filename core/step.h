@@ -25,11 +25,18 @@ struct tc_state;
 int tc_step(const struct tc_model *m, struct tc_state *st, const uint32_t *slots,
 	size_t n, const float *inputs, float *outputs, char *err);
 
-/* Name of the kernel tc_step uses on this CPU: "avx512", "avx2" or "c". */
+/* Name of the kernel tc_step uses on this CPU for fp32 models: "avx512",
+ * "avx2" or "c". */
 const char *tc_step_kernel_name(void);
 
-/* Forces the kernel by name (for tests and benches). Returns 0, or -1 when
- * the name is unknown or this CPU cannot run it. Not thread-safe. */
+/* The same for m's precision; bf16 models: "avx512bf16" where the CPU has
+ * AVX512-BF16, else "c_bf16", the portable (and slow) reference. */
+const char *tc_step_model_kernel_name(const struct tc_model *m);
+
+/* Forces the kernel by name (for tests and benches) for the models of its
+ * precision: c_bf16 and avx512bf16 serve bf16 models, the others fp32 ones.
+ * Returns that precision (enum tc_precision, fp32 = 0), or -1 when the name
+ * is unknown or this CPU cannot run it. Not thread-safe. */
 int tc_step_use_kernel(const char *name);
 
 #endif

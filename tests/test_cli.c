@@ -78,6 +78,23 @@ Test(cli, check_shows_the_scaler)
 	expect_output("scaler: none\n");
 }
 
+Test(cli, check_names_the_kernel_of_the_configs_precision)
+{
+	char weights[4096], text[8192], path[32], args[8192];
+	cr_assert_not_null(realpath(test_data("golden/gru1_h1/model.safetensors"), weights));
+	snprintf(text, sizeof text, "model:\n  weights: %s\n  precision: bf16\n"
+		"  layers: [{type: gru, hidden: 1}]\n  head: {type: linear, outputs: 1}\n", weights);
+	write_temp(path, text);
+	snprintf(args, sizeof args, "check --config %s", path);
+	cr_assert_eq(run(args), 0, "%s", output);
+	cr_assert(strstr(output, "kernel: avx512bf16 (precision bf16)\n")
+		|| strstr(output, "kernel: c_bf16 (precision bf16)\n"), "%s", output);
+	unlink(path);
+	snprintf(args, sizeof args, "check --config %s", test_data("golden/gru1_h1/config.yaml"));
+	cr_assert_eq(run(args), 0, "%s", output);
+	expect_output("(precision fp32)\n");
+}
+
 Test(cli, check_reports_a_bad_config_with_its_line_and_column)
 {
 	char path[32];

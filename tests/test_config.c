@@ -293,7 +293,7 @@ Test(config, rejects_an_unknown_key_and_lists_the_known_ones)
 		"  weights: m\n"
 		"  colour: red\n",
 		"config.yaml:3:3: model.colour: unknown key (expected one of: weights, input_size, "
-		"reset_after, layers, head, scaler, tensors, watch, reset_state_on_change)");
+		"reset_after, precision, layers, head, scaler, tensors, watch, reset_state_on_change)");
 }
 
 Test(config, rejects_an_unknown_top_level_section)

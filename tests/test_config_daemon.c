@@ -468,7 +468,8 @@ Test(config, rejects_an_unknown_model_reload_key)
 {
 	expect_error(MODEL "  watch_interval: 5\n",
 		"config.yaml:5:3: model.watch_interval: unknown key (expected one of: weights, "
-		"input_size, reset_after, layers, head, scaler, tensors, watch, reset_state_on_change)");
+		"input_size, reset_after, precision, layers, head, scaler, tensors, watch, "
+		"reset_state_on_change)");
 }
 
 Test(config, reads_binary_as_a_publish_format)

@@ -1,10 +1,13 @@
 /* test_model.c -- building models: tensor checks, sizes, and the figures check prints. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "error.h"
 #include "model.h"
+#include "model_internal.h"
 #include "st_writer.h"
 
 /* Tensors of a 2-layer H=4 (layer 1: H=3) model with I=2, O=5, all 0.01. */
@@ -179,6 +182,63 @@ Test(model, sizes_out_of_range_are_refused)
 	spec.input_size = -1;
 	cr_assert_lt(tc_model_spec_validate(&spec, err), 0);
 	cr_assert(strstr(err, "input_size -1"), "%s", err);
+	spec.input_size = 1;
+	spec.precision = (enum tc_precision)2;
+	cr_assert_lt(tc_model_spec_validate(&spec, err), 0);
+	cr_assert(strstr(err, "precision 2 is neither fp32 nor bf16"), "%s", err);
+}
+
+/* Head weights W[j][k] = k + 8 (j % 16), exact in bf16, over 3 rows (odd:
+ * one zero pad row) and 40 columns (two panels, the second ragged): element
+ * (k, j) of panel p is at (k / 2) * 2 * TC_PANEL + 2 * (j % TC_PANEL) + k % 2. */
+Test(model, bf16_panels_interleave_pairs_of_rows_and_pad_with_zero)
+{
+	enum { H = 3, O = 40 };
+	static float gru[3 * H * H], head[O * H], bias[O];
+	for (int j = 0; j < O; j++) {
+		for (int k = 0; k < H; k++) {
+			head[j * H + k] = (float)(k + 8 * (j % 16));
+		}
+	}
+	struct tc_model_spec spec;
+	tc_model_spec_init(&spec);
+	spec.n_layers = 1;
+	spec.hidden[0] = H;
+	spec.outputs = O;
+	spec.precision = TC_PRECISION_BF16;
+	struct tc_model_weights w = {.layer[0] = {gru, gru, gru, gru}, .head_weight = head,
+		.head_bias = bias};
+	char err[TC_ERR_LEN];
+	struct tc_model *m = tc_model_create(&spec, &w, err);
+	cr_assert_not_null(m, "%s", err);
+	const struct tc_packed *p = &m->head.w;
+	cr_assert_eq(tc_packed_rows_even(p), 4);
+	for (int j = 0; j < p->width; j++) {
+		const uint16_t *panel = p->wbf + (size_t)(j / TC_PANEL) * TC_PANEL * 4;
+		for (int k = 0; k < 4; k++) {
+			float want = j < O && k < H ? head[j * H + k] : 0.0f;
+			float got = tc_bf16_to_float(panel[(k / 2) * 2 * TC_PANEL + 2 * (j % TC_PANEL) + k % 2]);
+			cr_assert_eq(got, want, "(k %d, j %d): %g, want %g", k, j, got, want);
+		}
+	}
+	tc_model_destroy(&m);
+	spec.precision = TC_PRECISION_FP32;
+	m = tc_model_create(&spec, &w, err);
+	cr_assert_null(m->head.w.wbf, "an fp32 model holds no bf16 copy");
+	tc_model_destroy(&m);
+}
+
+Test(model, bf16_rounds_to_nearest_even_and_flushes_subnormals)
+{
+	cr_assert_eq(tc_bf16_round(1.0f), 0x3f80);
+	cr_assert_eq(tc_bf16_round(1.0f + 0x1p-8f), 0x3f80);          /* tie: down to even */
+	cr_assert_eq(tc_bf16_round(1.0f + 3 * 0x1p-8f), 0x3f82);      /* tie: up to even */
+	cr_assert_eq(tc_bf16_round(1.0f + 0x1p-8f + 0x1p-20f), 0x3f81); /* above the tie */
+	cr_assert_eq(tc_bf16_round(-2.0f), 0xc000);
+	cr_assert_eq(tc_bf16_round(0x1p-130f), 0x0000);
+	cr_assert_eq(tc_bf16_round(-0x1p-130f), 0x8000);
+	cr_assert_eq(tc_bf16_round(FLT_MAX), 0x7f80);                /* rounds up to infinity */
+	cr_assert_eq(tc_bf16_round(NAN) & 0x7fc0, 0x7fc0);
 }
 
 /* The figures docs/measuring.md states for 2 x 64 (75,648 FLOPs) and

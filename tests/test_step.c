@@ -27,9 +27,10 @@ static float *random_floats(size_t n, float scale)
 }
 
 static struct tc_model *make_net(struct net *n, int input, const int *hidden, int layers,
-	int outputs, int reset_after)
+	int outputs, int reset_after, enum tc_precision precision)
 {
 	tc_model_spec_init(&n->spec);
+	n->spec.precision = precision;
 	n->spec.input_size = input;
 	n->spec.n_layers = layers;
 	n->spec.outputs = outputs;
@@ -121,7 +122,8 @@ static void check_against_reference(const char *kernel, int input, const int *hi
 	}
 	srand(7);
 	struct net n;
-	struct tc_model *m = make_net(&n, input, hidden, layers, outputs, reset_after);
+	struct tc_model *m = make_net(&n, input, hidden, layers, outputs, reset_after,
+		TC_PRECISION_FP32);
 	char err[TC_ERR_LEN];
 	struct tc_state *st = tc_state_create(m, (size_t)series * 2, threads, err);
 	cr_assert_not_null(st, "%s", err);
@@ -200,7 +202,7 @@ Test(step, two_threads_give_the_same_bits_as_one)
 	srand(11);
 	struct net n;
 	const int hidden[] = {32, 16};
-	struct tc_model *m = make_net(&n, 1, hidden, 2, 4, 1);
+	struct tc_model *m = make_net(&n, 1, hidden, 2, 4, 1, TC_PRECISION_FP32);
 	char err[TC_ERR_LEN];
 	enum { N = 1000 };
 	struct tc_state *one = tc_state_create(m, N, 1, err);
@@ -227,7 +229,7 @@ Test(step, only_the_given_slots_change)
 	srand(3);
 	struct net n;
 	const int hidden[] = {8};
-	struct tc_model *m = make_net(&n, 1, hidden, 1, 2, 1);
+	struct tc_model *m = make_net(&n, 1, hidden, 1, 2, 1, TC_PRECISION_FP32);
 	char err[TC_ERR_LEN];
 	struct tc_state *st = tc_state_create(m, 10, 1, err);
 	uint32_t slots[] = {4};
@@ -249,8 +251,8 @@ Test(step, a_state_of_another_shape_is_refused)
 {
 	struct net a, b;
 	const int ha[] = {8}, hb[] = {9};
-	struct tc_model *ma = make_net(&a, 1, ha, 1, 2, 1);
-	struct tc_model *mb = make_net(&b, 1, hb, 1, 2, 1);
+	struct tc_model *ma = make_net(&a, 1, ha, 1, 2, 1, TC_PRECISION_FP32);
+	struct tc_model *mb = make_net(&b, 1, hb, 1, 2, 1, TC_PRECISION_FP32);
 	char err[TC_ERR_LEN];
 	struct tc_state *st = tc_state_create(ma, 4, 1, err);
 	uint32_t slots[] = {0};
@@ -265,6 +267,118 @@ Test(step, a_state_of_another_shape_is_refused)
 Test(step, an_unknown_kernel_name_is_refused)
 {
 	cr_assert_lt(tc_step_use_kernel("neon9000"), 0);
-	cr_assert_eq(tc_step_use_kernel("c"), 0);
+	cr_assert_eq(tc_step_use_kernel("c"), TC_PRECISION_FP32);
 	cr_assert_str_eq(tc_step_kernel_name(), "c");
+	cr_assert_eq(tc_step_use_kernel("c_bf16"), TC_PRECISION_BF16);
+	cr_assert_str_eq(tc_step_kernel_name(), "c", "a bf16 kernel must not serve fp32 models");
+}
+
+/* ---- bf16 ---- */
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+	double worst = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		worst = d > worst ? d : worst;
+	}
+	return worst;
+}
+
+/* One bf16 model stepped `steps` times on the same inputs by the c_bf16
+ * reference and by avx512bf16 (states of their own), and an fp32 model of
+ * the same weights by the best fp32 kernel: the two bf16 kernels round the
+ * same numbers, so they differ only by summation order (within 2e-6); both
+ * differ from fp32 by more than that and less than bf16's rounding allows. */
+static void check_bf16_kernels(int input, int hidden, int reset_after, int series)
+{
+	if (tc_step_use_kernel("avx512bf16") < 0) {
+		cr_skip_test("this CPU has no avx512bf16 kernel");
+	}
+	enum { STEPS = 4, OUT = 12 };
+	const int sizes[] = {hidden, hidden};
+	struct net n;
+	srand(17);
+	struct tc_model *bf = make_net(&n, input, sizes, 2, OUT, reset_after, TC_PRECISION_BF16);
+	srand(17);
+	struct tc_model *fp = make_net(&n, input, sizes, 2, OUT, reset_after, TC_PRECISION_FP32);
+	char err[TC_ERR_LEN];
+	struct tc_state *st[3];
+	for (int i = 0; i < 3; i++) {
+		cr_assert_not_null(st[i] = tc_state_create(bf, (size_t)series, 1, err), "%s", err);
+	}
+	uint32_t slots[TC_STEP_BLOCK];
+	float x[TC_STEP_BLOCK * 3], y[3][TC_STEP_BLOCK * OUT];
+	for (int i = 0; i < series; i++) {
+		slots[i] = (uint32_t)(series - 1 - i);
+	}
+	double kernels_apart = 0, from_fp32 = 0;
+	for (int s = 0; s < STEPS; s++) {
+		for (int i = 0; i < series * input; i++) {
+			x[i] = 2.0f * (float)rand() / (float)RAND_MAX - 1.0f;
+		}
+		cr_assert_eq(tc_step_use_kernel("c_bf16"), TC_PRECISION_BF16);
+		cr_assert_eq(tc_step(bf, st[0], slots, (size_t)series, x, y[0], err), 0, "%s", err);
+		cr_assert_eq(tc_step_use_kernel("avx512bf16"), TC_PRECISION_BF16);
+		cr_assert_eq(tc_step(bf, st[1], slots, (size_t)series, x, y[1], err), 0, "%s", err);
+		cr_assert_eq(tc_step(fp, st[2], slots, (size_t)series, x, y[2], err), 0, "%s", err);
+		size_t values = (size_t)series * OUT;
+		kernels_apart = fmax(kernels_apart, max_abs_diff(y[0], y[1], values));
+		from_fp32 = fmax(from_fp32, max_abs_diff(y[1], y[2], values));
+	}
+	cr_assert_leq(kernels_apart, 2e-6, "H %d, input %d, reset_after %d, %d series: "
+		"avx512bf16 is %g from c_bf16", hidden, input, reset_after, series, kernels_apart);
+	cr_assert(from_fp32 > 1e-5 && from_fp32 < 0x1p-6, "H %d, input %d, reset_after %d: "
+		"bf16 is %g from fp32", hidden, input, reset_after, from_fp32);
+	for (int i = 0; i < 3; i++) {
+		tc_state_destroy(&st[i]);
+	}
+	tc_model_destroy(&bf);
+	tc_model_destroy(&fp);
+}
+
+Test(step, avx512bf16_matches_the_c_bf16_reference_at_h64_and_h128)
+{
+	for (int reset_after = 0; reset_after < 2; reset_after++) {
+		check_bf16_kernels(1, 64, reset_after, 13);
+		check_bf16_kernels(3, 64, reset_after, 5);
+		check_bf16_kernels(1, 128, reset_after, 9);
+		check_bf16_kernels(3, 128, reset_after, 15);
+	}
+}
+
+Test(step, c_bf16_stays_within_bf16_rounding_of_the_double_reference)
+{
+	const int hidden[] = {23, 64};
+	srand(7);
+	struct net n;
+	struct tc_model *m = make_net(&n, 3, hidden, 2, 5, 1, TC_PRECISION_BF16);
+	cr_assert_eq(tc_step_use_kernel("c_bf16"), TC_PRECISION_BF16);
+	char err[TC_ERR_LEN];
+	struct tc_state *st = tc_state_create(m, 37, 2, err);
+	cr_assert_not_null(st, "%s", err);
+	double (*h)[TC_MAX_LAYERS][256] = calloc(37, sizeof *h);
+	uint32_t slots[37];
+	float x[37 * 3], y[37 * 5];
+	double worst = 0;
+	for (int i = 0; i < 37; i++) {
+		slots[i] = (uint32_t)i;
+	}
+	for (int s = 0; s < 3; s++) {
+		for (int i = 0; i < 37 * 3; i++) {
+			x[i] = 2.0f * (float)rand() / (float)RAND_MAX - 1.0f;
+		}
+		cr_assert_eq(tc_step(m, st, slots, 37, x, y, err), 0, "%s", err);
+		for (int i = 0; i < 37; i++) {
+			double want[5];
+			reference_step(&n, h[i], x + i * 3, want);
+			for (int o = 0; o < 5; o++) {
+				worst = fmax(worst, fabs(y[i * 5 + o] - want[o]));
+			}
+		}
+	}
+	cr_assert(worst > 1e-5 && worst < 0x1p-6, "c_bf16 is %g from the double reference", worst);
+	free(h);
+	tc_state_destroy(&st);
+	tc_model_destroy(&m);
 }
