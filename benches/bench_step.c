@@ -262,7 +262,8 @@ static int bench_hidden(int h, const struct options *opt, struct row *rows, size
 	struct tc_model *models[MAX_KERNELS] = {0};
 	int rc = -1;
 	for (int k = 0; k < opt->n_kernels; k++) {
-		if (!(models[k] = bench_weights_model_as(&w, BENCH_LAYERS, opt->precision[k], err))) {
+		if (!(models[k] = bench_weights_model_as(&w, BENCH_LAYERS, BENCH_OUTPUTS, opt->precision[k],
+			err))) {
 			goto out;
 		}
 	}

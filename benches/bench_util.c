@@ -262,11 +262,11 @@ struct tc_model *bench_weights_model(const struct bench_weights *w, char *err)
 struct tc_model *bench_weights_model_layers(const struct bench_weights *w, int n_layers,
 	int outputs, char *err)
 {
-	return bench_weights_model_as(w, n_layers, TC_PRECISION_FP32, err);
+	return bench_weights_model_as(w, n_layers, outputs, TC_PRECISION_FP32, err);
 }
 
 struct tc_model *bench_weights_model_as(const struct bench_weights *w, int n_layers,
-	enum tc_precision precision, char *err)
+	int outputs, enum tc_precision precision, char *err)
 {
 	struct tc_model_spec spec;
 	tc_model_spec_init(&spec);

@@ -99,9 +99,9 @@ struct tc_model *bench_weights_model(const struct bench_weights *w, char *err);
 struct tc_model *bench_weights_model_layers(const struct bench_weights *w, int n_layers,
 	int outputs, char *err);
 
-/* The same, with n_layers of the layers, at a precision (model.precision). */
+/* The same, at a precision (model.precision). */
 struct tc_model *bench_weights_model_as(const struct bench_weights *w, int n_layers,
-	enum tc_precision precision, char *err);
+	int outputs, enum tc_precision precision, char *err);
 
 /* FLOPs per series-step: sum_k 2*3*H*(I_k + H) + 2*H*O. */
 double bench_weights_flops(const struct bench_weights *w);
