@@ -1,6 +1,6 @@
 /* replay_input.h -- (internal to replay) reading lines a block at a time and parsing them on every thread.
  *
- * `tickcast replay` reads its input in blocks of a few MB: the block is cut
+ * `tickcast replay` reads its input in blocks of 512 KB: the block is cut
  * into lines, the lines are parsed in parallel (each one alone, so the
  * result is the same on any number of threads), and the readings of those
  * that parsed are laid out as a tc_reading_batch, in line order, for
