@@ -109,7 +109,9 @@ int tc_tick_reserve(struct tc_tick *t, size_t slot, char *err)
 	return 0;
 }
 
-#define GATHER_CHUNKS 64       /* slot ranges gathered in parallel; a fixed count, so the batch is the same on any number of threads */
+/* Slot ranges gathered in parallel: a fixed count, so that the batch is the
+ * same on any number of threads. */
+#define GATHER_CHUNKS 64
 #define PARALLEL_MIN_SLOTS 4096 /* fewer slots or series are worked on one thread */
 
 static int team_for(const struct tc_tick *t, size_t items)

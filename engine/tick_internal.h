@@ -30,7 +30,9 @@ struct tc_tick {
 	float *batch_in;             /* [capacity x I] */
 	float *batch_out;            /* [capacity x O] */
 	uint8_t *batch_warm;         /* [capacity]: with a scaler, whether each stepped one is warm */
-	int32_t *reading_slot;       /* [TC_TICK_FILE_CHUNK]: each reading's slot, or why it was turned down, in the chunk being filed (tick_offer.c) */
+	/* [TC_TICK_FILE_CHUNK]: each reading's slot, or why it was turned down,
+	 * in the chunk being filed (tick_offer.c) */
+	int32_t *reading_slot;
 	size_t chunk_lo;             /* the batch index of reading_slot[0] */
 	uint32_t *fresh_slots;       /* [TC_TICK_FILE_CHUNK]: the slots a chunk registered */
 	uint64_t open_readings;      /* readings filed into the open tick */
