@@ -604,7 +604,7 @@ static void pick_contestants(const struct options *opt, int *on, struct bench_to
 	char why[TC_ERR_LEN];
 	const char *about;
 	on[IMPL_TICKCAST] = 1;
-	printf("tickcast: step kernel %s\n", tc_step_kernel_name());
+	printf("tickcast: step kernel %s\n", tc_step_kernel_name(TC_PRECISION_FP32));
 	on[IMPL_DNNL] = 0;
 	if (opt->skip[IMPL_DNNL]) {
 		printf("oneDNN: left out (--no-dnnl)\n");

@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 	bench_print_machine();
 	printf("model: %d GRU layers of H=%d, input 1, one output; %zu series x %d ticks "
 		"(%.1f MB of text); kernel %s\n\n", BENCH_LAYERS, o.hidden, o.series, o.ticks,
-		(double)len / 1e6, tc_step_kernel_name());
+		(double)len / 1e6, tc_step_model_kernel_name(m));
 	double replay_s[MAX_RUNS], step_s[MAX_RUNS];
 	for (int r = -1; r < o.runs; r++) { /* run -1 warms up */
 		double a = time_replay(&cfg, m, input, len, err);

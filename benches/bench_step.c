@@ -228,7 +228,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		}
 	}
 	if (opt->n_kernels == 0) {
-		opt->kernels[opt->n_kernels++] = tc_step_kernel_name();
+		opt->kernels[opt->n_kernels++] = tc_step_kernel_name(TC_PRECISION_FP32);
 	}
 	if (opt->quick) {
 		opt->runs = 1;

@@ -23,14 +23,14 @@ static const struct tc_kernel *kernel(enum tc_precision precision)
 	return k;
 }
 
-const char *tc_step_kernel_name(void)
+const char *tc_step_kernel_name(enum tc_precision precision)
 {
-	return kernel(TC_PRECISION_FP32)->name;
+	return kernel(precision)->name;
 }
 
 const char *tc_step_model_kernel_name(const struct tc_model *m)
 {
-	return kernel(m->spec.precision)->name;
+	return tc_step_kernel_name(m->spec.precision);
 }
 
 int tc_step_use_kernel(const char *name)

@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct tc_model;
+#include "model.h"
+
 struct tc_state;
 
 #define TC_STEP_BLOCK 16 /* series per block; a multiple of 4 */
@@ -25,12 +26,12 @@ struct tc_state;
 int tc_step(const struct tc_model *m, struct tc_state *st, const uint32_t *slots,
 	size_t n, const float *inputs, float *outputs, char *err);
 
-/* Name of the kernel tc_step uses on this CPU for fp32 models: "avx512",
- * "avx2" or "c". */
-const char *tc_step_kernel_name(void);
-
-/* The same for m's precision; bf16 models: "avx512bf16" where the CPU has
+/* Name of the kernel tc_step uses on this CPU for models of a precision:
+ * fp32 "avx512", "avx2" or "c"; bf16 "avx512bf16" where the CPU has
  * AVX512-BF16, else "c_bf16", the portable (and slow) reference. */
+const char *tc_step_kernel_name(enum tc_precision precision);
+
+/* The same for m's precision. */
 const char *tc_step_model_kernel_name(const struct tc_model *m);
 
 /* Forces the kernel by name (for tests and benches) for the models of its

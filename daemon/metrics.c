@@ -229,8 +229,8 @@ static int write_all(FILE *out, const struct tc_control_deps *deps)
 	tc_ticker_get_status(deps->ticker, &t);
 	tc_ingest_get_counts(deps->ingest, &in);
 	tc_reloader_get_status(deps->reloader, r);
-	info(out, "tickcast_build_info", "The version and the step kernel chosen at start.",
-		"version", TC_VERSION, "kernel", tc_step_kernel_name());
+	info(out, "tickcast_build_info", "The version and the step kernel of the serving model.",
+		"version", TC_VERSION, "kernel", tc_step_kernel_name(t.model.precision));
 	write_readings(out, &t, &in);
 	write_ticks(out, &t);
 	write_published(out, deps->publisher);

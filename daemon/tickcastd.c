@@ -335,7 +335,7 @@ static void log_start(const struct daemon *d)
 	tc_log_info("tickcastd %s: %d GRU layer%s, %s clock every %d ms, kernel %s; readings on %s, "
 		"forecasts on %s, control on %s", TC_VERSION, c->model.n_layers,
 		c->model.n_layers == 1 ? "" : "s", tc_clock_to_string(c->tick.clock),
-		c->tick.interval_ms, tc_step_kernel_name(), c->ingest.bind[0], c->publish.bind[0],
+		c->tick.interval_ms, tc_step_kernel_name(c->model.precision), c->ingest.bind[0], c->publish.bind[0],
 		c->control.bind[0] ? c->control.bind : "(none)");
 }
 

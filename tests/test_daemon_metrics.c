@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "daemon_harness.h"
+#include "step.h"
 
 #define SERIES 5
 #define BUCKETS 4
@@ -336,5 +337,27 @@ Test(daemon_metrics, prometheus_scrapes_the_ticks)
 	cr_assert_not_null(got, "Prometheus had no tickcast_ticks_total after %d ms; its log:\n%s",
 		SCRAPE_WAIT_MS, dh_read_file(dh_path("prometheus.log"), &(size_t){0}));
 	cr_assert_str_eq(got, want);
+	dh_buf_free(&res);
+}
+
+/* With model.precision: bf16 the build info names the bf16 kernel this CPU
+ * runs (what tc_step picks for such a model here), not the fp32 one. */
+Test(daemon_metrics, build_info_names_the_kernel_of_the_models_precision)
+{
+	int port = loopback_port(0, NULL);
+	char metrics[64];
+	snprintf(metrics, sizeof metrics, "listen: \"127.0.0.1:%d\"", port);
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL ", precision: bf16",
+		.tick = DH_EVENT_TICK, .metrics = metrics});
+	dh_start();
+	struct dh_buf res = {0};
+	const char *body = scrape(port, &res);
+	char info[160];
+	snprintf(info, sizeof info, "tickcast_build_info{version=\"%s\",kernel=\"%s\"}", TC_VERSION,
+		tc_step_kernel_name(TC_PRECISION_BF16));
+	cr_assert_eq(sample_of(body, info), 1, "no %s in:\n%s", info, body);
+	cr_assert_str_neq(tc_step_kernel_name(TC_PRECISION_BF16),
+		tc_step_kernel_name(TC_PRECISION_FP32));
 	dh_buf_free(&res);
 }
