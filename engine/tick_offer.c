@@ -11,7 +11,7 @@
  *      the team, each in batch order, so every series sees its readings in
  *      the order they came whatever the number of threads.
  * The serial scan that finds the segment's end reads each reading's time
- * only. docs/design.md, "Filing", has the reasoning. */
+ * only. docs/design.md, "Filing a tick on every thread", has the reasoning. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
