@@ -102,7 +102,7 @@ static int reserve(struct buffer *b, int width, size_t more, size_t id_bytes)
 		}
 		b->cap = cap;
 	}
-	if (b->ids_len + id_bytes > b->ids_cap) {
+	if (!b->ids || b->ids_len + id_bytes > b->ids_cap) { /* never NULL: empty ids point in it */
 		size_t cap = b->ids_cap ? 2 * b->ids_cap : 65536;
 		while (cap < b->ids_len + id_bytes) {
 			cap *= 2;

@@ -45,18 +45,26 @@ for f in daemon/*.c; do
 done
 
 newest_header=$(ls -t core/*.h config/*.h wire/*.h engine/*.h daemon/*.h | head -1)
+kernel_flags=(-ffp-contract=fast -fno-trapping-math -fno-math-errno)
 objects=()
-for src in "${sources[@]}"; do
-  o=$obj/$(echo "$src" | tr / _).o
+compile() { # source, object, extra flags...
+  local src=$1 o=$2
+  shift 2
   objects+=("$o")
-  [ "$o" -nt "$src" ] && [ "$o" -nt "$newest_header" ] && [ "$o" -nt "$0" ] && continue
-  extra=(-fsanitize=fuzzer-no-link)
+  [ "$o" -nt "$src" ] && [ "$o" -nt "$newest_header" ] && [ "$o" -nt "$0" ] && return
+  "$CC" "${cflags[@]}" -fsanitize=fuzzer-no-link "$@" -c "$src" -o "$o"
+}
+for src in "${sources[@]}"; do
   case $src in
-    core/gru_kernel.c) extra+=(-DTC_KERNEL_SUFFIX=c -ffp-contract=fast -fno-trapping-math -fno-math-errno) ;;
-    core/scaler.c) extra+=(-ffp-contract=off) ;;
+    core/gru_kernel.c) extra=(-DTC_KERNEL_SUFFIX=c "${kernel_flags[@]}") ;;
+    core/scaler.c) extra=(-ffp-contract=off) ;;
+    *) extra=() ;;
   esac
-  "$CC" "${cflags[@]}" "${extra[@]}" -c "$src" -o "$o"
+  compile "$src" "$obj/$(echo "$src" | tr / _).o" "${extra[@]}"
 done
+# The kernel file once more for bf16 models, as core/meson.build builds c_bf16.
+compile core/gru_kernel.c "$obj/core_gru_kernel_bf16.o" -DTC_KERNEL_SUFFIX=c_bf16 \
+  -DTC_KERNEL_BF16 "${kernel_flags[@]}"
 rm -f "$out/libtc_fuzz.a"
 ar rcs "$out/libtc_fuzz.a" "${objects[@]}"
 

@@ -55,9 +55,11 @@ static void push(struct tc_queue *q, double t)
 {
 	struct tc_reading r = {.id = "s1", .id_len = 2, .n_values = 1, .values = {1.0f},
 		.has_time = 1, .time = t};
-	if (tc_queue_push(q, &r) != 0) {
+	struct tc_queue_local *l = tc_queue_local_create(1);
+	if (!l || tc_queue_local_add(l, &r) != 0 || tc_queue_push(q, l) != 0) {
 		fail("queue", "push");
 	}
+	tc_queue_local_destroy(&l);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
