@@ -1,4 +1,4 @@
-/* queue.h -- readings handed from the ingest thread to the tick thread.
+/* queue.h -- readings handed from the ingest threads to the tick thread.
  *
  * Double buffered: ingest appends to one buffer while the tick thread works
  * through the other, so ingest never waits for a step. The tick thread takes
@@ -25,7 +25,7 @@ void tc_queue_destroy(struct tc_queue **q);
 
 enum { TC_QUEUE_CLOSED = -1, TC_QUEUE_NO_MEMORY = -2 };
 
-/* Ingest side: an ingest thread's readings of one message, gathered without
+/* Ingest side: a parsing thread's readings of one message, gathered without
  * a lock and handed over together. */
 struct tc_queue_local;
 struct tc_queue_local *tc_queue_local_create(int width);   /* NULL: out of memory */
