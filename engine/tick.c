@@ -112,11 +112,11 @@ int tc_tick_reserve(struct tc_tick *t, size_t slot, char *err)
 /* Slot ranges gathered in parallel: a fixed count, so that the batch is the
  * same on any number of threads. */
 #define GATHER_CHUNKS 64
-#define PARALLEL_MIN_SLOTS 4096 /* fewer slots or series are worked on one thread */
 
-static int team_for(const struct tc_tick *t, size_t items)
+/* The end of chunk c when n items are cut into chunks of `per`. */
+static size_t chunk_end(int c, size_t per, size_t n)
 {
-	return items >= PARALLEL_MIN_SLOTS ? tc_state_threads(t->state) : 1;
+	return (size_t)(c + 1) * per < n ? (size_t)(c + 1) * per : n;
 }
 
 /* Whether slot steps in the open tick: it got a reading, or it is live and
@@ -166,10 +166,10 @@ static size_t gather_batch(struct tc_tick *t)
 	const size_t slots = tc_registry_slots(t->registry);
 	const size_t per = (slots + GATHER_CHUNKS - 1) / GATHER_CHUNKS;
 	size_t offset[GATHER_CHUNKS + 1] = {0};
-	const int threads = team_for(t, slots);
+	const int threads = tc_tick_team(t, slots);
 #pragma omp parallel for schedule(static) num_threads(threads)
 	for (int c = 0; c < GATHER_CHUNKS; c++) {
-		size_t end = (c + 1) * per < slots ? (c + 1) * per : slots;
+		size_t end = chunk_end(c, per, slots);
 		for (size_t slot = c * per; slot < end; slot++) {
 			offset[c + 1] += (size_t)steps(t, (uint32_t)slot);
 		}
@@ -180,7 +180,7 @@ static size_t gather_batch(struct tc_tick *t)
 	uint64_t warmed = 0;
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : warmed)
 	for (int c = 0; c < GATHER_CHUNKS; c++) {
-		size_t end = (c + 1) * per < slots ? (c + 1) * per : slots;
+		size_t end = chunk_end(c, per, slots);
 		if (c * per < end) {
 			warmed += gather_range(t, (uint32_t)(c * per), (uint32_t)end, offset[c]);
 		}
@@ -214,7 +214,7 @@ static void evict_idle(struct tc_tick *t)
 static void restore_outputs(struct tc_tick *t, size_t n)
 {
 	const int o = t->n_outputs;
-#pragma omp parallel for schedule(static) num_threads(team_for(t, n))
+#pragma omp parallel for schedule(static) num_threads(tc_tick_team(t, n))
 	for (size_t i = 0; i < n; i++) {
 		tc_scaler_restore(t->scaler, t->batch_slots[i], t->batch_out + i * (size_t)o, o);
 	}
@@ -224,7 +224,7 @@ static void restore_outputs(struct tc_tick *t, size_t n)
 static void remember_outputs(struct tc_tick *t, size_t n)
 {
 	const size_t o = (size_t)t->n_outputs;
-#pragma omp parallel for schedule(static) num_threads(team_for(t, n))
+#pragma omp parallel for schedule(static) num_threads(tc_tick_team(t, n))
 	for (size_t i = 0; i < n; i++) {
 		uint32_t slot = t->batch_slots[i];
 		memcpy(t->last_output + slot * o, t->batch_out + i * o, o * sizeof(float));
@@ -248,9 +248,9 @@ size_t tc_forecasts_id_ends(const struct tc_forecasts *f, size_t *id_end)
 {
 	const size_t per = (f->n + ID_CHUNKS - 1) / ID_CHUNKS;
 	size_t chunk_bytes[ID_CHUNKS] = {0};
-#pragma omp parallel for schedule(static) if (f->n >= PARALLEL_MIN_SLOTS)
+#pragma omp parallel for schedule(static) if (f->n >= TC_TICK_PARALLEL_MIN)
 	for (int c = 0; c < ID_CHUNKS; c++) {
-		size_t end = (c + 1) * per < f->n ? (c + 1) * per : f->n;
+		size_t end = chunk_end(c, per, f->n);
 		size_t bytes = 0;
 		for (size_t i = c * per; i < end; i++) {
 			size_t len;
@@ -263,9 +263,9 @@ size_t tc_forecasts_id_ends(const struct tc_forecasts *f, size_t *id_end)
 	for (int c = 0; c < ID_CHUNKS; c++) {
 		before[c + 1] = before[c] + chunk_bytes[c];
 	}
-#pragma omp parallel for schedule(static) if (f->n >= PARALLEL_MIN_SLOTS)
+#pragma omp parallel for schedule(static) if (f->n >= TC_TICK_PARALLEL_MIN)
 	for (int c = 1; c < ID_CHUNKS; c++) {
-		size_t end = (c + 1) * per < f->n ? (c + 1) * per : f->n;
+		size_t end = chunk_end(c, per, f->n);
 		for (size_t i = c * per; i < end; i++) {
 			id_end[i] += before[c];
 		}
@@ -275,7 +275,7 @@ size_t tc_forecasts_id_ends(const struct tc_forecasts *f, size_t *id_end)
 
 void tc_forecasts_copy_ids(const struct tc_forecasts *f, const size_t *id_end, char *ids)
 {
-#pragma omp parallel for schedule(static) if (f->n >= PARALLEL_MIN_SLOTS)
+#pragma omp parallel for schedule(static) if (f->n >= TC_TICK_PARALLEL_MIN)
 	for (size_t i = 0; i < f->n; i++) {
 		size_t len;
 		const char *id = tc_forecasts_id(f, i, &len);

@@ -43,6 +43,15 @@ struct tc_tick {
 	struct tc_tick_stats stats;
 };
 
+#define TC_TICK_PARALLEL_MIN 4096  /* slots, readings or series: fewer are worked on one thread */
+
+/* The OpenMP team for `items` of work: the state's threads, or one thread
+ * when there are too few items to be worth waking a team. */
+static inline int tc_tick_team(const struct tc_tick *t, size_t items)
+{
+	return items >= TC_TICK_PARALLEL_MIN ? tc_state_threads(t->state) : 1;
+}
+
 /* Makes every per-slot array hold slot, so closing never allocates. They
  * grow by half (from 1024), never past max_series. Returns 0 or -1 with
  * err. */

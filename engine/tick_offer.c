@@ -19,7 +19,6 @@
 #include "error.h"
 #include "tick_internal.h"
 
-#define PARALLEL_MIN 4096   /* readings: a smaller segment is filed on one thread */
 #define SLOT_NEW -1         /* reading_slot: to be filed, its series not found yet */
 
 /* reading_slot: a slot (>= 0), SLOT_NEW, or a rejection's code. */
@@ -193,7 +192,7 @@ static void stage(struct tc_tick *t, const struct tc_reading_batch *b, size_t lo
 static void file_segment(struct tc_tick *t, const struct tc_reading_batch *b, size_t lo,
 	size_t hi)
 {
-	int threads = hi - lo >= PARALLEL_MIN ? tc_state_threads(t->state) : 1;
+	int threads = tc_tick_team(t, hi - lo);
 	find_known(t, b, lo, hi, threads);
 	register_new(t, b, lo, hi, threads);
 	stage(t, b, lo, hi, threads);
