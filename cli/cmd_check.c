@@ -22,20 +22,54 @@ static const char usage[] =
 	"\n"
 	"Config keys:\n";
 
+/* Each layer's type, sizes and where its tensors are. */
+static void describe_layers(const struct tc_model_spec *s)
+{
+	int in = s->input_size;
+	for (int k = 0; k < s->n_layers; k++) {
+		int index;
+		const char *module = tc_model_spec_layer_source(s, k, &index);
+		printf("  layer %d: %s%s %d -> %d  (%s.*_l%d)\n", k, tc_layer_type_to_string(s->type[k]),
+			s->type[k] == TC_LAYER_RNN ? (s->relu[k] ? " relu" : " tanh") : "", in,
+			s->hidden[k], module, index);
+		in = s->hidden[k];
+	}
+}
+
+/* The head's operations, each with its widths and (linear, layernorm) tensors. */
+static void describe_head(const struct tc_model_spec *s)
+{
+	int in = s->hidden[s->n_layers - 1];
+	const int count = s->n_head_ops ? s->n_head_ops : 1;
+	char module[TC_MAX_PREFIX];
+	for (int i = 0; i < count; i++) {
+		struct tc_head_op_spec op = s->n_head_ops ? s->head[i]
+			: (struct tc_head_op_spec){.type = TC_HEAD_LINEAR, .outputs = s->outputs};
+		int out = op.type == TC_HEAD_LINEAR ? op.outputs : in;
+		tc_model_spec_head_module(s, i, module);
+		if (count > 1) {
+			printf("  head[%d]: %s %d -> %d", i, tc_head_op_to_string(op.type), in, out);
+		} else {
+			printf("  head: %s %d -> %d", tc_head_op_to_string(op.type), in, out);
+		}
+		if (op.type == TC_HEAD_LINEAR || (op.type == TC_HEAD_LAYERNORM && op.affine)) {
+			printf("  (%s.weight)", module);
+		}
+		printf("\n");
+		in = out;
+	}
+}
+
 static void describe(const struct tc_config *cfg, const struct tc_model *m)
 {
 	const struct tc_model_spec *s = tc_model_get_spec(m);
 	printf("config: %s\nweights: %s\n", cfg->path, cfg->weights_path);
-	printf("model: input %d, %d GRU layer%s (%s), head %d outputs\n", s->input_size,
+	printf("model: input %d, %d layer%s (gru ones: %s), head %d outputs\n", s->input_size,
 		s->n_layers, s->n_layers == 1 ? "" : "s",
 		s->reset_after ? "reset_after: true, as nn.GRU" : "reset_after: false, as Cho et al.",
 		s->outputs);
-	int in = s->input_size;
-	for (int k = 0; k < s->n_layers; k++) {
-		printf("  layer %d: gru %d -> %d\n", k, in, s->hidden[k]);
-		in = s->hidden[k];
-	}
-	printf("  head: linear %d -> %d\n", in, s->outputs);
+	describe_layers(s);
+	describe_head(s);
 	printf("parameters: %" PRIu64 "\n", tc_model_param_count(m));
 	printf("FLOPs per series-step: %" PRIu64 "\n", tc_model_flops_per_step(m));
 	printf("state bytes per series: %" PRIu64 "\n", tc_model_state_bytes(m));

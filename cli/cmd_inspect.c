@@ -68,7 +68,7 @@ static void print_checkpoint(const char *path, const struct tc_checkpoint *c)
 		i->slots - i->free_slots, i->slots, i->free_slots);
 	printf("model        input %d, layers [", m->input_size);
 	for (int k = 0; k < m->n_layers; k++) {
-		printf("%s%d", k ? ", " : "", m->hidden[k]);
+		printf("%s%s %d", k ? ", " : "", tc_layer_type_to_string(m->type[k]), m->hidden[k]);
 	}
 	printf("], outputs %d, reset_after %s\n", m->outputs, m->reset_after ? "true" : "false");
 	printf("weights      sha256 %s\n", i->weights_sha256[0] ? i->weights_sha256 : "(none)");

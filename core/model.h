@@ -143,6 +143,9 @@ int tc_model_spec_state_width(const struct tc_model_spec *spec, int k);
 /* "gru", "lstm", "rnn" (the config's words); "?" for anything else. */
 const char *tc_layer_type_to_string(enum tc_layer_type type);
 
+/* "linear", "relu", ..., "gelu (tanh)" for TC_HEAD_GELU_TANH; "?" otherwise. */
+const char *tc_head_op_to_string(enum tc_head_op_type type);
+
 /* Builds a model from weights in memory. NULL and err on failure; the result
  * is the caller's, released with tc_model_destroy. */
 struct tc_model *tc_model_create(const struct tc_model_spec *spec,

@@ -39,6 +39,13 @@ const char *tc_layer_type_to_string(enum tc_layer_type type)
 	return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "?";
 }
 
+const char *tc_head_op_to_string(enum tc_head_op_type type)
+{
+	static const char *const names[] = {"linear", "relu", "tanh", "gelu", "gelu (tanh)",
+		"sigmoid", "layernorm", "dropout"};
+	return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "?";
+}
+
 int tc_model_spec_state_width(const struct tc_model_spec *spec, int k)
 {
 	return spec->type[k] == TC_LAYER_LSTM ? 2 * spec->hidden[k] : spec->hidden[k];

@@ -65,12 +65,14 @@ static json_t *float_array(const float *v, int n)
 
 static json_t *model_json(const struct tc_ticker_status *t, const struct tc_reload_status *r)
 {
-	json_t *layers = json_array();
+	json_t *layers = json_array(), *types = json_array();
 	for (int k = 0; k < t->model.n_layers; k++) {
 		json_array_append_new(layers, json_integer(t->model.hidden[k]));
+		json_array_append_new(types, json_string(tc_layer_type_to_string(t->model.type[k])));
 	}
-	return json_pack("{s:i, s:o, s:i, s:b, s:o, s:s}", "input_size", t->model.input_size,
-		"layers", layers, "outputs", t->model.outputs, "reset_after", t->model.reset_after,
+	return json_pack("{s:i, s:o, s:o, s:i, s:b, s:o, s:s}", "input_size", t->model.input_size,
+		"layers", layers, "layer_types", types, "outputs", t->model.outputs,
+		"reset_after", t->model.reset_after,
 		"weights", json_cstr(r->config.weights_path), "sha256", r->sha256);
 }
 

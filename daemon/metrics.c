@@ -53,15 +53,18 @@ static void label_value(FILE *out, const char *v)
 	}
 }
 
-static void info(FILE *out, const char *name, const char *help, const char *k1,
-	const char *v1, const char *k2, const char *v2)
+/* An info gauge: value 1, what it says in n labels (name, value pairs). */
+static void info(FILE *out, const char *name, const char *help, int n,
+	const char *const labels[][2])
 {
 	header(out, name, "gauge", help);
-	fprintf(out, "%s{%s=\"", name, k1);
-	label_value(out, v1);
-	fprintf(out, "\",%s=\"", k2);
-	label_value(out, v2);
-	fputs("\"} 1\n", out);
+	fprintf(out, "%s{", name);
+	for (int i = 0; i < n; i++) {
+		fprintf(out, "%s%s=\"", i ? "," : "", labels[i][0]);
+		label_value(out, labels[i][1]);
+		fputs("\"", out);
+	}
+	fputs("} 1\n", out);
 }
 
 static void write_readings(FILE *out, const struct tc_ticker_status *t,
@@ -127,14 +130,17 @@ static void write_model(FILE *out, const struct tc_ticker_status *t,
 	fprintf(out, "tickcast_reloads_total{result=\"ok\"} %llu\n"
 		"tickcast_reloads_total{result=\"failed\"} %llu\n",
 		(unsigned long long)r->ok_count, (unsigned long long)r->failed_count);
-	char layers[TC_MAX_LAYERS * 12] = "";
-	size_t used = 0;
+	char layers[TC_MAX_LAYERS * 12] = "", types[TC_MAX_LAYERS * 6] = "";
+	size_t used = 0, used_types = 0;
 	for (int k = 0; k < t->model.n_layers && used < sizeof layers; k++) {
 		used += (size_t)snprintf(layers + used, sizeof layers - used, "%s%d", k ? "," : "",
 			t->model.hidden[k]);
+		used_types += (size_t)snprintf(types + used_types, sizeof types - used_types, "%s%s",
+			k ? "," : "", tc_layer_type_to_string(t->model.type[k]));
 	}
-	info(out, "tickcast_model_info", "The model serving: its weights' sha256 and GRU layer "
-		"sizes, input side first.", "sha256", r->sha256, "layers", layers);
+	const char *const labels[][2] = {{"sha256", r->sha256}, {"layers", layers}, {"types", types}};
+	info(out, "tickcast_model_info", "The model serving: its weights' sha256, layer sizes and "
+		"types, input side first.", 3, labels);
 }
 
 static void write_checkpoints(FILE *out, struct tc_checkpointer *cp)
@@ -229,8 +235,10 @@ static int write_all(FILE *out, const struct tc_control_deps *deps)
 	tc_ticker_get_status(deps->ticker, &t);
 	tc_ingest_get_counts(deps->ingest, &in);
 	tc_reloader_get_status(deps->reloader, r);
+	const char *const build[][2] = {{"version", TC_VERSION},
+		{"kernel", tc_step_kernel_name(t.model.precision)}};
 	info(out, "tickcast_build_info", "The version and the step kernel of the serving model.",
-		"version", TC_VERSION, "kernel", tc_step_kernel_name(t.model.precision));
+		2, build);
 	write_readings(out, &t, &in);
 	write_ticks(out, &t);
 	write_published(out, deps->publisher);

@@ -332,7 +332,7 @@ static void main_loop(struct daemon *d)
 static void log_start(const struct daemon *d)
 {
 	const struct tc_config *c = &d->cfg;
-	tc_log_info("tickcastd %s: %d GRU layer%s, %s clock every %d ms, kernel %s; readings on %s, "
+	tc_log_info("tickcastd %s: %d layer%s, %s clock every %d ms, kernel %s; readings on %s, "
 		"forecasts on %s, control on %s", TC_VERSION, c->model.n_layers,
 		c->model.n_layers == 1 ? "" : "s", tc_clock_to_string(c->tick.clock),
 		c->tick.interval_ms, tc_step_kernel_name(c->model.precision), c->ingest.bind[0], c->publish.bind[0],

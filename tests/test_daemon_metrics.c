@@ -237,7 +237,8 @@ Test(daemon_metrics, counters_equal_the_status_figures_after_readings)
 	cr_assert_eq(sample_of(body, "tickcast_tick_duration_seconds_bucket{le=\"+Inf\"}"),
 		BUCKETS - 1);
 	char info[160];
-	snprintf(info, sizeof info, "tickcast_model_info{sha256=\"%s\",layers=\"64,64\"}",
+	snprintf(info, sizeof info,
+		"tickcast_model_info{sha256=\"%s\",layers=\"64,64\",types=\"gru,gru\"}",
 		dh_json_str(s, "model.sha256"));
 	cr_assert_eq(sample_of(body, info), 1);
 	cr_assert_gt(sample_of(body, "process_resident_memory_bytes"), 0);
