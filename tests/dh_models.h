@@ -33,10 +33,17 @@ static inline void dh_copy_sample(const char *name)
 	free(bytes);
 }
 
-/* Writes dir/name: a GRU of n_layers layers (hidden[k] units, input 1) and
- * a linear head of `outputs`, weights uniform in [-0.5, 0.5) from seed. */
-static inline void dh_write_gru(const char *name, const int *hidden, int n_layers, int outputs,
-	uint32_t seed)
+/* Gates of a layer type's word: gru 3, lstm 4, rnn 1. */
+static inline uint64_t dh_gates(const char *type)
+{
+	return strcmp(type, "lstm") == 0 ? 4 : strcmp(type, "rnn") == 0 ? 1 : 3;
+}
+
+/* Writes dir/name: n_layers layers of `type` (gru, lstm or rnn; hidden[k]
+ * units, input 1, tensors named <type>.weight_ih_l0, ...) and a linear head
+ * of `outputs`, weights uniform in [-0.5, 0.5) from seed. */
+static inline void dh_write_cells(const char *name, const char *type, const int *hidden,
+	int n_layers, int outputs, uint32_t seed)
 {
 	struct st_tensor t[4 * TC_MAX_LAYERS + 2];
 	float *blocks[4 * TC_MAX_LAYERS + 2];
@@ -45,13 +52,13 @@ static inline void dh_write_gru(const char *name, const int *hidden, int n_layer
 	uint32_t state = seed * 2654435761u + 12345u;
 	for (int k = 0; k <= n_layers; k++) {
 		int in = k == 0 ? 1 : hidden[k - 1];
-		uint64_t h3 = k < n_layers ? 3 * (uint64_t)hidden[k] : 0;
+		uint64_t gh = k < n_layers ? dh_gates(type) * (uint64_t)hidden[k] : 0;
 		struct shape {
 			const char *fmt;
 			uint64_t rows, cols; /* cols 0: a vector */
-		} shapes[4] = {{"gru.weight_ih_l%d", h3, (uint64_t)in},
-			{"gru.weight_hh_l%d", h3, h3 / 3}, {"gru.bias_ih_l%d", h3, 0},
-			{"gru.bias_hh_l%d", h3, 0}};
+		} shapes[4] = {{"%s.weight_ih_l%d", gh, (uint64_t)in},
+			{"%s.weight_hh_l%d", gh, gh / dh_gates(type)}, {"%s.bias_ih_l%d", gh, 0},
+			{"%s.bias_hh_l%d", gh, 0}};
 		if (k == n_layers) {
 			shapes[0] = (struct shape){"fc.weight", (uint64_t)outputs, (uint64_t)in};
 			shapes[1] = (struct shape){"fc.bias", (uint64_t)outputs, 0};
@@ -64,7 +71,11 @@ static inline void dh_write_gru(const char *name, const int *hidden, int n_layer
 				state = state * 1664525u + 1013904223u;
 				v[i] = (float)(state >> 8) / 16777216.0f - 0.5f;
 			}
-			snprintf(names[n], sizeof names[n], shapes[s].fmt, k);
+			if (k < n_layers) {
+				snprintf(names[n], sizeof names[n], shapes[s].fmt, type, k);
+			} else {
+				snprintf(names[n], sizeof names[n], "%s", shapes[s].fmt);
+			}
 			t[n] = (struct st_tensor){names[n], "F32", shapes[s].cols ? 2 : 1,
 				{shapes[s].rows, shapes[s].cols}, v, count * sizeof *v};
 			blocks[n++] = v;
@@ -79,19 +90,33 @@ static inline void dh_write_gru(const char *name, const int *hidden, int n_layer
 	cr_assert_eq(rename(tmp, dh_path(name)), 0, "rename: %s", strerror(errno));
 }
 
-/* The `model:` mapping's contents for dh_write_gru's model. */
-static inline const char *dh_gru_yaml(const char *weights, const int *hidden, int n_layers,
-	int outputs, const char *extra)
+/* Writes dh_write_cells' model with GRU layers. */
+static inline void dh_write_gru(const char *name, const int *hidden, int n_layers, int outputs,
+	uint32_t seed)
+{
+	dh_write_cells(name, "gru", hidden, n_layers, outputs, seed);
+}
+
+/* The `model:` mapping's contents for dh_write_cells' model. */
+static inline const char *dh_cells_yaml(const char *weights, const char *type, const int *hidden,
+	int n_layers, int outputs, const char *extra)
 {
 	static char yaml[1024];
 	int used = snprintf(yaml, sizeof yaml, "weights: %s, layers: [", weights);
 	for (int k = 0; k < n_layers; k++) {
-		used += snprintf(yaml + used, sizeof yaml - (size_t)used, "%s{type: gru, hidden: %d}",
-			k ? ", " : "", hidden[k]);
+		used += snprintf(yaml + used, sizeof yaml - (size_t)used,
+			"%s{type: %s, hidden: %d, module: %s}", k ? ", " : "", type, hidden[k], type);
 	}
 	snprintf(yaml + used, sizeof yaml - (size_t)used, "], head: {type: linear, outputs: %d}%s%s",
 		outputs, extra ? ", " : "", extra ? extra : "");
 	return yaml;
+}
+
+/* The same for dh_write_gru's model. */
+static inline const char *dh_gru_yaml(const char *weights, const int *hidden, int n_layers,
+	int outputs, const char *extra)
+{
+	return dh_cells_yaml(weights, "gru", hidden, n_layers, outputs, extra);
 }
 
 /* The hex SHA-256 of dir/name, as status should report it, by coreutils'

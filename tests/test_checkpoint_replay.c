@@ -1,6 +1,8 @@
 /* test_checkpoint_replay.c -- a replay stopped with --checkpoint-out and resumed with
  * --checkpoint-in prints exactly what one uninterrupted replay prints: for every
- * aggregate, missing policy, scaler and GRU variant, split at several ticks. */
+ * aggregate, missing policy, scaler and GRU variant, split at several ticks; and
+ * with LSTM and RNN layers, whose states (an LSTM's cell state too) go through
+ * the checkpoint as well. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,9 @@
 #define SERIES 30
 
 static const int hidden[] = {8, 5};
+
+/* The layers' type in the configs write_config writes. */
+static const char *cell = "gru";
 
 TestSuite(checkpoint_replay, .init = dh_setup, .fini = dh_teardown);
 
@@ -69,7 +74,8 @@ static const char *write_config(const char *aggregate, const char *missing, int 
 		ema ? ", scaler: {type: ema, alpha: 0.2, warmup: 3}" : "");
 	struct dh_buf b = {0};
 	dh_buf_printf(&b, "model: {%s}\ntick: {clock: event, interval_ms: 1000, aggregate: %s, "
-		"missing: %s}\n", dh_gru_yaml("w.safetensors", hidden, 2, 3, extra), aggregate, missing);
+		"missing: %s}\n", dh_cells_yaml("w.safetensors", cell, hidden, 2, 3, extra), aggregate,
+		missing);
 	dh_write_file("c.yaml", b.p, b.len);
 	dh_buf_free(&b);
 	return dh_path("c.yaml");
@@ -167,4 +173,54 @@ Test(checkpoint_replay, a_reading_of_a_checkpointed_tick_is_late_after_resuming)
 	cr_assert_null(strstr(printed, "b "), "b had no reading after the checkpoint:\n%s",
 		printed);
 	free(printed);
+}
+
+Test(checkpoint_replay, an_lstms_hidden_and_cell_states_both_resume)
+{
+	cell = "lstm";
+	dh_write_cells("w.safetensors", cell, hidden, 2, 3, 7);
+	expect_resumed_equal("mean", "hold", 1, 1);
+	expect_resumed_equal("last", "skip", 0, 1);
+}
+
+Test(checkpoint_replay, an_rnns_state_resumes)
+{
+	cell = "rnn";
+	dh_write_cells("w.safetensors", cell, hidden, 2, 3, 7);
+	expect_resumed_equal("mean", "zero", 1, 1);
+}
+
+Test(checkpoint_replay, a_gru_checkpoint_is_refused_by_an_lstm_of_the_same_sizes)
+{
+	dh_write_gru("gru.safetensors", hidden, 2, 3, 7);
+	dh_write_cells("w.safetensors", "lstm", hidden, 2, 3, 7);
+	struct dh_buf b = {0};
+	dh_buf_printf(&b, "model: {%s}\ntick: {clock: event, interval_ms: 1000}\n",
+		dh_gru_yaml("gru.safetensors", hidden, 2, 3, NULL));
+	dh_write_file("gru.yaml", b.p, b.len);
+	dh_buf_free(&b);
+	char ckpt[4096], gru_config[4096];
+	snprintf(ckpt, sizeof ckpt, "%s", dh_path("state.ckpt"));
+	snprintf(gru_config, sizeof gru_config, "%s", dh_path("gru.yaml"));
+	const char text[] = "a 1 10.5\nb 2 11.5\n";
+	free(replay(gru_config, text, sizeof text - 1, &(struct tc_replay_checkpoints){.out = ckpt}));
+
+	cell = "lstm";
+	struct tc_config *cfg = malloc(sizeof *cfg);
+	char err[TC_ERR_LEN];
+	cr_assert_eq(tc_config_load(cfg, write_config("last", "skip", 0, 1), err), 0, "%s", err);
+	struct tc_model *m = tc_model_file_load(&cfg->model, cfg->weights_path, err);
+	cr_assert_not_null(m, "%s", err);
+	FILE *in = fmemopen((void *)text, sizeof text - 1, "r");
+	FILE *out = fopen("/dev/null", "w"), *log = fopen("/dev/null", "w");
+	struct tc_replay_stats stats;
+	cr_assert_eq(tc_replay_run(cfg, m, in, out, log, &(struct tc_replay_checkpoints){.in = ckpt},
+		&stats, err), -1, "an LSTM resumed from a GRU's states");
+	cr_assert(strstr(err, "layers [8, 5]") && strstr(err, "layers [lstm 8, lstm 5]"),
+		"the message names both shapes: %s", err);
+	fclose(in);
+	fclose(out);
+	fclose(log);
+	tc_model_destroy(&m);
+	free(cfg);
 }
