@@ -56,15 +56,17 @@ compile() { # source, object, extra flags...
 }
 for src in "${sources[@]}"; do
   case $src in
-    core/gru_kernel.c) extra=(-DTC_KERNEL_SUFFIX=c "${kernel_flags[@]}") ;;
+    core/*_kernel.c) extra=(-DTC_KERNEL_SUFFIX=c "${kernel_flags[@]}") ;;
     core/scaler.c) extra=(-ffp-contract=off) ;;
     *) extra=() ;;
   esac
   compile "$src" "$obj/$(echo "$src" | tr / _).o" "${extra[@]}"
 done
-# The kernel file once more for bf16 models, as core/meson.build builds c_bf16.
-compile core/gru_kernel.c "$obj/core_gru_kernel_bf16.o" -DTC_KERNEL_SUFFIX=c_bf16 \
-  -DTC_KERNEL_BF16 "${kernel_flags[@]}"
+# The kernel files once more for bf16 models, as core/meson.build builds c_bf16.
+for src in core/*_kernel.c; do
+  compile "$src" "$obj/$(echo "$src" | tr / _)_bf16.o" -DTC_KERNEL_SUFFIX=c_bf16 \
+    -DTC_KERNEL_BF16 "${kernel_flags[@]}"
+done
 rm -f "$out/libtc_fuzz.a"
 ar rcs "$out/libtc_fuzz.a" "${objects[@]}"
 
