@@ -185,6 +185,23 @@ static json_t *status_json(const struct tc_control_deps *d)
 	return s;
 }
 
+/* Each layer's state: its type, h, and an lstm's cell state c. */
+static json_t *state_json(const struct tc_series_info *i)
+{
+	json_t *layers = json_array();
+	for (int k = 0; k < i->n_layers; k++) {
+		int lstm = i->type[k] == TC_LAYER_LSTM;
+		int hidden = lstm ? i->state_width[k] / 2 : i->state_width[k];
+		json_t *layer = json_pack("{s:s, s:o}", "type", tc_layer_type_to_string(i->type[k]),
+			"h", float_array(i->state[k], hidden));
+		if (lstm) {
+			json_object_set_new(layer, "c", float_array(i->state[k] + hidden, hidden));
+		}
+		json_array_append_new(layers, layer);
+	}
+	return layers;
+}
+
 static json_t *series_json(const struct tc_control_deps *d, const char *id, size_t len)
 {
 	struct tc_series_report *rep = malloc(sizeof *rep);
@@ -196,10 +213,11 @@ static json_t *series_json(const struct tc_control_deps *d, const char *id, size
 		j = json_pack("{s:b, s:s#}", "ok", 0, "error", "no such series", 14);
 	} else {
 		const struct tc_series_info *i = &rep->info;
-		j = json_pack("{s:b, s:o, s:I, s:o, s:o}", "ok", 1, "series", json_text(id, len),
+		j = json_pack("{s:b, s:o, s:I, s:o, s:o, s:o}", "ok", 1, "series", json_text(id, len),
 			"age_ticks", (json_int_t)i->age_ticks,
 			"last_input", i->stepped ? float_array(i->last_input, i->n_inputs) : json_null(),
-			"last_forecast", i->stepped ? float_array(i->last_output, i->n_outputs) : json_null());
+			"last_forecast", i->stepped ? float_array(i->last_output, i->n_outputs) : json_null(),
+			"state", state_json(i));
 		if (j && !tc_utf8_valid(id, len)) {
 			json_object_set_new(j, "series_hex", hex_of(id, len));
 		}

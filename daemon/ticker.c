@@ -434,6 +434,11 @@ int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 		memcpy(out->output, out->info.last_output, (size_t)out->info.n_outputs * sizeof(float));
 		out->info.last_input = out->input;
 		out->info.last_output = out->output;
+		for (int k = 0; k < out->info.n_layers; k++) {
+			memcpy(out->state[k], out->info.state[k],
+				(size_t)out->info.state_width[k] * sizeof(float));
+			out->info.state[k] = out->state[k];
+		}
 	}
 	pthread_mutex_unlock(&tk->engine);
 	return rc;

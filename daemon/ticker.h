@@ -76,12 +76,13 @@ int64_t tc_ticker_last_turn_ms(const struct tc_ticker *tk);
 void tc_ticker_get_status(struct tc_ticker *tk, struct tc_ticker_status *s);
 
 /* Copies what the engine knows of series id; waits for the step in flight.
- * Returns 0, or -1 when there is no such series. last_input and last_output
- * point into out's own arrays. */
+ * Returns 0, or -1 when there is no such series. last_input, last_output
+ * and state point into out's own arrays. */
 struct tc_series_report {
 	struct tc_series_info info;
 	float input[TC_MAX_INPUT];
 	float output[TC_MAX_WIDTH];
+	float state[TC_MAX_LAYERS][2 * TC_MAX_WIDTH];
 };
 int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 	struct tc_series_report *out);

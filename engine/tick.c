@@ -418,6 +418,14 @@ int tc_tick_series(const struct tc_tick *t, const char *id, size_t len,
 	info->n_outputs = t->n_outputs;
 	info->last_input = t->last_input + (size_t)slot * t->width;
 	info->last_output = t->last_output + (size_t)slot * t->n_outputs;
+	const struct tc_model_spec *spec = tc_model_get_spec(t->model);
+	info->n_layers = spec->n_layers;
+	for (int k = 0; k < spec->n_layers; k++) {
+		int width = tc_model_spec_state_width(spec, k);
+		info->type[k] = spec->type[k];
+		info->state_width[k] = width;
+		info->state[k] = tc_state_hidden(t->state, k) + (size_t)slot * (size_t)width;
+	}
 	return 0;
 }
 

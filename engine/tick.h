@@ -81,6 +81,12 @@ struct tc_series_info {
 	int n_inputs, n_outputs;
 	const float *last_input;     /* [n_inputs]: what it last stepped with; borrowed */
 	const float *last_output;    /* [n_outputs]: its last forecast; borrowed */
+	int n_layers;
+	enum tc_layer_type type[TC_MAX_LAYERS];
+	/* Layer k's state row: h, then c for an lstm (state_width[k] floats,
+	 * tc_model_spec_state_width); borrowed. */
+	const float *state[TC_MAX_LAYERS];
+	int state_width[TC_MAX_LAYERS];
 };
 
 struct tc_tick;
