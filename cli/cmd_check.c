@@ -29,9 +29,14 @@ static void describe_layers(const struct tc_model_spec *s)
 	for (int k = 0; k < s->n_layers; k++) {
 		int index;
 		const char *module = tc_model_spec_layer_source(s, k, &index);
-		printf("  layer %d: %s%s %d -> %d  (%s.*_l%d)\n", k, tc_layer_type_to_string(s->type[k]),
+		const char *variant = "";
+		if (s->type[k] == TC_LAYER_GRU) {
+			variant = s->reset_after ? "; reset_after: true, as nn.GRU"
+				: "; reset_after: false, as Cho et al.";
+		}
+		printf("  layer %d: %s%s %d -> %d  (%s.*_l%d%s)\n", k, tc_layer_type_to_string(s->type[k]),
 			s->type[k] == TC_LAYER_RNN ? (s->relu[k] ? " relu" : " tanh") : "", in,
-			s->hidden[k], module, index);
+			s->hidden[k], module, index, variant);
 		in = s->hidden[k];
 	}
 }
@@ -64,10 +69,8 @@ static void describe(const struct tc_config *cfg, const struct tc_model *m)
 {
 	const struct tc_model_spec *s = tc_model_get_spec(m);
 	printf("config: %s\nweights: %s\n", cfg->path, cfg->weights_path);
-	printf("model: input %d, %d layer%s (gru ones: %s), head %d outputs\n", s->input_size,
-		s->n_layers, s->n_layers == 1 ? "" : "s",
-		s->reset_after ? "reset_after: true, as nn.GRU" : "reset_after: false, as Cho et al.",
-		s->outputs);
+	printf("model: input %d, %d layer%s, head %d outputs\n", s->input_size,
+		s->n_layers, s->n_layers == 1 ? "" : "s", s->outputs);
 	describe_layers(s);
 	describe_head(s);
 	printf("parameters: %" PRIu64 "\n", tc_model_param_count(m));
