@@ -77,7 +77,7 @@ class Exported:
     layers: list                       # hidden size per layer
     outputs: int
     reset_after: bool
-    tensors: dict                      # {"gru": first layer's prefix, "head": first linear's}
+    tensors: dict                      # {"gru": first layer's prefix, "head": see _head_prefix}
     names: list = field(default_factory=list)   # tensor names written
     notes: list = field(default_factory=list)   # things worth telling the user
     types: list = field(default_factory=list)   # gru | lstm | rnn per layer
@@ -123,7 +123,8 @@ def config_text(name, input_size, layers, head, reset_after, tensors, source,
                   for i, item in enumerate(head)]
     lines += [
         "  scaler: none",
-        f"  tensors: {{gru: {yaml_str(tensors['gru'])}, head: {yaml_str(tensors['head'])}}}",
+        "  tensors: {" + ", ".join(f"{k}: {yaml_str(v)}" for k, v in tensors.items()
+                                   if v is not None) + "}",
         "  watch: false",
         "  reset_state_on_change: false",
         "tick:",
@@ -158,6 +159,18 @@ def _write(out_dir, name, arrays, **cfg):
 # A PyTorch module
 # --------------------------------------------------------------------------
 
+def _head_prefix(head):
+    """model.tensors.head that gives each head item its module by default: the
+    linear of a one-item head; the container of an nn.Sequential whose
+    positions are the list's; else None (every item names its module)."""
+    if len(head) == 1:
+        return head[0].prefix
+    named = [(i, part.prefix) for i, part in enumerate(head)
+             if part.kind in ("linear", "layernorm")]
+    box = named[0][1].rsplit(".", 1)[0]
+    return box if all(pre == f"{box}.{i}" for i, pre in named) else None
+
+
 def export_module(module, out_dir, name="model", horizon_note=None, layers=None, head=None,
                   gru=None):
     """Write OUT_DIR/NAME.safetensors and OUT_DIR/NAME.yaml from `module`.
@@ -171,8 +184,7 @@ def export_module(module, out_dir, name="model", horizon_note=None, layers=None,
     p = export_map.plan(module, layers if layers is not None else gru, head)
     notes = list(p.notes)
     arrays = export_map.tensors(p, notes)
-    linear = next(part for part in p.head if part.kind == "linear")
-    prefixes = {"gru": p.layers[0].prefix, "head": linear.prefix}
+    prefixes = {"gru": p.layers[0].prefix, "head": _head_prefix(p.head)}
     src = f"{type(module).__name__} (" + ", ".join(
         f"{part.name}: {type(part.module).__name__}" for part in p.layers + p.head) + ")"
     weights, config = _write(out_dir, name, arrays, input_size=p.input_size,
@@ -534,7 +546,8 @@ def main(argv=None):
               + ", ".join(f"{t} {h}" for t, h in zip(info.types, info.layers))
               + f", head {' '.join(info.head)} ({info.outputs} outputs), "
               f"reset_after: {str(info.reset_after).lower()}, "
-              f"tensors: gru={info.tensors['gru']} head={info.tensors['head']}")
+              "tensors: " + " ".join(f"{k}={v}" for k, v in info.tensors.items()
+                                     if v is not None))
         for n in info.notes:
             print(f"  note: {n}")
         if args.no_verify:
