@@ -403,7 +403,7 @@ def gru_then_lstm_then_mlp_head():
 
 @case
 def lstm_input3_layernorm_gelu_attributes():
-    """nn.LSTM(3, ...) and a head of attributes: Linear, LayerNorm(eps 1e-3), GELU(tanh), Dropout, Linear, Sigmoid"""
+    """nn.LSTM(3, ...), a head of attributes: Linear, LayerNorm(1e-3), GELU(tanh), Dropout, Sigmoid"""
 
     class Net(nn.Module):
         def __init__(self):
@@ -437,7 +437,7 @@ def lstm_input3_layernorm_gelu_attributes():
 
 @case
 def rnn_tanh_stack_gelu_tanh_plain_layernorm():
-    """two nn.RNN modules of different sizes, head Linear, Tanh, GELU, LayerNorm(no affine), Linear"""
+    """two nn.RNNs of different sizes; head Linear, Tanh, GELU, LayerNorm(no affine), Linear"""
 
     class Net(nn.Module):
         def __init__(self):
@@ -534,7 +534,7 @@ def refuses_layernorm_over_two_dims():
 
 @case
 def cli_stack_and_refusals():
-    """the CLI: an LSTM + MLP module with --no-verify; exit 2 naming the module for proj_size, bidirectional, an unknown layer"""
+    """the CLI: LSTM + MLP with --no-verify; exit 2 naming the module: proj_size, bidirectional, Conv1d"""
     with open(os.path.join(tmp(), "stacks.py"), "w") as f:
         f.write("import torch\n"
                 "from torch import nn\n"

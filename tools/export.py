@@ -44,7 +44,6 @@ The guide: docs/models.md.
 import argparse
 import copy
 import importlib
-import json
 import os
 import re
 import subprocess
