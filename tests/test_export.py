@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """test_export.py -- tools/export.py: PyTorch modules and the article's GRU to
 tickcast, each export checked by `tickcast check` and verified against
-`tickcast replay`. Prints TAP; every case is skipped, saying so, when PyTorch
+`tickcast replay`; the stacks (nn.LSTM, nn.RNN, several recurrent modules, MLP
+heads) are also run from the files they wrote by tools/golden_stack.py's numpy
+model and compared with the module's own forward, which checks the mapping
+without tickcast. Prints TAP; every case is skipped, saying so, when PyTorch
 (or numpy) cannot be imported.
 
 Environment: TC_TICKCAST (the tickcast binary; default build/cli/tickcast),
 TC_SOURCE_ROOT (the repository; default this file's parent folder).
 """
+import copy
 import os
 import subprocess
 import sys
@@ -190,21 +194,21 @@ def refuses_without_matching_linear():
             self.rnn = nn.GRU(1, 8)
             self.out = nn.Linear(16, 2)
 
-    expect_refusal(Net(), "no nn.Linear with in_features 8", "rnn", "out (16 -> 2)")
+    expect_refusal(Net(), "out: in_features 16", "rnn before it gives 8")
 
 
 @case
-def refuses_several_grus():
-    """two nn.GRU modules are refused, naming them"""
+def refuses_recurrent_sizes_that_do_not_chain():
+    """a recurrent module whose input_size is not the previous one's hidden size is refused"""
 
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.a = nn.GRU(1, 8)
-            self.b = nn.GRU(8, 4)
+            self.b = nn.LSTM(16, 4)
             self.fc = nn.Linear(4, 2)
 
-    expect_refusal(Net(), "2 nn.GRU modules", "a, b")
+    expect_refusal(Net(), "b: input_size 16", "a before it gives 8")
 
 
 @case
@@ -272,13 +276,307 @@ def cli_demo_module_and_article():
     out = cli("--module", "mymodel:nothing", "--out", "x", rc=2)
     assert "has no nothing" in out, out
 
+# --------------------------------------------------------------------------
+# Stacks and MLP heads
+# --------------------------------------------------------------------------
+
+def from_files(info):
+    """The export's config and weights as a tools/golden_stack.py StackSpec,
+    read back the way tickcast reads them (every layer's module and index,
+    every head item's module as written)."""
+    model = yaml.safe_load(open(info.config))["model"]
+    head = model["head"] if isinstance(model["head"], list) else [model["head"]]
+    layers = [golden_stack.Layer(it["type"], it["hidden"], it["module"], it["index"],
+                                 it.get("nonlinearity", "tanh")) for it in model["layers"]]
+    ops = [golden_stack.Op(it["type"], it.get("module"), it.get("outputs", 0), it.get("eps"),
+                           it.get("affine", True), it.get("approximate", "none"))
+           for it in head]
+    spec = golden_stack.StackSpec(model["input_size"], layers, ops, {})
+    spec.tensors = read_safetensors(info.weights)
+    return spec
+
+
+def offline(info, module, batch_first=True, series=3, steps=6):
+    """The files, run by golden_stack's numpy model in float64, against the
+    module's own forward: the mapping is right without tickcast."""
+    spec = from_files(info)
+    ref = copy.deepcopy(module).float().double().eval()
+    x = torch.randn(series, steps, spec.input_size, dtype=torch.float64)
+    with torch.no_grad():
+        want = ref(x if batch_first else x.transpose(0, 1))
+    want = (want if batch_first else want.transpose(0, 1)).numpy()
+    model = golden_stack.NumpyStack(spec)
+    hs = [numpy.zeros((series, w)) for w in spec.state_widths()]
+    for t in range(steps):
+        hs, y = model.step(x[:, t].numpy(), hs)
+        d = float(numpy.abs(y - want[:, t]).max())
+        assert d < 1e-9, f"step {t}: the exported files give {y}, the module {want[:, t]}"
+    print(f"# {info.config}: the files, run in numpy, match the module's forward")
+
+
+def stack_export(m, name, batch_first=True):
+    info = export.export_module(m, tmp(), name)
+    offline(info, m, batch_first)
+    return info, open(info.config).read()
+
+
+def stack_verified(m, name, info):
+    check_config(info)
+    verified(export.verify_module(m, tmp(), name, out=Comments()))
+
+
+@case
+def lstm_two_layers_linear_head():
+    """nn.LSTM(1, 12, num_layers=2) + nn.Linear: lstm layers with module and index"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(1, 12, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(12, 4)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0])
+
+    torch.manual_seed(11)
+    m = Net()
+    info, text = stack_export(m, "lstm2")
+    assert info.types == ["lstm", "lstm"] and info.layers == [12, 12], info
+    assert "- {type: lstm, hidden: 12, module: lstm, index: 0}" in text, text
+    assert "- {type: lstm, hidden: 12, module: lstm, index: 1}" in text, text
+    assert "head: {type: linear, outputs: 4, module: fc}" in text, text
+    assert info.names.count("lstm.weight_ih_l1") == 1 and "fc.bias" in info.names
+    stack_verified(m, "lstm2", info)
+
+
+@case
+def rnn_relu_sequence_first_no_bias():
+    """nn.RNN(relu, bias=False), batch_first=False: nonlinearity written, zero biases"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(1, 10, nonlinearity="relu", bias=False)
+            self.out = nn.Linear(10, 3, bias=False)
+
+        def forward(self, x):                     # (steps, batch, 1)
+            return self.out(self.rnn(x)[0])
+
+    torch.manual_seed(12)
+    m = Net()
+    info, text = stack_export(m, "rnnrelu", batch_first=False)
+    assert "- {type: rnn, hidden: 10, nonlinearity: relu, module: rnn, index: 0}" in text, text
+    sd = read_safetensors(info.weights)
+    assert sd["rnn.bias_ih_l0"].shape == (10,) and not sd["rnn.bias_ih_l0"].any()
+    assert sd["out.bias"].shape == (3,) and not sd["out.bias"].any()
+    assert any("bias=False" in n for n in info.notes), info.notes
+    stack_verified(m, "rnnrelu", info)
+
+
+@case
+def gru_then_lstm_then_mlp_head():
+    """nn.GRU(num_layers=2) `gru` -> nn.LSTM `lstm` -> Sequential(Linear, ReLU, Linear) `head`"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(1, 16, num_layers=2, batch_first=True)
+            self.lstm = nn.LSTM(16, 8, batch_first=True)
+            self.head = nn.Sequential(nn.Linear(8, 12), nn.ReLU(), nn.Linear(12, 6))
+
+        def forward(self, x):
+            return self.head(self.lstm(self.gru(x)[0])[0])
+
+    torch.manual_seed(13)
+    m = Net()
+    info, text = stack_export(m, "mixed")
+    assert info.types == ["gru", "gru", "lstm"] and info.layers == [16, 16, 8], info
+    assert info.head == ["linear", "relu", "linear"] and info.outputs == 6, info
+    for line in ("- {type: gru, hidden: 16, module: gru, index: 1}",
+                 "- {type: lstm, hidden: 8, module: lstm, index: 0}",
+                 "- {type: linear, outputs: 12, module: head.0}", "- {type: relu}",
+                 "- {type: linear, outputs: 6, module: head.2}"):
+        assert line in text, (line, text)
+    assert "head.2.weight" in info.names and "lstm.bias_hh_l0" in info.names, info.names
+    stack_verified(m, "mixed", info)
+
+
+@case
+def lstm_input3_layernorm_gelu_attributes():
+    """nn.LSTM(3, ...), a head of attributes: Linear, LayerNorm(1e-3), GELU(tanh), Dropout, Sigmoid"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.LSTM(3, 20, batch_first=True)
+            self.fc1 = nn.Linear(20, 16)
+            self.norm = nn.LayerNorm(16, eps=1e-3)
+            self.act = nn.GELU(approximate="tanh")
+            self.drop = nn.Dropout(0.3)
+            self.fc2 = nn.Linear(16, 6)
+            self.squash = nn.Sigmoid()
+
+        def forward(self, x):
+            y = self.drop(self.act(self.norm(self.fc1(self.enc(x)[0]))))
+            return self.squash(self.fc2(y))
+
+    torch.manual_seed(14)
+    m = Net()
+    with torch.no_grad():                         # not the trivial 1 and 0
+        m.norm.weight.uniform_(0.5, 1.5)
+        m.norm.bias.uniform_(-0.5, 0.5)
+    info, text = stack_export(m, "lnorm")
+    assert info.input_size == 3 and info.head == ["linear", "layernorm", "gelu", "dropout",
+                                                  "linear", "sigmoid"], info
+    for line in ("- {type: layernorm, eps: 0.001, affine: true, module: norm}",
+                 "- {type: gelu, approximate: tanh}", "- {type: dropout}", "- {type: sigmoid}",
+                 "- {type: linear, outputs: 6, module: fc2}"):
+        assert line in text, (line, text)
+    stack_verified(m, "lnorm", info)
+
+
+@case
+def rnn_tanh_stack_gelu_tanh_plain_layernorm():
+    """two nn.RNNs of different sizes; head Linear, Tanh, GELU, LayerNorm(no affine), Linear"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.ModuleList([nn.RNN(2, 13, batch_first=True),
+                                       nn.RNN(13, 7, batch_first=True)])
+            self.head = nn.Sequential(nn.Linear(7, 8), nn.Tanh(), nn.GELU(),
+                                      nn.LayerNorm(8, elementwise_affine=False),
+                                      nn.Linear(8, 3))
+
+        def forward(self, x):
+            for r in self.body:
+                x = r(x)[0]
+            return self.head(x)
+
+    torch.manual_seed(15)
+    m = Net()
+    info, text = stack_export(m, "rnnstack")
+    assert "- {type: rnn, hidden: 7, nonlinearity: tanh, module: body.1, index: 0}" in text, text
+    assert "- {type: gelu}" in text and "affine: false, module: head.3}" in text, text
+    stack_verified(m, "rnnstack", info)
+
+
+@case
+def refuses_proj_size():
+    """an nn.LSTM with proj_size is refused, naming it"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Module()
+            self.enc.lstm = nn.LSTM(1, 8, proj_size=4)
+            self.fc = nn.Linear(4, 2)
+
+    expect_refusal(Net(), "enc.lstm", "proj_size=4")
+
+
+@case
+def refuses_bidirectional_lstm():
+    """a bidirectional nn.LSTM after an nn.GRU is refused, naming it"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(1, 8)
+            self.lstm = nn.LSTM(8, 8, bidirectional=True)
+            self.fc = nn.Linear(16, 2)
+
+    expect_refusal(Net(), "lstm: a bidirectional LSTM")
+
+
+@case
+def refuses_unknown_head_layer():
+    """an nn.BatchNorm1d in the head is refused, naming the module and its type"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(1, 8)
+            self.head = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), nn.Linear(8, 2))
+
+    expect_refusal(Net(), "head.1: BatchNorm1d is not a head layer")
+
+
+@case
+def refuses_recurrent_after_head():
+    """an nn.LSTM registered after a Linear that follows an nn.GRU is refused"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(1, 8)
+            self.mid = nn.Linear(8, 8)
+            self.lstm = nn.LSTM(8, 4)
+            self.fc = nn.Linear(4, 2)
+
+    expect_refusal(Net(), "lstm: an LSTM registered after mid (Linear)")
+
+
+@case
+def refuses_layernorm_over_two_dims():
+    """nn.LayerNorm([2, 4]) in the head is refused"""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(1, 8)
+            self.fc = nn.Linear(8, 8)
+            self.norm = nn.LayerNorm([2, 4])
+            self.out = nn.Linear(8, 2)
+
+    expect_refusal(Net(), "norm: nn.LayerNorm over [2, 4]")
+
+
+@case
+def cli_stack_and_refusals():
+    """the CLI: LSTM + MLP with --no-verify; exit 2 naming the module: proj_size, bidirectional, Conv1d"""
+    with open(os.path.join(tmp(), "stacks.py"), "w") as f:
+        f.write("import torch\n"
+                "from torch import nn\n"
+                "class S(nn.Module):\n"
+                "    def __init__(self, **kw):\n"
+                "        super().__init__()\n"
+                "        self.lstm = nn.LSTM(2, 6, num_layers=2, batch_first=True, **kw)\n"
+                "        self.head = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4))\n"
+                "def good():\n"
+                "    return S()\n"
+                "def proj():\n"
+                "    return S(proj_size=3)\n"
+                "def bidir():\n"
+                "    return S(bidirectional=True)\n"
+                "def conv():\n"
+                "    m = S()\n"
+                "    m.head.add_module('3', nn.Conv1d(4, 4, 1))\n"
+                "    return m\n")
+    tool = os.path.join(ROOT, "tools", "export.py")
+    for factory, rc, needles in (("good", 0, ["lstm 6, lstm 6", "linear relu linear"]),
+                                 ("proj", 2, ["lstm: ", "proj_size=3"]),
+                                 ("bidir", 2, ["lstm: a bidirectional LSTM"]),
+                                 ("conv", 2, ["head.3: Conv1d is not a head layer"])):
+        run = subprocess.run([sys.executable, tool, "--module", f"stacks:{factory}",
+                              "--out", factory, "--no-verify"],
+                             capture_output=True, text=True, cwd=tmp())
+        out = run.stdout + run.stderr
+        assert run.returncode == rc, f"{factory}: exit {run.returncode}, expected {rc}:\n{out}"
+        for n in needles:
+            assert n in out, f"{factory}: {n!r} not in:\n{out}"
+    text = open(os.path.join(tmp(), "good", "model.yaml")).read()
+    assert "- {type: lstm, hidden: 6, module: lstm, index: 1}" in text, text
+
+
 
 def main():
-    global torch, nn, export, article_gru, read_safetensors
+    global torch, nn, numpy, yaml, export, article_gru, golden_stack, read_safetensors
     print(f"1..{len(CASES)}")
     try:
-        import numpy  # noqa: F401
+        import numpy
         import torch
+        import yaml                               # python3-torch depends on python3-yaml
         from torch import nn
     except ImportError as e:
         for i, fn in enumerate(CASES, 1):
@@ -288,6 +586,7 @@ def main():
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     import article_gru
     import export
+    import golden_stack
     from safetensors_io import read_safetensors
     torch.set_num_threads(1)
     failed = 0

@@ -1,16 +1,24 @@
 #!/usr/bin/python3
-"""export.py -- a PyTorch GRU forecaster to tickcast's weights and config, checked by replay.
+"""export.py -- a PyTorch forecaster to tickcast's weights and config, checked by replay.
 
 Two sources:
 
-  * a PyTorch module holding one nn.GRU (any number of layers, batch_first
-    either way) and an nn.Linear head with in_features == the GRU's hidden
-    size, whatever their attribute names: the tensors keep their real
-    state_dict names (`encoder.rnn.weight_ih_l0`, `head.weight`, ...) and the
-    config names the prefixes in `model.tensors`;
+  * a PyTorch module of recurrent modules (nn.GRU, nn.LSTM, nn.RNN: any
+    number of each, any num_layers, batch_first either way) and a head
+    (one nn.Linear, or nn.Linear, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU,
+    nn.LayerNorm, nn.Dropout as an nn.Sequential or module attributes),
+    whatever their names. Its forward must apply them in the order they are
+    registered (named_modules() order): each recurrent module on the
+    previous one's output, then the head on the last one's output (h of the
+    last layer at each step). tools/export_map.py says exactly what maps and
+    what is refused (bidirectional, proj_size, other layer types, a
+    recurrent module after the head, sizes that do not chain). The tensors
+    keep their real state_dict names (`encoder.rnn.weight_ih_l0`,
+    `head.0.weight`, ...) and the config gives every layer's `module:` and
+    `index:` and every head linear's and layernorm's `module:`;
   * the source article's hand-written GRU (W_xz, W_hz, b_z, W_xr, W_hr, b_r,
-    W_xh, W_hh, b_h, W_hq, b_q), converted by tools/article_gru.py to the same
-    layout, served with `reset_after: false`.
+    W_xh, W_hh, b_h, W_hq, b_q), converted by tools/article_gru.py to the
+    nn.GRU layout, served with `reset_after: false`.
 
 Each export writes DIR/NAME.safetensors (float32) and DIR/NAME.yaml (the model
 and tick sections of a tickcast config), then verifies it: a few series of
@@ -36,7 +44,6 @@ The guide: docs/models.md.
 import argparse
 import copy
 import importlib
-import json
 import os
 import re
 import subprocess
@@ -52,15 +59,12 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 import article_gru  # noqa: E402  (tools/article_gru.py)
+import export_map  # noqa: E402  (tools/export_map.py)
+from export_map import ExportError, yaml_str  # noqa: E402,F401  (ExportError: part of the API)
 from safetensors_io import write_safetensors  # noqa: E402
 
 TOLERANCE = 1e-4
-PREFIX_MAX = 63            # model.tensors.gru / .head: 1..63 bytes
 T0 = 1_700_000_000         # epoch-scale timestamps for the verification readings
-
-
-class ExportError(ValueError):
-    """The module cannot be exported as it is; the message says why."""
 
 
 @dataclass
@@ -72,9 +76,11 @@ class Exported:
     layers: list                       # hidden size per layer
     outputs: int
     reset_after: bool
-    tensors: dict                      # {"gru": prefix, "head": prefix}
+    tensors: dict                      # {"gru": first layer's prefix, "head": see _head_prefix}
     names: list = field(default_factory=list)   # tensor names written
     notes: list = field(default_factory=list)   # things worth telling the user
+    types: list = field(default_factory=list)   # gru | lstm | rnn per layer
+    head: list = field(default_factory=list)    # the head's op types, in order
 
 
 def default_tickcast():
@@ -85,24 +91,18 @@ def default_tickcast():
 # Config
 # --------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
-_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
+def _flow(item):
+    return "{" + ", ".join(f"{k}: {v}" for k, v in item) + "}"
 
 
-def yaml_str(s):
-    """`s` as a YAML scalar that reads back as the same string: bare when that
-    is safe, else double-quoted (JSON escapes are valid YAML). Prefixes such as
-    "0" (nn.Sequential children) would read as numbers, so they are quoted."""
-    if _PLAIN.match(s) and s.lower() not in _YAML_WORDS:
-        return s
-    return json.dumps(s)
-
-
-def config_text(name, input_size, layers, outputs, reset_after, tensors,
-                source, horizon_note=None):
+def config_text(name, input_size, layers, head, reset_after, tensors, source,
+                horizon_note=None):
+    """The config: `layers` and `head` are lists of [(key, YAML text)] items;
+    a head of one item is written as one mapping, several as a list."""
     note = ""
     if horizon_note:
         note = "   # " + " ".join(str(horizon_note).split())
+    last_linear = max(i for i, item in enumerate(head) if ("type", "linear") in item)
     lines = [
         f"# {name}.yaml -- written by tools/export.py from {source}",
         f"# Check it: tickcast check --config {name}.yaml   (every key: tickcast check --help)",
@@ -113,11 +113,17 @@ def config_text(name, input_size, layers, outputs, reset_after, tensors,
         + ("           # nn.GRU" if reset_after else "          # the original GRU (Cho et al.)"),
         "  layers:",
     ]
-    lines += [f"    - {{type: gru, hidden: {h}}}" for h in layers]
+    lines += [f"    - {_flow(item)}" for item in layers]
+    if len(head) == 1:
+        lines.append(f"  head: {_flow(head[0])}{note}")
+    else:
+        lines.append("  head:")
+        lines += [f"    - {_flow(item)}{note if i == last_linear else ''}"
+                  for i, item in enumerate(head)]
     lines += [
-        f"  head: {{type: linear, outputs: {outputs}}}{note}",
         "  scaler: none",
-        f"  tensors: {{gru: {yaml_str(tensors['gru'])}, head: {yaml_str(tensors['head'])}}}",
+        "  tensors: {" + ", ".join(f"{k}: {yaml_str(v)}" for k, v in tensors.items()
+                                   if v is not None) + "}",
         "  watch: false",
         "  reset_state_on_change: false",
         "tick:",
@@ -129,10 +135,6 @@ def config_text(name, input_size, layers, outputs, reset_after, tensors,
         "",
     ]
     return "\n".join(lines)
-
-
-def _f32(t):
-    return t.detach().to(device="cpu", dtype=torch.float32).contiguous().numpy().copy()
 
 
 def _write(out_dir, name, arrays, **cfg):
@@ -156,150 +158,40 @@ def _write(out_dir, name, arrays, **cfg):
 # A PyTorch module
 # --------------------------------------------------------------------------
 
-def _trace_linear_order(module, gru, input_size):
-    """Names-in-call-order of the nn.Linear modules run after `gru` in one
-    forward pass of a copy of `module`, or None when forward cannot be run
-    with a (batch, steps, input) tensor in the GRU's layout."""
-    ref = copy.deepcopy(module).double().eval()
-    by_id = {id(m): n for n, m in ref.named_modules()}
-    ref_gru = dict(ref.named_modules())[gru]
-    calls, hooks = [], []
-    for m in ref.modules():
-        if isinstance(m, (nn.GRU, nn.Linear)):
-            hooks.append(m.register_forward_hook(
-                lambda mod, _in, _out: calls.append(id(mod))))
-    x = torch.zeros(2, 3, input_size, dtype=torch.float64)
-    if not ref_gru.batch_first:
-        x = x.transpose(0, 1)
-    try:
-        with torch.no_grad():
-            ref(x)
-    except Exception:  # noqa: BLE001 -- any failure just means "no trace"
-        return None
-    finally:
-        for h in hooks:
-            h.remove()
-    if id(ref_gru) not in calls:
-        return None
-    after = calls[calls.index(id(ref_gru)) + 1:]
-    return [by_id[i] for i in after if i != id(ref_gru)]
+def _head_prefix(head):
+    """model.tensors.head that gives each head item its module by default: the
+    linear of a one-item head; the container of an nn.Sequential whose
+    positions are the list's; else None (every item names its module)."""
+    if len(head) == 1:
+        return head[0].prefix
+    named = [(i, part.prefix) for i, part in enumerate(head)
+             if part.kind in ("linear", "layernorm")]
+    box = named[0][1].rsplit(".", 1)[0]
+    return box if all(pre == f"{box}.{i}" for i, pre in named) else None
 
 
-def find_parts(module, gru=None, head=None, notes=None):
-    """(gru_name, gru, head_name, head): the one nn.GRU and its nn.Linear head.
-
-    `gru` / `head` name them explicitly (as named_modules() names them) when
-    the module holds several candidates."""
-    if not isinstance(module, nn.Module):
-        raise ExportError(f"expected an nn.Module, got {type(module).__name__}")
-    mods = dict(module.named_modules())
-    if gru is not None:
-        if not isinstance(mods.get(gru), nn.GRU):
-            raise ExportError(f"no nn.GRU named {gru!r} in {type(module).__name__}")
-        grus = [(gru, mods[gru])]
-    else:
-        grus = [(n, m) for n, m in module.named_modules() if isinstance(m, nn.GRU)]
-    if not grus:
-        raise ExportError(f"no nn.GRU in {type(module).__name__}: export_module needs one "
-                          "nn.GRU (any number of layers) and an nn.Linear head")
-    if len(grus) > 1:
-        raise ExportError(
-            f"{len(grus)} nn.GRU modules in {type(module).__name__} "
-            f"({', '.join(n or '<root>' for n, _ in grus)}): export_module takes exactly one "
-            "nn.GRU (stack layers with num_layers=); name the one to export with gru=, or, "
-            "for layers of different sizes, write the tensors yourself (docs/models.md)")
-    gname, g = grus[0]
-    if g.bidirectional:
-        raise ExportError(f"{gname}: a bidirectional nn.GRU cannot be exported: tickcast runs "
-                          "forward in time, one step per tick, with no future readings to "
-                          "run backward from")
-    if getattr(g, "proj_size", 0):
-        raise ExportError(f"{gname}: an nn.GRU with proj_size={g.proj_size} cannot be exported: "
-                          "tickcast's GRU layers have no projection")
-    if g.mode != "GRU":
-        raise ExportError(f"{gname}: mode {g.mode!r}, not a GRU")
-    H = g.hidden_size
-
-    if head is not None:
-        if not isinstance(mods.get(head), nn.Linear):
-            raise ExportError(f"no nn.Linear named {head!r} in {type(module).__name__}")
-        if mods[head].in_features != H:
-            raise ExportError(f"{head}: in_features {mods[head].in_features}, but the GRU "
-                              f"{gname} has hidden size {H}")
-        return gname, g, head, mods[head]
-    cands = [(n, m) for n, m in module.named_modules()
-             if isinstance(m, nn.Linear) and m.in_features == H]
-    if not cands:
-        others = [f"{n} ({m.in_features} -> {m.out_features})" for n, m in
-                  module.named_modules() if isinstance(m, nn.Linear)]
-        raise ExportError(
-            f"no nn.Linear with in_features {H} (the hidden size of the GRU {gname}) in "
-            f"{type(module).__name__}: tickcast's head is one nn.Linear applied to the last "
-            "GRU layer's output"
-            + (f"; the module's nn.Linear layers: {', '.join(others)}" if others else ""))
-    if len(cands) == 1:
-        return gname, g, cands[0][0], cands[0][1]
-    order = _trace_linear_order(module, gname, g.input_size)
-    names = [n for n, _ in cands]
-    if order:
-        for n in order:
-            if n in names:
-                if notes is not None:
-                    notes.append(f"{len(names)} nn.Linear layers take {H} features "
-                                 f"({', '.join(names)}); took {n}, the first that forward runs "
-                                 "after the GRU (name another with head=, --head)")
-                return gname, g, n, mods[n]
-    raise ExportError(
-        f"{len(cands)} nn.Linear layers take the GRU's {H} features ({', '.join(names)}) and "
-        "running forward did not tell which one follows it; name the head with head=")
-
-
-def _module_tensors(gname, g, hname, h):
-    """{name: float32 array} under the module's own prefixes (missing biases:
-    zeros, which is what bias=False computes)."""
-    out = {}
-    H = g.hidden_size
-    for k in range(g.num_layers):
-        for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            t = getattr(g, f"{w}_l{k}", None)
-            out[f"{gname}.{w}_l{k}"] = (_f32(t) if t is not None
-                                        else np.zeros(3 * H, dtype=np.float32))
-    out[f"{hname}.weight"] = _f32(h.weight)
-    out[f"{hname}.bias"] = (_f32(h.bias) if h.bias is not None
-                            else np.zeros(h.out_features, dtype=np.float32))
-    return out
-
-
-def export_module(module, out_dir, name="model", horizon_note=None, gru=None, head=None):
+def export_module(module, out_dir, name="model", horizon_note=None, layers=None, head=None,
+                  gru=None):
     """Write OUT_DIR/NAME.safetensors and OUT_DIR/NAME.yaml from `module`.
 
-    Finds the module's single nn.GRU and the nn.Linear that takes its hidden
-    state (several candidates: the one forward runs first after the GRU, or
-    the one named by `head`). Raises ExportError when the module does not fit
-    (no or several GRUs, bidirectional, proj_size, no matching Linear).
-    Returns an Exported."""
-    notes = []
-    gname, g, hname, h = find_parts(module, gru, head, notes)
-    if not g.bias:
-        notes.append(f"{gname} has bias=False: zero biases written")
-    if h.bias is None:
-        notes.append(f"{hname} has bias=False: a zero bias written")
-    prefixes = {"gru": gname, "head": hname}
-    for key, default in (("gru", "gru"), ("head", "fc")):
-        if len(prefixes[key].encode()) > PREFIX_MAX:
-            notes.append(f"{prefixes[key]}: longer than {PREFIX_MAX} bytes, the most "
-                         f"model.tensors.{key} takes; tensors renamed to {default}.*")
-            prefixes[key] = default
-    if prefixes["gru"] == prefixes["head"]:
-        raise ExportError("the GRU and the head would get the same tensor prefix")
-    tensors = _module_tensors(prefixes["gru"], g, prefixes["head"], h)
-    layers = [g.hidden_size] * g.num_layers
-    src = f"{type(module).__name__} ({gname}: nn.GRU, {hname}: nn.Linear)"
-    weights, config = _write(out_dir, name, tensors, input_size=g.input_size, layers=layers,
-                             outputs=h.out_features, reset_after=True, tensors=prefixes,
-                             source=src, horizon_note=horizon_note)
-    return Exported(weights, config, g.input_size, layers, h.out_features, True, prefixes,
-                    sorted(tensors), notes)
+    The recurrent modules (nn.GRU, nn.LSTM, nn.RNN) in registration order,
+    then the head (what is registered after the last of them), as
+    tools/export_map.py says; or the parts named by `layers` and `head`
+    (named_modules() names, a list or comma-separated; `gru` is the former
+    name of `layers`). Raises ExportError when the module does not fit,
+    naming the part and why. Returns an Exported."""
+    p = export_map.plan(module, layers if layers is not None else gru, head)
+    notes = list(p.notes)
+    arrays = export_map.tensors(p, notes)
+    prefixes = {"gru": p.layers[0].prefix, "head": _head_prefix(p.head)}
+    src = f"{type(module).__name__} (" + ", ".join(
+        f"{part.name}: {type(part.module).__name__}" for part in p.layers + p.head) + ")"
+    weights, config = _write(out_dir, name, arrays, input_size=p.input_size,
+                             layers=export_map.layer_items(p), head=export_map.head_items(p),
+                             reset_after=True, tensors=prefixes, source=src,
+                             horizon_note=horizon_note)
+    return Exported(weights, config, p.input_size, p.hidden, p.outputs, True, prefixes,
+                    sorted(arrays), notes, p.types, [part.kind for part in p.head])
 
 
 def _float32_double(m):
@@ -308,49 +200,57 @@ def _float32_double(m):
     return ref
 
 
-def module_forward(module, gru=None, head=None):
+def module_forward(module, layers=None, head=None, gru=None):
     """forward_fn for verify(): the exported parts, run as tickcast runs them
-    (head applied to the last GRU layer's output at every step), in float64;
-    plus the module's own forward when it takes a (batch, steps, input) tensor
-    in the GRU's layout and returns one forecast per step or per series."""
-    gname, _, hname, _ = find_parts(module, gru, head)
+    (each recurrent module on the previous one's output, the head on the last
+    one's output at every step), in float64; plus the module's own forward
+    when it takes a (batch, steps, input) tensor in the first recurrent
+    module's layout and returns one forecast per step or per series."""
+    p = export_map.plan(module, layers if layers is not None else gru, head)
     ref = _float32_double(module)
     mods = dict(ref.named_modules())
-    g, h = mods[gname], mods[hname]
+    rec = [mods[part.name] for part in p.layers]
+    ops = [mods[part.name] for part in p.head]
+    label = (" -> ".join(part.name for part in p.layers) + " -> "
+             + (p.head[0].name if len(p.head) == 1 else f"{p.head[0].name} .. {p.head[-1].name}"))
+    first_bf = rec[0].batch_first
+    O = p.outputs
 
     def fwd(x):                                   # x: (series, steps, input)
         S, T, _ = x.shape
         with torch.no_grad():
-            inp = x if g.batch_first else x.transpose(0, 1)
-            out, _ = g(inp)
-            if not g.batch_first:
-                out = out.transpose(0, 1)
-            result = {f"{gname} -> {hname}": h(out)}
+            y = x
+            for m in rec:
+                y = m(y if m.batch_first else y.transpose(0, 1))[0]
+                y = y if m.batch_first else y.transpose(0, 1)
+            for m in ops:
+                y = m(y)
+            result = {label: y}
+            inp = x if first_bf else x.transpose(0, 1)
             try:
                 y = ref(inp)
             except Exception as e:  # noqa: BLE001
                 result["note"] = (f"the module's own forward did not take a tensor "
                                   f"{list(inp.shape)} ({type(e).__name__}); "
-                                  f"checked {gname} -> {hname} alone")
+                                  f"checked {label} alone")
                 return result
         if isinstance(y, (tuple, list)) and y and torch.is_tensor(y[0]):
             y = y[0]
-        O = h.out_features
         shape = tuple(y.shape) if torch.is_tensor(y) else None
-        if S != T and shape == ((S, T, O) if g.batch_first else (T, S, O)):
-            result["the module's forward"] = y if g.batch_first else y.transpose(0, 1)
+        if S != T and shape == ((S, T, O) if first_bf else (T, S, O)):
+            result["the module's forward"] = y if first_bf else y.transpose(0, 1)
         elif shape == (S, O):
             result["the module's forward (last step)"] = y
         elif shape and len(shape) >= 2 and shape[:-1] in ((S, T), (T, S), (S,)) \
                 and shape[-1] != O:
             result["error"] = (f"the module's forward returned {list(shape)}: {shape[-1]} "
-                               f"values per forecast, but {hname} has {O} outputs; the "
-                               f"module does more after {hname} than tickcast serves "
-                               "(name the real head with head=, --head)")
+                               f"values per forecast, but the head ({p.head[-1].name}) gives "
+                               f"{O}; the module does more after it than tickcast serves "
+                               "(name the real head's modules with head=, --head)")
         else:
             result["note"] = (f"the module's own forward returned "
                               f"{list(shape) if shape else type(y).__name__}, not one "
-                              f"forecast per step or per series; checked {gname} -> {hname} alone")
+                              f"forecast per step or per series; checked {label} alone")
         return result
 
     return fwd
@@ -369,14 +269,16 @@ def export_article(params, out_dir, name="model", horizon_note=None):
         n_in, n_h, n_out = article_gru.model_sizes(params)
     except (KeyError, ValueError) as e:
         raise ExportError(f"article params: {e}") from e
-    tensors = {k: _f32(v) for k, v in sd.items()}
+    tensors = {k: export_map.f32(v) for k, v in sd.items()}
     prefixes = {"gru": "gru", "head": "fc"}
-    weights, config = _write(out_dir, name, tensors, input_size=int(n_in), layers=[int(n_h)],
-                             outputs=int(n_out), reset_after=False, tensors=prefixes,
+    weights, config = _write(out_dir, name, tensors, input_size=int(n_in),
+                             layers=[[("type", "gru"), ("hidden", str(int(n_h)))]],
+                             head=[[("type", "linear"), ("outputs", str(int(n_out)))]],
+                             reset_after=False, tensors=prefixes,
                              source="the article's GRU params (W_xz ... b_q)",
                              horizon_note=horizon_note)
     return Exported(weights, config, int(n_in), [int(n_h)], int(n_out), False, prefixes,
-                    sorted(tensors))
+                    sorted(tensors), types=["gru"], head=["linear"])
 
 
 def article_forward(params):
@@ -477,16 +379,17 @@ def verify(out_dir, name, forward_fn, input_size, series=5, steps=7, seed=0,
     bad = [k for k, d in diffs.items() if not d <= tolerance]
     if good and bad:
         print(f"  {', '.join(bad)} disagrees while {', '.join(good)} agrees: the module's "
-              "forward computes more than tickcast serves (one nn.GRU, then one nn.Linear on "
-              "its output at every step); move the rest out of the model, or serve it "
-              "elsewhere", file=out)
+              "forward computes something else than tickcast serves (the recurrent modules in "
+              "registration order, then the head on the last one's output at every step); "
+              "register the parts in the order forward applies them, move the rest out of "
+              "the model, or name the parts with --layers / --head", file=out)
     return worst
 
 
-def verify_module(module, out_dir, name="model", gru=None, head=None, **kw):
+def verify_module(module, out_dir, name="model", layers=None, head=None, gru=None, **kw):
     """verify() an export_module() export against the module."""
-    _, g, _, _ = find_parts(module, gru, head)
-    return verify(out_dir, name, module_forward(module, gru, head), g.input_size, **kw)
+    p = export_map.plan(module, layers if layers is not None else gru, head)
+    return verify(out_dir, name, module_forward(module, layers, head, gru), p.input_size, **kw)
 
 
 def verify_article(params, out_dir, name="model", **kw):
@@ -557,9 +460,17 @@ def _torch_load(path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        description="Export a PyTorch GRU forecaster to tickcast (safetensors + YAML) "
-                    "and verify it against `tickcast replay`.",
-        epilog="Guide: docs/models.md. Exit status: 0 exported (and verified), "
+        description="Export a PyTorch forecaster (nn.GRU / nn.LSTM / nn.RNN layers, then a "
+                    "head of nn.Linear, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.LayerNorm, "
+                    "nn.Dropout) to tickcast (safetensors + YAML) and verify it against "
+                    "`tickcast replay`. The module's forward must apply its recurrent modules "
+                    "and head in the order they are registered: each recurrent module on the "
+                    "previous one's output, then the head on the last one's output (h of the "
+                    "last layer at each step); batch_first either way.",
+        epilog="Refused, with the module named (exit 2): bidirectional, proj_size > 0, a layer "
+               "type tickcast does not have, a recurrent module after the head, input sizes "
+               "that do not chain, nn.LayerNorm over more than one dimension. "
+               "Guide: docs/models.md. Exit status: 0 exported (and verified), "
                "1 verification failed, 2 the model or the arguments are unusable.")
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--module", metavar="PKG.MOD:FACTORY",
@@ -574,8 +485,14 @@ def main(argv=None):
                     help="with --module: load these weights (torch.save(model.state_dict()))")
     ap.add_argument("--out", metavar="DIR", help="output folder (--demo: a temporary one)")
     ap.add_argument("--name", default="model", help="file names NAME.safetensors, NAME.yaml")
-    ap.add_argument("--gru", metavar="NAME", help="the nn.GRU to export, when there are several")
-    ap.add_argument("--head", metavar="NAME", help="the nn.Linear head, when it is ambiguous")
+    ap.add_argument("--layers", "--gru", metavar="NAME[,NAME...]", dest="layers",
+                    help="the recurrent modules to export, in the order they run (default: "
+                         "every nn.GRU, nn.LSTM, nn.RNN, in registration order); --gru is "
+                         "its former name")
+    ap.add_argument("--head", metavar="NAME[,NAME...]",
+                    help="the head's modules, in the order they run; a container names its "
+                         "parts (default: everything registered after the last recurrent "
+                         "module)")
     ap.add_argument("--horizon-note", metavar="TEXT", help="a comment for the head's line")
     ap.add_argument("--no-verify", action="store_true", help="skip the replay comparison")
     ap.add_argument("--tickcast", default=default_tickcast(),
@@ -618,15 +535,18 @@ def main(argv=None):
         else:
             module.eval()
             info = export_module(module, args.out, args.name, args.horizon_note,
-                                 gru=args.gru, head=args.head)
+                                 layers=args.layers, head=args.head)
             check = (lambda: verify_module(module, args.out, args.name,
-                                           gru=args.gru, head=args.head, **vkw))
+                                           layers=args.layers, head=args.head, **vkw))
         vkw = dict(series=args.series, steps=args.steps, seed=args.seed, tickcast=args.tickcast,
                    tolerance=args.tolerance)
         print(f"wrote {info.weights} ({len(info.names)} tensors) and {info.config}")
-        print(f"  input {info.input_size}, layers {info.layers}, head {info.outputs} outputs, "
+        print(f"  input {info.input_size}, layers "
+              + ", ".join(f"{t} {h}" for t, h in zip(info.types, info.layers))
+              + f", head {' '.join(info.head)} ({info.outputs} outputs), "
               f"reset_after: {str(info.reset_after).lower()}, "
-              f"tensors: gru={info.tensors['gru']} head={info.tensors['head']}")
+              "tensors: " + " ".join(f"{k}={v}" for k, v in info.tensors.items()
+                                     if v is not None))
         for n in info.notes:
             print(f"  note: {n}")
         if args.no_verify:

@@ -8,7 +8,8 @@ Run with Debian's /usr/bin/python3, which has PyTorch (1.13) and numpy; the
 
 Each case folder holds
     config.yaml        tickcast's config (model + event-clock tick section)
-    model.safetensors  float32 weights, named as nn.GRU / nn.Linear name them
+    model.safetensors  float32 weights, named as nn.GRU / nn.LSTM / nn.RNN /
+                       nn.Linear / nn.LayerNorm name them
     input.txt          readings `<series> <v1>[,<v2>...] <timestamp>`, as
                        `tickcast replay` reads them
     expected.txt       `# tolerance <x>`, then one line per forecast:
@@ -26,8 +27,10 @@ approximates; the tolerance bounds the C code's float32 rounding. Two parts:
     the standardised input is rounded to float32, as the C model takes it;
   * the model is an independent reference: PyTorch's nn.GRU for
     `reset_after: true`, a hand-written numpy formula (Cho et al.) for
-    `reset_after: false`, and the source article's own code for the article
-    case. A second, generic numpy implementation cross-checks each of them in
+    `reset_after: false`, the source article's own code for the article
+    case, and nn.GRU / nn.LSTM / nn.RNN with an nn.Sequential head for the
+    stacks of tools/golden_stack.py (gru, lstm and rnn layers from several
+    modules, MLP heads with every head op). A second, generic numpy implementation cross-checks each of them in
     float64 and estimates the float32 error, which must stay well below the
     case's tolerance.
 
@@ -50,6 +53,8 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import article_gru  # noqa: E402  (tools/article_gru.py)
+import golden_stack  # noqa: E402  (tools/golden_stack.py)
+from golden_stack import Layer, Op, StackSpec  # noqa: E402
 from scaler import EmaScaler  # noqa: E402  (tools/scaler.py)
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
@@ -104,6 +109,12 @@ class Spec:
 
     def layer_inputs(self):
         return [self.input_size] + self.hidden[:-1]
+
+    def state_widths(self):
+        return self.hidden
+
+    def numpy_model(self, dtype):
+        return NumpyGRU(self, dtype)
 
 
 def uniform(rng, bound, shape):
@@ -334,8 +345,8 @@ def run_model(ticks, model, spec):
     for bucket, batch in ticks:
         names = [s for s, _ in batch]
         x = np.stack([x for _, x in batch]).astype(np.float64)
-        hs = [np.stack([state[s][k] if s in state else np.zeros(h)
-                        for s in names]) for k, h in enumerate(spec.hidden)]
+        hs = [np.stack([state[s][k] if s in state else np.zeros(w)
+                        for s in names]) for k, w in enumerate(spec.state_widths())]
         new, y = model.step(x, hs)
         for i, s in enumerate(names):
             state[s] = [h[i] for h in new]
@@ -540,6 +551,66 @@ def restore(y, m, scale):
     return np.array([m[k % w] + scale[k % w] * float(yk) for k, yk in enumerate(y)])
 
 
+def stack_case(name, covers, spec, series, steps, tol):
+    """A stack of gru/lstm/rnn layers and an MLP head (tools/golden_stack.py),
+    PyTorch's modules as the oracle."""
+    rng = rng_for(name)
+    golden_stack.random_stack(rng, spec)
+    spec.outputs = golden_stack.outputs(spec)
+    return Case(name, covers, spec, golden_stack.TorchStack(spec),
+                regular_stream(rng, series, steps, spec.input_size), Tick(), tol)
+
+
+def stack_cases(T5):
+    abc = ["alpha", "bravo", "charlie"]
+    lstm, rnn = "lstm", "rnn"
+    return [
+        stack_case("lstm2_h12_h9", "2 LSTM layers (12, 9) of module `lstm` (the second's "
+                   "module and index by default), nn.Linear head `fc` by default; chain of "
+                   "nn.LSTMs",
+                   StackSpec(1, [Layer(lstm, 12, lstm, 0, write=("module",)),
+                                 Layer(lstm, 9, lstm, 1)],
+                             [Op("linear", "fc", 4)], {}, head_mapping=True),
+                   abc, 8, T5),
+        stack_case("rnn_relu_h10", "1 nn.RNN layer, nonlinearity relu, H=10; module and "
+                   "head from model.tensors {gru: rnn, head: out}",
+                   StackSpec(1, [Layer(rnn, 10, rnn, 0, "relu", write=("nonlinearity",))],
+                             [Op("linear", "out", 3)], {"gru": "rnn", "head": "out"},
+                             head_mapping=True),
+                   ["r.a", "r.b", "r.c", "r.d"], 8, T5),
+        stack_case("rnn_tanh_h13_h7", "2 nn.RNN tanh layers (13, 7) of module `enc` with "
+                   "explicit module and index, input_size=2; head of module attributes "
+                   "fc1, Tanh, Dropout, fc2, GELU (erf), LayerNorm without affine, out, "
+                   "Sigmoid, each linear with `module:`",
+                   StackSpec(2, [Layer(rnn, 13, "enc", 0, write=("nonlinearity", "module",
+                                                                  "index")),
+                                 Layer(rnn, 7, "enc", 1, write=("module", "index"))],
+                             [Op("linear", "fc1", 8, write_module=True), Op("tanh"),
+                              Op("dropout"), Op("linear", "fc2", 6, write_module=True),
+                              Op("gelu"), Op("layernorm", affine=False),
+                              Op("linear", "out", 3, write_module=True), Op("sigmoid")],
+                             {}),
+                   abc, 6, T5),
+        stack_case("gru2_lstm1_mlp", "nn.GRU(num_layers=2, H=16) `gru`, then nn.LSTM(H=8) "
+                   "`lstm`; head nn.Sequential(Linear, ReLU, Linear) `head` (head.0, head.2 "
+                   "by position)",
+                   StackSpec(1, [Layer("gru", 16, "gru", 0, write=("module",)),
+                                 Layer("gru", 16, "gru", 1),
+                                 Layer(lstm, 8, lstm, 0, write=("module",))],
+                             [Op("linear", "head.0", 12), Op("relu"),
+                              Op("linear", "head.2", 6)], {"head": "head"}),
+                   ["g.a", "g.b", "g.c", "g.d"], 6, T5),
+        stack_case("lstm_input3_layernorm", "nn.LSTM(3, 20) `lstm`, input_size=3; head "
+                   "nn.Sequential(Linear, LayerNorm(eps=1e-3), GELU(tanh), Linear) `head`",
+                   StackSpec(3, [Layer(lstm, 20, lstm, 0, write=("module",))],
+                             [Op("linear", "head.0", 16),
+                              Op("layernorm", "head.1", eps=0.001),
+                              Op("gelu", approximate="tanh"),
+                              Op("linear", "head.3", 6)], {"head": "head"}),
+                   ["imu.x", "imu.y", "imu.z"], 6, T5),
+    ]
+
+
 def all_cases():
     T5, T50 = 1e-5, 1e-4
     abc = ["alpha", "bravo", "charlie"]
@@ -586,7 +657,7 @@ def all_cases():
         "input_size=2, values offset by 100, 1e4, -1e4 with scales 0.01..30, missing: hold "
         "(held inputs standardised, no update), a series joining late; expectation by "
         "tools/scaler.py", Tick(missing="hold"), 0.3, 3))
-    return cases
+    return cases + stack_cases(T5)
 
 
 # --------------------------------------------------------------------------
@@ -601,8 +672,11 @@ def config_yaml(case):
              f"  input_size: {s.input_size}",
              f"  reset_after: {'true' if s.reset_after else 'false'}",
              "  layers:"]
-    lines += [f"    - {{type: gru, hidden: {h}}}" for h in s.hidden]
-    lines += [f"  head: {{type: linear, outputs: {s.outputs}}}"]
+    if isinstance(s, StackSpec):
+        lines = lines[:-1] + golden_stack.model_lines(s)
+    else:
+        lines += [f"    - {{type: gru, hidden: {h}}}" for h in s.hidden]
+        lines += [f"  head: {{type: linear, outputs: {s.outputs}}}"]
     if case.scaler:
         lines += [f"  scaler: {{type: ema, alpha: {case.scaler['alpha']}, "
                   f"warmup: {case.scaler['warmup']}}}"]
@@ -618,8 +692,8 @@ def config_yaml(case):
 def check_case(case, ticks, out):
     """Cross-check the oracle with the generic numpy GRU (float64, must agree
     to ~1e-12) and estimate float32 error (must be under tolerance / 10)."""
-    ref64 = run_model(ticks, NumpyGRU(case.spec, np.float64), case.spec)
-    ref32 = run_model(ticks, NumpyGRU(case.spec, np.float32), case.spec)
+    ref64 = run_model(ticks, case.spec.numpy_model(np.float64), case.spec)
+    ref32 = run_model(ticks, case.spec.numpy_model(np.float32), case.spec)
     y = np.stack([o[2] for o in out])
     d64 = np.abs(y - np.stack([o[2] for o in ref64])).max()
     d32 = np.abs(y - np.stack([o[2] for o in ref32])).max()
@@ -634,7 +708,7 @@ def check_scaled(case, ticks, out, figures, restored):
     restored and rounded to float32, as C prints it, must stay within a tenth
     of each value's tolerance (absolute + relative)."""
     check_case(case, ticks, out)
-    ref32 = run_model(ticks, NumpyGRU(case.spec, np.float32), case.spec)
+    ref32 = run_model(ticks, case.spec.numpy_model(np.float32), case.spec)
     worst = 0.0
     for (_, _, y32), (m, scale), want in zip(ref32, figures, restored):
         got = restore(y32, m, scale).astype(np.float32).astype(np.float64)
@@ -697,14 +771,16 @@ README = """\
 
 Each folder here is one end-to-end case for `tickcast replay` against PyTorch:
 `config.yaml` (model and event-clock tick settings), `model.safetensors` (random
-float32 weights named as `nn.GRU`/`nn.Linear` name them), `input.txt` (readings
+float32 weights named as `nn.GRU`/`nn.LSTM`/`nn.RNN`/`nn.Linear`/`nn.LayerNorm` name them), `input.txt` (readings
 `<series> <v1>[,<v2>...] <timestamp>`) and `expected.txt` (`# tolerance <x>`, then
 one line per forecast, `<series> <bucket start seconds> <y1> ... <yO>`, in tick
 order and, within a tick, in the series' registration order; `# tolerance <a>
 relative <r>` allows `a + r·|y|`). The expectations
 are computed in float64 from the exact float32 weights and inputs, by PyTorch's
 `nn.GRU` (or, for `reset_after: false`, a hand-written formula and the source
-article's own code), with the tick semantics of docs/design.md, "Ticks" implemented
+article's own code; for the stacks, `nn.GRU`/`nn.LSTM`/`nn.RNN` and an `nn.Sequential`
+head of `nn.Linear`, `nn.ReLU`, `nn.Tanh`, `nn.Sigmoid`, `nn.GELU`, `nn.LayerNorm`,
+`nn.Dropout`), cross-checked by a generic numpy implementation, with the tick semantics of docs/design.md, "Ticks" implemented
 independently in Python; compare each value within the stated absolute
 tolerance; the scaler case standardises inputs and restores outputs with
 `tools/scaler.py`. Do not edit these files: regenerate them all, deterministically, from
