@@ -8,7 +8,7 @@
 #include "error.h"
 #include "model.h"
 #include "model_internal.h"
-#include "st_writer.h"
+#include "model_fixture.h"
 
 /* Tensors of a 2-layer H=4 (layer 1: H=3) model with I=2, O=5, all 0.01. */
 #define MAX_T 10
@@ -56,22 +56,14 @@ static void make(struct fixture *f)
 	add(f, "fc.bias", 5, 0);
 }
 
-/* Writes the fixture and loads it; returns the model (or NULL with err). */
 static struct tc_model *load(struct fixture *f, char *path, char *err)
 {
-	cr_assert_eq(st_write(path, f->t, f->n), 0);
-	struct tc_model *m = tc_model_load(&f->spec, path, err);
-	unlink(path);
-	return m;
+	return mf_load(&f->spec, f->t, f->n, path, err);
 }
 
 static void expect_error(struct fixture *f, const char *want)
 {
-	char path[64], err[TC_ERR_LEN] = "";
-	struct tc_model *m = load(f, path, err);
-	cr_assert_null(m, "expected an error containing \"%s\"", want);
-	cr_assert(strstr(err, want), "error \"%s\" lacks \"%s\"", err, want);
-	cr_assert(strstr(err, path), "error \"%s\" does not name the file", err);
+	mf_expect_error(&f->spec, f->t, f->n, want);
 }
 
 Test(model, a_complete_file_loads)

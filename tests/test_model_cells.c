@@ -6,7 +6,7 @@
 
 #include "error.h"
 #include "model.h"
-#include "st_writer.h"
+#include "model_fixture.h"
 
 static float values[8192];
 
@@ -83,19 +83,12 @@ static void make(struct fixture *f)
 
 static struct tc_model *load(struct fixture *f, char *path, char *err)
 {
-	cr_assert_eq(st_write(path, f->t, f->n), 0);
-	struct tc_model *m = tc_model_load(&f->spec, path, err);
-	unlink(path);
-	return m;
+	return mf_load(&f->spec, f->t, f->n, path, err);
 }
 
 static void expect_error(struct fixture *f, const char *want)
 {
-	char path[64], err[TC_ERR_LEN] = "";
-	struct tc_model *m = load(f, path, err);
-	cr_assert_null(m, "expected an error containing \"%s\"", want);
-	cr_assert(strstr(err, want), "error \"%s\" lacks \"%s\"", err, want);
-	cr_assert(strstr(err, path), "error \"%s\" does not name the file", err);
+	mf_expect_error(&f->spec, f->t, f->n, want);
 }
 
 /* Drops the tensor called name from the file. */
