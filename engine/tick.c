@@ -390,8 +390,9 @@ int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset, ch
 	}
 	if (!tc_state_fits(t->state, m)) {
 		if (!reset) {
-			return tc_err_set(err, "layer sizes or outputs differ from the running model; set "
-				"model.reset_state_on_change: true to reset every series' state on such a reload");
+			return tc_err_set(err, "layer types or sizes, or the head's operations or widths, "
+				"differ from the running model; set model.reset_state_on_change: true to reset "
+				"every series' state on such a reload");
 		}
 		if (reset_states(t, m, err) < 0) {
 			return -1;
