@@ -26,8 +26,8 @@ static void close_wall(struct fixture *fx, int64_t bucket)
 	cr_assert_eq(tc_tick_close_wall(fx->tick, bucket, &fx->out, fx->err), 0, "%s", fx->err);
 }
 
-/* A one-layer model of `hidden` units, zero but the head bias 0.25. */
-static struct tc_model *zero_model(int input_size, int hidden)
+/* A one-layer model of `hidden` units of a type, zero but the head bias 0.25. */
+static struct tc_model *zero_model_of(enum tc_layer_type type, int input_size, int hidden)
 {
 	static const float zero[64], quarter[1] = {0.25f};
 	struct tc_model_spec spec;
@@ -35,6 +35,7 @@ static struct tc_model *zero_model(int input_size, int hidden)
 	spec.input_size = input_size;
 	spec.n_layers = 1;
 	spec.hidden[0] = hidden;
+	spec.type[0] = type;
 	spec.outputs = 1;
 	struct tc_model_weights w = {
 		.layer[0] = {zero, zero, zero, zero},
@@ -44,6 +45,11 @@ static struct tc_model *zero_model(int input_size, int hidden)
 	struct tc_model *m = tc_model_create(&spec, &w, err);
 	cr_assert_not_null(m, "%s", err);
 	return m;
+}
+
+static struct tc_model *zero_model(int input_size, int hidden)
+{
+	return zero_model_of(TC_LAYER_GRU, input_size, hidden);
 }
 
 Test(tick_daemon, the_wall_clock_takes_readings_without_timestamps_into_the_given_bucket)
@@ -207,6 +213,27 @@ Test(tick_daemon, other_layer_sizes_are_refused_unless_states_may_reset)
 	expect_tick(&fx, 2, 2000, IDS("a"), OUTS(0.25f), 0);  /* the new one does */
 	teardown(&fx);
 	tc_model_destroy(&wider);
+}
+
+Test(tick_daemon, an_lstm_of_the_same_sizes_is_refused_unless_states_may_reset)
+{
+	struct fixture fx;
+	setup_daemon(&fx, 0, TC_CLOCK_WALL, TC_MISSING_SKIP, 0);
+	struct tc_model *lstm = zero_model_of(TC_LAYER_LSTM, 1, 2);
+	offer_untimed(&fx, "a", 0.5f);
+	close_wall(&fx, 0);
+	cr_assert_eq(tc_tick_set_model(fx.tick, lstm, 0, fx.err), -1,
+		"a GRU's hidden states were handed to an LSTM");
+	cr_assert(strstr(fx.err, "layer types or sizes"), "%s", fx.err);
+	cr_assert_eq(tc_tick_set_model(fx.tick, lstm, 1, fx.err), 0, "%s", fx.err);
+	offer_untimed(&fx, "a", 0.5f);
+	close_wall(&fx, 1);
+	expect_tick(&fx, 1, 1000, IDS("a"), OUTS(0.25f), 0);
+	struct tc_series_info info;
+	cr_assert_eq(tc_tick_series(fx.tick, "a", 1, &info), 0);
+	cr_assert_eq(info.state_width[0], 4, "an lstm of 2 units keeps h and c");
+	teardown(&fx);
+	tc_model_destroy(&lstm);
 }
 
 Test(tick_daemon, a_new_input_size_is_refused_even_with_reset)
