@@ -278,11 +278,10 @@ struct tc_model *bench_weights_model_as(const struct bench_weights *w, int n_lay
 	memset(&mw, 0, sizeof mw);
 	for (int k = 0; k < n_layers; k++) {
 		spec.hidden[k] = w->hidden;
-		mw.layer[k] = (struct tc_gru_weights){w->weight_ih[k], w->weight_hh[k],
+		mw.layer[k] = (struct tc_layer_weights){w->weight_ih[k], w->weight_hh[k],
 			w->bias_ih[k], w->bias_hh[k]};
 	}
-	mw.head_weight = w->head_weight;
-	mw.head_bias = w->head_bias;
+	mw.head[0] = (struct tc_head_weights){w->head_weight, w->head_bias};
 	return tc_model_create(&spec, &mw, err);
 }
 

@@ -33,6 +33,7 @@
  * yet because nothing reads one. */
 #include "config.h"
 
+#include "config_model.h"
 #include "error.h"
 #include "option.h"
 
@@ -63,8 +64,6 @@ static const char *const clock_names[] = { "wall", "event", NULL };
 static const char *const aggregate_names[] = { "last", "mean", "min", "max", "sum", NULL };
 static const char *const missing_names[] = { "skip", "hold", "zero", NULL };
 static const char *const scaler_names[] = { "none", "ema", NULL };
-static const char *const layer_type_names[] = { "gru", NULL };
-static const char *const head_type_names[] = { "linear", NULL };
 static const char *const format_names[] = { "text", "json", "binary", NULL };
 static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
 static const char *const on_bad_names[] = { "refuse", "discard", NULL };
@@ -110,33 +109,6 @@ static const char *check_listen(const char *s)
 	return NULL;
 }
 
-static const struct tc_option layer_options[] = {
-	{ .name = "type", .type = TC_OPTION_ENUM, .offset = TC_OPTION_NO_FIELD, .required = 1,
-		.names = layer_type_names, .help = "kind of layer; only gru for now" },
-	{ .name = "hidden", .type = TC_OPTION_INT, .offset = CFG(model.hidden), .required = 1,
-		.min = 1, .max = TC_MAX_WIDTH, .help = "units of this GRU layer" },
-	{ 0 },
-};
-
-static const struct tc_option head_options[] = {
-	{ .name = "type", .type = TC_OPTION_ENUM, .offset = TC_OPTION_NO_FIELD, .required = 1,
-		.names = head_type_names, .help = "kind of head; only linear for now" },
-	{ .name = "outputs", .type = TC_OPTION_INT, .offset = CFG(model.outputs), .required = 1,
-		.min = 1, .max = TC_MAX_WIDTH,
-		.help = "values forecast per series (horizon x input_size, step-major)" },
-	{ 0 },
-};
-
-static const struct tc_option tensor_options[] = {
-	{ .name = "gru", .type = TC_OPTION_STRING, .offset = CFG(model.gru_prefix),
-		.size = CFG_SIZE(model.gru_prefix), .def_str = "gru",
-		.help = "tensor-name prefix of the GRU layers (<gru>.weight_ih_l0, ...)" },
-	{ .name = "head", .type = TC_OPTION_STRING, .offset = CFG(model.head_prefix),
-		.size = CFG_SIZE(model.head_prefix), .def_str = "fc",
-		.help = "tensor-name prefix of the head (<head>.weight, <head>.bias)" },
-	{ 0 },
-};
-
 static const struct tc_option scaler_options[] = {
 	{ .name = "type", .type = TC_OPTION_ENUM, .offset = CFG(scaler.type), .required = 1,
 		.names = scaler_names, .help = "none, or ema: per-series exponential mean and variance" },
@@ -156,21 +128,25 @@ static const struct tc_option model_options[] = {
 	{ .name = "input_size", .type = TC_OPTION_INT, .offset = CFG(model.input_size), .def = 1,
 		.min = 1, .max = TC_MAX_INPUT, .help = "values per reading" },
 	{ .name = "reset_after", .type = TC_OPTION_BOOL, .offset = CFG(model.reset_after), .def = 1,
-		.help = "true: PyTorch nn.GRU; false: the original GRU of Cho et al." },
+		.help = "gru layers: true PyTorch nn.GRU; false the original GRU of Cho et al." },
 	{ .name = "precision", .type = TC_OPTION_ENUM, .offset = CFG(model.precision),
 		.def = TC_PRECISION_FP32, .names = precision_names,
 		.help = "fp32, or bf16: weights and each product's inputs rounded to bfloat16, "
 			"fp32 sums and gates (faster with AVX512-BF16; docs/models.md)" },
 	{ .name = "layers", .type = TC_OPTION_LIST, .required = 1, .min = 1, .max = TC_MAX_LAYERS,
-		.child = layer_options, .count_offset = CFG(model.n_layers),
-		.stride = sizeof(int), .help = "the GRU layers, input side first" },
-	{ .name = "head", .type = TC_OPTION_MAP, .required = 1, .child = head_options,
-		.help = "the linear layer from the last hidden state to the forecast" },
+		.child = tc_config_layer_options, .count_offset = CFG(model.n_layers),
+		.stride = sizeof(struct tc_config_layer), .check_item = tc_config_check_layer,
+		.help = "the recurrent layers (gru, lstm, rnn), input side first" },
+	{ .name = "head", .type = TC_OPTION_LIST, .required = 1, .min = 1, .max = TC_MAX_HEAD_OPS,
+		.child = tc_config_head_options, .count_offset = CFG(model.n_head_ops),
+		.stride = sizeof(struct tc_config_head_op), .check_item = tc_config_check_head_op,
+		.help = "from the last layer's h to the forecast: one linear, or a list of "
+			"operations applied in order (nn.Sequential's)" },
 	{ .name = "scaler", .type = TC_OPTION_KIND, .offset = CFG(scaler.type),
 		.def = TC_SCALER_NONE, .names = scaler_names, .child = scaler_options,
 		.help = "per-series input scaling: none, ema, or {type: ema, alpha, warmup}; "
 			"read at start only" },
-	{ .name = "tensors", .type = TC_OPTION_MAP, .child = tensor_options,
+	{ .name = "tensors", .type = TC_OPTION_MAP, .child = tc_config_tensor_options,
 		.help = "tensor-name prefixes in the weights file" },
 	{ .name = "watch", .type = TC_OPTION_BOOL, .offset = CFG(model_watch), .def = 0,
 		.help = "reload when the weights file or this config changes (inotify)" },
@@ -477,6 +453,9 @@ int tc_config_parse(struct tc_config *cfg, const char *name, const char *text,
 	}
 	int rc = tc_option_walk(root_options, &doc, name, cfg, err);
 	yaml_document_delete(&doc);
+	if (rc == 0) {
+		tc_config_model_finish(cfg);
+	}
 	return rc;
 }
 

@@ -110,10 +110,31 @@ struct tc_security_config {
 	char curve_authorized_keys[TC_PATH_MAX]; /* folder of clients' *.key; "" = any client */
 };
 
+/* model.layers[i] as written; tc_config_parse turns them into model's layers. */
+struct tc_config_layer {
+	int type;                    /* enum tc_layer_type */
+	int hidden;
+	int relu;                    /* nonlinearity: 0 tanh, 1 relu (rnn) */
+	int index;                   /* -1: not given */
+	char module[TC_MAX_PREFIX];  /* "": not given */
+};
+
+/* model.head[i] as written; tc_config_parse turns them into model's head. */
+struct tc_config_head_op {
+	int type;                    /* index in the config's head type names */
+	int outputs;                 /* 0: not given */
+	int affine;
+	double eps;
+	int approximate_tanh;        /* gelu: approximate: tanh */
+	char module[TC_MAX_PREFIX];  /* "": not given */
+};
+
 struct tc_config {
 	char path[TC_PATH_MAX];         /* the file it was read from */
 	char weights_path[TC_PATH_MAX]; /* model.weights, resolved against path's folder */
 	struct tc_model_spec model;
+	struct tc_config_layer model_layers[TC_MAX_LAYERS];
+	struct tc_config_head_op model_head[TC_MAX_HEAD_OPS];
 	struct tc_scaler_config scaler;
 	int model_watch;                /* reload when the weights file or config changes */
 	int model_reset_state_on_change;/* a reload that changes layer sizes resets states */

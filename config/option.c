@@ -144,7 +144,7 @@ static const char *expected(char *buf, size_t size, const struct tc_option *o)
 	case TC_OPTION_MAP:
 		return "a mapping";
 	case TC_OPTION_LIST:
-		return "a sequence";
+		return "a sequence of mappings or one mapping";
 	}
 	return "?";
 }
@@ -499,9 +499,35 @@ static int walk_value(struct walk *w, const yaml_node_t *n, const char *path,
 static int walk_map(struct walk *w, const yaml_node_t *n, const char *path,
 	yaml_mark_t where, const struct tc_option *opts, char *base);
 
+/* Item i of a list: its keys, then the list's own check of it. */
+static int walk_item(struct walk *w, const yaml_node_t *item, const char *path, long long i,
+	const struct tc_option *o, char *base)
+{
+	char item_path[KEY_PATH_LEN];
+	char *item_base = base + (size_t)i * o->stride;
+	key_path(item_path, "%s[%lld]", path, i);
+	if (item->type != YAML_MAPPING_NODE) {
+		return fail_want(w, item, item_path, "a mapping");
+	}
+	tc_option_defaults(o->child, item_base);
+	if (walk_map(w, item, item_path, item->start_mark, o->child, item_base) < 0) {
+		return -1;
+	}
+	const char *wrong = o->check_item ? o->check_item(item_base) : NULL;
+	return wrong ? fail(w, item->start_mark, item_path, "%s", wrong) : 0;
+}
+
 static int walk_list(struct walk *w, const yaml_node_t *n, const char *path,
 	const struct tc_option *o, char *base)
 {
+	if (n->type == YAML_MAPPING_NODE) {
+		if (o->min > 1) {
+			return fail(w, n->start_mark, path, "expected %lld..%lld items, got 1 mapping",
+				o->min, o->max);
+		}
+		store_count(base, o, 1);
+		return walk_item(w, n, path, 0, o, base);
+	}
 	yaml_node_item_t *items = NULL;
 	long long count = 0;
 	if (n->type == YAML_SEQUENCE_NODE) {
@@ -513,15 +539,7 @@ static int walk_list(struct walk *w, const yaml_node_t *n, const char *path,
 			o->min, o->max, count);
 	}
 	for (long long i = 0; i < count; i++) {
-		char item_path[KEY_PATH_LEN];
-		char *item_base = base + (size_t)i * o->stride;
-		const yaml_node_t *item = yaml_document_get_node(w->doc, items[i]);
-		key_path(item_path, "%s[%lld]", path, i);
-		if (item->type != YAML_MAPPING_NODE) {
-			return fail_want(w, item, item_path, "a mapping");
-		}
-		tc_option_defaults(o->child, item_base);
-		if (walk_map(w, item, item_path, item->start_mark, o->child, item_base) < 0) {
+		if (walk_item(w, yaml_document_get_node(w->doc, items[i]), path, i, o, base) < 0) {
 			return -1;
 		}
 	}
@@ -539,7 +557,7 @@ static int walk_value(struct walk *w, const yaml_node_t *n, const char *path,
 		return walk_map(w, n, path, where, o->child, base);
 	}
 	if (o->type == TC_OPTION_LIST) {
-		if (n->type != YAML_SEQUENCE_NODE && !is_null(n)) {
+		if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
 			return fail_type(w, n, path, o);
 		}
 		return walk_list(w, n, path, o, base);

@@ -23,7 +23,8 @@ enum tc_option_type {
 	TC_OPTION_PATH,    /* a string; relative ones resolve against the file's folder */
 	TC_OPTION_FLOAT,   /* stored as double: a finite decimal number */
 	TC_OPTION_MAP,     /* a mapping whose keys are the child table */
-	TC_OPTION_LIST,    /* a sequence of mappings whose keys are the child table */
+	TC_OPTION_LIST,    /* a sequence of mappings whose keys are the child table, or
+	                      one mapping, read as a list of one */
 	/* A kind of thing, stored as ENUM: one of names alone (the child's other
 	 * keys keep their defaults), or a mapping of the child table, whose
 	 * required `type` key is the same ENUM at the same offset. */
@@ -59,6 +60,10 @@ struct tc_option {
 	const struct tc_option *child; /* MAP, LIST, KIND: the keys of the mapping (of each item) */
 	size_t count_offset;           /* LIST, STRINGS: where the item count goes (int) */
 	size_t stride;                 /* LIST: bytes from one item's fields to the next's */
+	/* LIST: NULL, or a check of one item once its keys are read (item: the
+	 * base its fields are at): NULL when it is consistent, else what is
+	 * wrong, reported at the item. */
+	const char *(*check_item)(const char *item);
 	const char *help;              /* one line for --help and the docs */
 };
 

@@ -4,17 +4,21 @@
 
 #include "kernel.h"
 
+#define KERNEL(suffix) \
+	tc_kernel_gru_##suffix, tc_kernel_rnn_##suffix, tc_kernel_lstm_##suffix, \
+		tc_kernel_linear_##suffix
+
 /* Fastest first within each precision. */
 static const struct tc_kernel kernels[] = {
 #ifdef TC_X86_KERNELS
-	{"avx512", TC_PRECISION_FP32, tc_kernel_gru_avx512, tc_kernel_linear_avx512},
-	{"avx2", TC_PRECISION_FP32, tc_kernel_gru_avx2, tc_kernel_linear_avx2},
+	{"avx512", TC_PRECISION_FP32, KERNEL(avx512)},
+	{"avx2", TC_PRECISION_FP32, KERNEL(avx2)},
 #endif
-	{"c", TC_PRECISION_FP32, tc_kernel_gru_c, tc_kernel_linear_c},
+	{"c", TC_PRECISION_FP32, KERNEL(c)},
 #ifdef TC_X86_KERNELS
-	{"avx512bf16", TC_PRECISION_BF16, tc_kernel_gru_avx512bf16, tc_kernel_linear_avx512bf16},
+	{"avx512bf16", TC_PRECISION_BF16, KERNEL(avx512bf16)},
 #endif
-	{"c_bf16", TC_PRECISION_BF16, tc_kernel_gru_c_bf16, tc_kernel_linear_c_bf16},
+	{"c_bf16", TC_PRECISION_BF16, KERNEL(c_bf16)},
 };
 
 #define N_KERNELS (sizeof kernels / sizeof kernels[0])

@@ -1,11 +1,13 @@
 /* kernel.h -- (internal) the block kernels and the choice among their builds.
  *
- * gru_kernel.c is compiled once per instruction set (plain C, AVX2, AVX-512)
- * with TC_KERNEL_SUFFIX naming its functions; the plain C build is the
- * reference the others are tested against. With TC_KERNEL_BF16 it is
- * compiled twice more, as the kernels of bf16 models: c_bf16 (plain C, the
- * reference) and avx512bf16. Each function works on the first `count` (at
- * most TC_STEP_BLOCK) rows of one block. */
+ * The kernel sources (gru_kernel.c, lstm_kernel.c, rnn_kernel.c,
+ * linear_kernel.c, all built on kernel_gemm.h's product) are compiled once
+ * per instruction set (plain C, AVX2, AVX-512) with TC_KERNEL_SUFFIX naming
+ * their functions; the plain C build is the reference the others are tested
+ * against. With TC_KERNEL_BF16 they are compiled twice more, as the kernels
+ * of bf16 models: c_bf16 (plain C, the reference) and avx512bf16. Each
+ * function works on the first `count` (at most TC_STEP_BLOCK) rows of one
+ * block. */
 #ifndef TC_KERNEL_H
 #define TC_KERNEL_H
 
@@ -25,16 +27,24 @@ struct tc_kernel {
 	enum tc_precision precision; /* the models it serves */
 	/* xh [block x (in + hidden)] holds each series' input then its hidden
 	 * state; the hidden state is advanced in place. */
-	void (*gru)(const struct tc_gru_layer *layer, float *xh, int count, float *scratch);
-	/* y [block x w.width] = h [block x w.rows] (row stride ldh) * W + b. */
-	void (*linear)(const struct tc_linear_layer *layer, const float *h, int ldh, int count,
+	void (*gru)(const struct tc_layer *layer, float *xh, int count, float *scratch);
+	void (*rnn)(const struct tc_layer *layer, float *xh, int count, float *scratch);
+	/* The same, and c [block x hidden] (contiguous rows) the cell state,
+	 * also advanced in place. */
+	void (*lstm)(const struct tc_layer *layer, float *xh, float *c, int count, float *scratch);
+	/* y [block x w->width] = h [block x w->rows] (row stride ldh) * W + b. */
+	void (*linear)(const struct tc_packed *w, const float *h, int ldh, int count,
 		float *y, float *scratch);
 };
 
 #define TC_KERNEL_DECLARE(suffix) \
-	void tc_kernel_gru_##suffix(const struct tc_gru_layer *layer, float *xh, int count, \
+	void tc_kernel_gru_##suffix(const struct tc_layer *layer, float *xh, int count, \
 		float *scratch); \
-	void tc_kernel_linear_##suffix(const struct tc_linear_layer *layer, \
+	void tc_kernel_rnn_##suffix(const struct tc_layer *layer, float *xh, int count, \
+		float *scratch); \
+	void tc_kernel_lstm_##suffix(const struct tc_layer *layer, float *xh, float *c, \
+		int count, float *scratch); \
+	void tc_kernel_linear_##suffix(const struct tc_packed *w, \
 		const float *h, int ldh, int count, float *y, float *scratch);
 
 TC_KERNEL_DECLARE(c)

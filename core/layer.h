@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include "model.h"
+
 #define TC_PANEL 32   /* output columns per panel */
 #define TC_ALIGN 64   /* bytes; alignment of every packed array and state row block */
 
@@ -36,25 +38,32 @@ static inline int tc_packed_rows_even(const struct tc_packed *p)
 	return (p->rows + 1) / 2 * 2;
 }
 
-/* One GRU layer, packed for a block whose rows hold [x | h] side by side.
- * The r and z gates only ever need W_i x + W_h h, so their input and
- * recurrent weights are stacked into one matrix over [x | h] with the two
- * biases summed: one product instead of two. The candidate n keeps its two
- * parts apart, since the reset gate multiplies the recurrent one: `hn` is
- * applied to h (nn.GRU, r * (W_hn h + b_hn)) or to r * h (Cho et al.). */
-struct tc_gru_layer {
+/* One recurrent layer, packed for a block whose rows hold [x | h] side by
+ * side. Every gate that only needs W_i x + b_i + W_h h + b_h is one product
+ * over [x | h] with the two biases summed: `gates` holds them all, in
+ * PyTorch's row order (gru: r | z; lstm: i | f | g | o; rnn: the one
+ * pre-activation). The GRU's candidate n keeps its two parts apart, since
+ * the reset gate multiplies the recurrent one: `hn` is applied to h
+ * (nn.GRU, r * (W_hn h + b_hn)) or to r * h (Cho et al.). */
+struct tc_layer {
+	enum tc_layer_type type;
 	int in;           /* I_k: input width */
 	int hidden;       /* H_k */
-	int reset_after;
-	struct tc_packed rz;  /* [x | h] -> r | z, bias b_ir + b_hr | b_iz + b_hz */
-	struct tc_packed xn;  /* x -> n's input part, bias b_in */
-	struct tc_packed hn;  /* h or r * h -> n's recurrent part, bias b_hn */
+	int reset_after;  /* gru: nn.GRU's variant */
+	int relu;         /* rnn: relu instead of tanh */
+	struct tc_packed gates; /* [x | h] -> the gates above, biases summed */
+	struct tc_packed xn;    /* gru: x -> n's input part, bias b_in */
+	struct tc_packed hn;    /* gru: h or r * h -> n's recurrent part, bias b_hn */
 };
 
-struct tc_linear_layer {
-	struct tc_packed w;   /* W: in -> out, bias b */
+/* One operation of the head, on rows of `in` values, writing `out`. */
+struct tc_head_op {
+	enum tc_head_op_type type;
+	int in, out;      /* widths; equal except for linear */
+	struct tc_packed w;   /* linear: W in -> out, bias b */
+	float *gamma, *beta;  /* layernorm: [in], NULL when not affine */
+	float eps;            /* layernorm */
 };
-
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,66 +1,16 @@
-/* model.c -- building a model: checking the spec, the tensors, and packing them. */
+/* model.c -- building a model: its layers packed for the kernels, its
+ * head, and what it costs (parameters, FLOPs, state). */
 #include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bf16.h"
 #include "error.h"
+#include "head.h"
 #include "layer.h"
 #include "model_internal.h"
-
-void tc_model_spec_init(struct tc_model_spec *spec)
-{
-	memset(spec, 0, sizeof *spec);
-	spec->input_size = 1;
-	spec->reset_after = 1;
-	snprintf(spec->gru_prefix, sizeof spec->gru_prefix, "gru");
-	snprintf(spec->head_prefix, sizeof spec->head_prefix, "fc");
-}
-
-int tc_model_spec_validate(const struct tc_model_spec *spec, char *err)
-{
-	if (spec->input_size < 1 || spec->input_size > TC_MAX_INPUT) {
-		return tc_err_set(err, "input_size %d is out of range 1..%d",
-			spec->input_size, TC_MAX_INPUT);
-	}
-	if (spec->n_layers < 1 || spec->n_layers > TC_MAX_LAYERS) {
-		return tc_err_set(err, "%d layers is out of range 1..%d",
-			spec->n_layers, TC_MAX_LAYERS);
-	}
-	for (int k = 0; k < spec->n_layers; k++) {
-		if (spec->hidden[k] < 1 || spec->hidden[k] > TC_MAX_WIDTH) {
-			return tc_err_set(err, "layer %d: hidden size %d is out of range 1..%d",
-				k, spec->hidden[k], TC_MAX_WIDTH);
-		}
-	}
-	if (spec->precision != TC_PRECISION_FP32 && spec->precision != TC_PRECISION_BF16) {
-		return tc_err_set(err, "precision %d is neither fp32 nor bf16", (int)spec->precision);
-	}
-	if (spec->outputs < 1 || spec->outputs > TC_MAX_WIDTH) {
-		return tc_err_set(err, "head: %d outputs is out of range 1..%d",
-			spec->outputs, TC_MAX_WIDTH);
-	}
-	if (!spec->gru_prefix[0] || !spec->head_prefix[0]) {
-		return tc_err_set(err, "tensor-name prefixes must not be empty");
-	}
-	return 0;
-}
-
-int tc_model_spec_same_shape(const struct tc_model_spec *a, const struct tc_model_spec *b)
-{
-	if (a->input_size != b->input_size || a->n_layers != b->n_layers
-		|| a->outputs != b->outputs) {
-		return 0;
-	}
-	for (int k = 0; k < a->n_layers; k++) {
-		if (a->hidden[k] != b->hidden[k]) {
-			return 0;
-		}
-	}
-	return 1;
-}
+#include "pack.h"
 
 /* Layer k's input width: the reading for k = 0, the layer below otherwise. */
 static int layer_input(const struct tc_model_spec *spec, int k)
@@ -68,96 +18,43 @@ static int layer_input(const struct tc_model_spec *spec, int k)
 	return k == 0 ? spec->input_size : spec->hidden[k - 1];
 }
 
-/* One source of a packed matrix: a PyTorch [out x rows] weight and its
- * bias (NULL: none), read from output row `first` on. */
-struct source {
-	const float *weight;
-	int rows;
-	const float *bias;
-};
-
-/* Packs `cols` outputs of one source, or of two stacked along the input
- * (b.weight non-NULL: rows a.rows + b.rows, biases summed). */
-static int pack(struct tc_packed *p, struct source a, struct source b, int first, int cols)
+/* Packs layer k from PyTorch's four tensors (model.h), G gates of H rows:
+ * every gate but the GRU's candidate as one product over [x | h]. */
+static int pack_layer(struct tc_layer *L, const struct tc_model_spec *spec, int k,
+	const struct tc_layer_weights *w)
 {
-	p->rows = a.rows + (b.weight ? b.rows : 0);
-	p->cols = cols;
-	p->width = (cols + TC_PANEL - 1) / TC_PANEL * TC_PANEL;
-	p->w = tc_alloc_floats((size_t)p->width * p->rows);
-	p->bias = tc_alloc_floats((size_t)p->width);
-	if (!p->w || !p->bias) {
-		return -1;
-	}
-	for (int j = 0; j < cols; j++) {
-		float *dst = p->w + (size_t)(j / TC_PANEL) * TC_PANEL * p->rows + j % TC_PANEL;
-		const float *src = a.weight + (size_t)(first + j) * a.rows;
-		for (int k = 0; k < a.rows; k++) {
-			dst[(size_t)k * TC_PANEL] = src[k];
-		}
-		if (b.weight) {
-			src = b.weight + (size_t)(first + j) * b.rows;
-			for (int k = 0; k < b.rows; k++) {
-				dst[(size_t)(a.rows + k) * TC_PANEL] = src[k];
-			}
-		}
-		p->bias[j] = (a.bias ? a.bias[first + j] : 0.0f) + (b.bias ? b.bias[first + j] : 0.0f);
-	}
-	return 0;
-}
-
-/* Adds the bf16 copy of p's weights (layer.h), rounded to nearest even. */
-static int pack_bf16(struct tc_packed *p)
-{
-	const int rows = p->rows, rows_even = tc_packed_rows_even(p);
-	p->wbf = (uint16_t *)tc_alloc_floats((size_t)p->width * rows_even / 2);
-	if (!p->wbf) {
-		return -1;
-	}
-	for (int panel = 0; panel < p->width / TC_PANEL; panel++) {
-		const float *src = p->w + (size_t)panel * TC_PANEL * rows;
-		uint16_t *dst = p->wbf + (size_t)panel * TC_PANEL * rows_even;
-		for (int k = 0; k < rows; k++) {
-			for (int j = 0; j < TC_PANEL; j++) {
-				dst[(size_t)(k / 2) * 2 * TC_PANEL + 2 * j + k % 2] =
-					tc_bf16_round(src[(size_t)k * TC_PANEL + j]);
-			}
-		}
-	}
-	return 0;
-}
-
-static void packed_finish(struct tc_packed *p)
-{
-	free(p->w);
-	free(p->bias);
-	free(p->wbf);
-	memset(p, 0, sizeof *p);
-}
-
-static int pack_gru(struct tc_gru_layer *L, const struct tc_gru_weights *w,
-	int in, int hidden, int reset_after)
-{
-	const struct source x = {w->weight_ih, in, w->bias_ih};
-	const struct source h = {w->weight_hh, hidden, w->bias_hh};
-	const struct source none = {0};
+	const int in = layer_input(spec, k), hidden = spec->hidden[k];
+	const struct tc_pack_source x = {w->weight_ih, in, w->bias_ih};
+	const struct tc_pack_source h = {w->weight_hh, hidden, w->bias_hh};
+	const struct tc_pack_source none = {0};
+	L->type = spec->type[k];
 	L->in = in;
 	L->hidden = hidden;
-	L->reset_after = reset_after;
-	if (pack(&L->rz, x, h, 0, 2 * hidden) < 0 || pack(&L->xn, x, none, 2 * hidden, hidden) < 0) {
+	L->reset_after = spec->reset_after;
+	L->relu = spec->relu[k];
+	if (L->type != TC_LAYER_GRU) {
+		return tc_pack(&L->gates, x, h, 0, tc_layer_gates(L->type) * hidden);
+	}
+	if (tc_pack(&L->gates, x, h, 0, 2 * hidden) < 0
+		|| tc_pack(&L->xn, x, none, 2 * hidden, hidden) < 0) {
 		return -1;
 	}
-	return pack(&L->hn, h, none, 2 * hidden, hidden);
+	return tc_pack(&L->hn, h, none, 2 * hidden, hidden);
 }
 
-static int pack_all_bf16(struct tc_model *m)
+/* The bf16 panels of every layer's matrices (a GRU's three, one otherwise). */
+static int pack_layers_bf16(struct tc_model *m)
 {
 	for (int k = 0; k < m->spec.n_layers; k++) {
-		struct tc_gru_layer *L = &m->layers[k];
-		if (pack_bf16(&L->rz) < 0 || pack_bf16(&L->xn) < 0 || pack_bf16(&L->hn) < 0) {
+		struct tc_layer *L = &m->layers[k];
+		if (tc_pack_bf16(&L->gates) < 0) {
+			return -1;
+		}
+		if (L->type == TC_LAYER_GRU && (tc_pack_bf16(&L->xn) < 0 || tc_pack_bf16(&L->hn) < 0)) {
 			return -1;
 		}
 	}
-	return pack_bf16(&m->head.w);
+	return 0;
 }
 
 struct tc_model *tc_model_create(const struct tc_model_spec *spec,
@@ -173,17 +70,15 @@ struct tc_model *tc_model_create(const struct tc_model_spec *spec,
 	}
 	m->spec = *spec;
 	for (int k = 0; k < spec->n_layers; k++) {
-		if (pack_gru(&m->layers[k], &weights->layer[k], layer_input(spec, k),
-			spec->hidden[k], spec->reset_after) < 0) {
+		if (pack_layer(&m->layers[k], spec, k, &weights->layer[k]) < 0) {
 			goto err_oom;
 		}
 	}
-	const struct source head = {weights->head_weight, spec->hidden[spec->n_layers - 1],
-		weights->head_bias};
-	if (pack(&m->head.w, head, (struct source){0}, 0, spec->outputs) < 0) {
+	if (spec->precision == TC_PRECISION_BF16 && pack_layers_bf16(m) < 0) {
 		goto err_oom;
 	}
-	if (spec->precision == TC_PRECISION_BF16 && pack_all_bf16(m) < 0) {
+	if (tc_head_build(m->head, &m->n_head, spec, weights->head,
+		spec->hidden[spec->n_layers - 1]) < 0) {
 		goto err_oom;
 	}
 	return m;
@@ -201,11 +96,11 @@ void tc_model_destroy(struct tc_model **mp)
 	}
 	struct tc_model *m = *mp;
 	for (int k = 0; k < TC_MAX_LAYERS; k++) {
-		packed_finish(&m->layers[k].rz);
-		packed_finish(&m->layers[k].xn);
-		packed_finish(&m->layers[k].hn);
+		tc_packed_free(&m->layers[k].gates);
+		tc_packed_free(&m->layers[k].xn);
+		tc_packed_free(&m->layers[k].hn);
 	}
-	packed_finish(&m->head.w);
+	tc_head_free(m->head, TC_MAX_HEAD_OPS);
 	free(m);
 	*mp = NULL;
 }
@@ -225,34 +120,53 @@ void tc_model_set_weights_sha256(struct tc_model *m, const char *hex)
 	snprintf(m->weights_sha256, sizeof m->weights_sha256, "%s", hex);
 }
 
+/* Parameters and multiply-adds of the head's linear operations, and the
+ * parameters of its affine layer norms. */
+static void head_counts(const struct tc_model *m, uint64_t *params, uint64_t *flops)
+{
+	*params = 0;
+	*flops = 0;
+	for (int i = 0; i < m->n_head; i++) {
+		const struct tc_head_op *op = &m->head[i];
+		if (op->type == TC_HEAD_LINEAR) {
+			*params += (uint64_t)op->out * ((uint64_t)op->in + 1);
+			*flops += 2 * (uint64_t)op->out * (uint64_t)op->in;
+		} else if (op->type == TC_HEAD_LAYERNORM && op->gamma) {
+			*params += 2 * (uint64_t)op->in;
+		}
+	}
+}
+
 uint64_t tc_model_param_count(const struct tc_model *m)
 {
 	const struct tc_model_spec *s = &m->spec;
-	uint64_t n = 0;
+	uint64_t n = 0, head_flops;
 	for (int k = 0; k < s->n_layers; k++) {
-		uint64_t h = (uint64_t)s->hidden[k];
-		n += 3 * h * ((uint64_t)layer_input(s, k) + h) + 6 * h;
+		uint64_t gh = (uint64_t)tc_layer_gates(s->type[k]) * (uint64_t)s->hidden[k];
+		n += gh * ((uint64_t)layer_input(s, k) + (uint64_t)s->hidden[k]) + 2 * gh;
 	}
-	uint64_t last = (uint64_t)s->hidden[s->n_layers - 1];
-	return n + (uint64_t)s->outputs * (last + 1);
+	uint64_t head;
+	head_counts(m, &head, &head_flops);
+	return n + head;
 }
 
 uint64_t tc_model_flops_per_step(const struct tc_model *m)
 {
 	const struct tc_model_spec *s = &m->spec;
-	uint64_t f = 0;
+	uint64_t f = 0, head_params, head;
 	for (int k = 0; k < s->n_layers; k++) {
-		uint64_t h = (uint64_t)s->hidden[k];
-		f += 2 * 3 * h * ((uint64_t)layer_input(s, k) + h);
+		uint64_t gh = (uint64_t)tc_layer_gates(s->type[k]) * (uint64_t)s->hidden[k];
+		f += 2 * gh * ((uint64_t)layer_input(s, k) + (uint64_t)s->hidden[k]);
 	}
-	return f + 2 * (uint64_t)s->hidden[s->n_layers - 1] * (uint64_t)s->outputs;
+	head_counts(m, &head_params, &head);
+	return f + head;
 }
 
 uint64_t tc_model_state_bytes(const struct tc_model *m)
 {
 	uint64_t n = 0;
 	for (int k = 0; k < m->spec.n_layers; k++) {
-		n += (uint64_t)m->spec.hidden[k];
+		n += (uint64_t)tc_model_spec_state_width(&m->spec, k);
 	}
 	return n * sizeof(float);
 }
@@ -264,10 +178,13 @@ static int max_int(int a, int b)
 
 int tc_model_max_width(const struct tc_model *m)
 {
-	int w = m->head.w.width;
+	int w = 0;
+	for (int i = 0; i < m->n_head; i++) {
+		w = max_int(w, m->head[i].w.width);
+	}
 	for (int k = 0; k < m->spec.n_layers; k++) {
-		const struct tc_gru_layer *L = &m->layers[k];
-		w = max_int(w, max_int(L->rz.width, max_int(L->xn.width, L->hn.width)));
+		const struct tc_layer *L = &m->layers[k];
+		w = max_int(w, max_int(L->gates.width, max_int(L->xn.width, L->hn.width)));
 	}
 	return w;
 }
@@ -279,4 +196,9 @@ int tc_model_max_hidden(const struct tc_model *m)
 		h = max_int(h, m->spec.hidden[k]);
 	}
 	return h;
+}
+
+int tc_model_max_head_width(const struct tc_model *m)
+{
+	return tc_head_max_width(m->head, m->n_head);
 }

@@ -11,8 +11,8 @@
 
 /* The float32 copies of every tensor the spec names. */
 struct loaded {
-	float *gru[TC_MAX_LAYERS][4]; /* weight_ih, weight_hh, bias_ih, bias_hh */
-	float *head[2];               /* weight, bias */
+	float *layer[TC_MAX_LAYERS][4];  /* weight_ih, weight_hh, bias_ih, bias_hh */
+	float *head[TC_MAX_HEAD_OPS][2]; /* weight, bias */
 };
 
 static void format_shape(char *buf, size_t len, const uint64_t *shape, int ndim)
@@ -77,40 +77,83 @@ static void loaded_finish(struct loaded *l)
 {
 	for (int k = 0; k < TC_MAX_LAYERS; k++) {
 		for (int i = 0; i < 4; i++) {
-			free(l->gru[k][i]);
+			free(l->layer[k][i]);
 		}
 	}
-	free(l->head[0]);
-	free(l->head[1]);
+	for (int i = 0; i < TC_MAX_HEAD_OPS; i++) {
+		free(l->head[i][0]);
+		free(l->head[i][1]);
+	}
+}
+
+/* Layer k's four tensors: G_k H_k rows from its module and index. */
+static int read_layer(const struct tc_model_spec *spec, int k, const struct tc_safetensors *st,
+	float *out[4], char *err)
+{
+	static const char *const kinds[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+	char name[TC_MAX_PREFIX + 32];
+	int index;
+	const char *module = tc_model_spec_layer_source(spec, k, &index);
+	uint64_t rows = (uint64_t)tc_layer_gates(spec->type[k]) * (uint64_t)spec->hidden[k];
+	uint64_t in = (uint64_t)(k == 0 ? spec->input_size : spec->hidden[k - 1]);
+	uint64_t cols[4] = {in, (uint64_t)spec->hidden[k], 0, 0};
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "%s.%s_l%d", module, kinds[i], index);
+		if (!(out[i] = read_tensor(st, name, rows, cols[i], err))) {
+			tc_err_prefix(err, "layer %d (%s: %d gates x %d units)", k,
+				tc_layer_type_to_string(spec->type[k]), tc_layer_gates(spec->type[k]),
+				spec->hidden[k]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The head's tensors: each linear's weight [out x in] and bias [out], each
+ * affine layer norm's weight and bias [in]; in is the width before it. */
+static int read_head(const struct tc_model_spec *spec, const struct tc_safetensors *st,
+	struct loaded *l, char *err)
+{
+	char module[TC_MAX_PREFIX], name[TC_MAX_PREFIX + 16];
+	uint64_t in = (uint64_t)spec->hidden[spec->n_layers - 1];
+	const int count = spec->n_head_ops ? spec->n_head_ops : 1;
+	for (int i = 0; i < count; i++) {
+		struct tc_head_op_spec op = spec->n_head_ops ? spec->head[i]
+			: (struct tc_head_op_spec){.type = TC_HEAD_LINEAR, .outputs = spec->outputs};
+		int linear = op.type == TC_HEAD_LINEAR;
+		if (!linear && !(op.type == TC_HEAD_LAYERNORM && op.affine)) {
+			continue;
+		}
+		tc_model_spec_head_module(spec, i, module);
+		uint64_t rows = linear ? (uint64_t)op.outputs : in;
+		snprintf(name, sizeof name, "%s.weight", module);
+		if (!(l->head[i][0] = read_tensor(st, name, rows, linear ? in : 0, err))) {
+			goto fail;
+		}
+		snprintf(name, sizeof name, "%s.bias", module);
+		if (!(l->head[i][1] = read_tensor(st, name, rows, 0, err))) {
+			goto fail;
+		}
+		in = linear ? (uint64_t)op.outputs : in;
+		continue;
+fail:
+		if (count > 1) {
+			tc_err_prefix(err, "head[%d] (%s)", i, linear ? "linear" : "layernorm");
+		}
+		return -1;
+	}
+	return 0;
 }
 
 static int read_all(const struct tc_model_spec *spec, const struct tc_safetensors *st,
 	struct loaded *l, char *err)
 {
-	static const char *const kinds[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-	char name[TC_MAX_PREFIX + 32];
 	for (int k = 0; k < spec->n_layers; k++) {
-		uint64_t h3 = 3 * (uint64_t)spec->hidden[k];
-		uint64_t in = (uint64_t)(k == 0 ? spec->input_size : spec->hidden[k - 1]);
-		uint64_t cols[4] = {in, (uint64_t)spec->hidden[k], 0, 0};
-		for (int i = 0; i < 4; i++) {
-			snprintf(name, sizeof name, "%s.%s_l%d", spec->gru_prefix, kinds[i], k);
-			if (!(l->gru[k][i] = read_tensor(st, name, h3, cols[i], err))) {
-				return -1;
-			}
+		if (read_layer(spec, k, st, l->layer[k], err) < 0) {
+			return -1;
 		}
 	}
-	uint64_t out = (uint64_t)spec->outputs;
-	uint64_t last = (uint64_t)spec->hidden[spec->n_layers - 1];
-	snprintf(name, sizeof name, "%s.weight", spec->head_prefix);
-	if (!(l->head[0] = read_tensor(st, name, out, last, err))) {
-		return -1;
-	}
-	snprintf(name, sizeof name, "%s.bias", spec->head_prefix);
-	if (!(l->head[1] = read_tensor(st, name, out, 0, err))) {
-		return -1;
-	}
-	return 0;
+	return read_head(spec, st, l, err);
 }
 
 /* tc_model_load_from for a spec already validated. */
@@ -123,9 +166,13 @@ static struct tc_model *build(const struct tc_model_spec *spec, const struct tc_
 		tc_err_prefix(err, "%s", tc_safetensors_path(st));
 		goto out;
 	}
-	struct tc_model_weights w = {.head_weight = l.head[0], .head_bias = l.head[1]};
-	for (int k = 0; k < spec->n_layers; k++) {
-		w.layer[k] = (struct tc_gru_weights){l.gru[k][0], l.gru[k][1], l.gru[k][2], l.gru[k][3]};
+	struct tc_model_weights w;
+	for (int k = 0; k < TC_MAX_LAYERS; k++) {
+		w.layer[k] = (struct tc_layer_weights){l.layer[k][0], l.layer[k][1], l.layer[k][2],
+			l.layer[k][3]};
+	}
+	for (int i = 0; i < TC_MAX_HEAD_OPS; i++) {
+		w.head[i] = (struct tc_head_weights){l.head[i][0], l.head[i][1]};
 	}
 	m = tc_model_create(spec, &w, err);
 out:

@@ -1,4 +1,4 @@
-/* state.c -- the per-series hidden states and the step's per-thread scratch. */
+/* state.c -- the per-series states (h, and c for an LSTM) and the step's per-thread scratch. */
 #include "state.h"
 
 #include <omp.h>
@@ -14,20 +14,23 @@
 #include "state_internal.h"
 #include "step.h"
 
-/* One block's floats: each layer's [x | h] rows, the head's output rows,
- * and the kernel's scratch. Sized for the bf16 kernels whatever the model's
- * precision, so that a reload to the other precision fits the same state. */
+/* One block's floats: each layer's [x | h] rows and an LSTM's cell
+ * states, the head's two buffers, and the kernel's scratch. Sized for the
+ * bf16 kernels whatever the model's precision, so that a reload to the
+ * other precision fits the same state. */
 static size_t scratch_floats(const struct tc_model *m)
 {
 	const struct tc_model_spec *s = &m->spec;
+	const int head_width = tc_model_max_head_width(m);
 	size_t n = 0;
-	int max_rows = 0;
+	int max_rows = head_width;
 	for (int k = 0; k < s->n_layers; k++) {
 		int rows = m->layers[k].in + m->layers[k].hidden;
-		n += (size_t)TC_STEP_BLOCK * (size_t)rows;
+		n += (size_t)TC_STEP_BLOCK * (size_t)(rows + tc_model_spec_state_width(s, k)
+			- s->hidden[k]);
 		max_rows = rows > max_rows ? rows : max_rows;
 	}
-	n += (size_t)TC_STEP_BLOCK * (size_t)m->head.w.width;
+	n += 2 * (size_t)TC_STEP_BLOCK * (size_t)head_width;
 	return n + TC_KERNEL_SCRATCH(tc_model_max_width(m), tc_model_max_hidden(m), max_rows);
 }
 
@@ -107,7 +110,7 @@ int tc_state_grow(struct tc_state *st, size_t capacity, char *err)
 	float *grown[TC_MAX_LAYERS] = {0};
 	void *blocks[TC_MAX_LAYERS] = {0};
 	for (int k = 0; k < st->shape.n_layers; k++) {
-		size_t h = (size_t)st->shape.hidden[k];
+		size_t h = (size_t)tc_model_spec_state_width(&st->shape, k);
 		if (capacity > SIZE_MAX / sizeof(float) / h
 			|| !(grown[k] = alloc_states(capacity * h, &blocks[k]))) {
 			for (int j = 0; j < k; j++) {
@@ -118,8 +121,8 @@ int tc_state_grow(struct tc_state *st, size_t capacity, char *err)
 	}
 	for (int k = 0; k < st->shape.n_layers; k++) {
 		if (st->hidden[k]) {
-			memcpy(grown[k], st->hidden[k],
-				st->capacity * (size_t)st->shape.hidden[k] * sizeof(float));
+			memcpy(grown[k], st->hidden[k], st->capacity
+				* (size_t)tc_model_spec_state_width(&st->shape, k) * sizeof(float));
 		}
 		free(st->hidden_block[k]);
 		st->hidden[k] = grown[k];
@@ -138,7 +141,7 @@ size_t tc_state_memory(const struct tc_state *st)
 {
 	size_t floats = 0;
 	for (int k = 0; k < st->shape.n_layers; k++) {
-		floats += st->capacity * (size_t)st->shape.hidden[k];
+		floats += st->capacity * (size_t)tc_model_spec_state_width(&st->shape, k);
 	}
 	return floats * sizeof(float);
 }
@@ -151,8 +154,8 @@ int tc_state_threads(const struct tc_state *st)
 void tc_state_clear(struct tc_state *st, size_t slot)
 {
 	for (int k = 0; k < st->shape.n_layers; k++) {
-		size_t h = (size_t)st->shape.hidden[k];
-		memset(st->hidden[k] + slot * h, 0, h * sizeof(float));
+		size_t w = (size_t)tc_model_spec_state_width(&st->shape, k);
+		memset(st->hidden[k] + slot * w, 0, w * sizeof(float));
 	}
 }
 

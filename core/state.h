@@ -1,9 +1,10 @@
-/* state.h -- per-series hidden states of a model, one slot per series.
+/* state.h -- per-series states of a model, one slot per series.
  *
- * Layer k's states are one contiguous, 64-byte aligned [capacity x H_k]
- * float array, so a block of neighbouring slots is contiguous in memory.
- * A slot starts (and restarts, after tc_state_clear) at zero, as PyTorch's
- * h0 = zeros. The state also holds the per-thread scratch the step needs, so
+ * Layer k's states are one contiguous, 64-byte aligned [capacity x W_k]
+ * float array, so a block of neighbouring slots is contiguous in memory;
+ * W_k is tc_model_spec_state_width: H_k floats of h, and for an LSTM H_k
+ * more of its cell state c. A slot starts (and restarts, after
+ * tc_state_clear) at zero, as PyTorch's h0 = c0 = zeros. The state also holds the per-thread scratch the step needs, so
  * that stepping never allocates. */
 #ifndef TC_STATE_H
 #define TC_STATE_H
@@ -29,7 +30,7 @@ int tc_state_grow(struct tc_state *st, size_t capacity, char *err);
 
 size_t tc_state_capacity(const struct tc_state *st);
 
-/* Bytes of the hidden states: capacity x sum_k H_k floats (the per-thread
+/* Bytes of the states: capacity x sum_k W_k floats (the per-thread
  * scratch, whose size does not depend on the series, is not counted). */
 size_t tc_state_memory(const struct tc_state *st);
 
@@ -38,7 +39,7 @@ int tc_state_threads(const struct tc_state *st);
 /* Zeroes every layer's hidden state of slot (slot < capacity). */
 void tc_state_clear(struct tc_state *st, size_t slot);
 
-/* Layer k's [capacity x H_k] array. Borrowed; moves on tc_state_grow. */
+/* Layer k's [capacity x W_k] array. Borrowed; moves on tc_state_grow. */
 float *tc_state_hidden(struct tc_state *st, int layer);
 
 /* Nonzero when st was built for a model of m's shape. */

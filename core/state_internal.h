@@ -9,7 +9,8 @@
 struct tc_state {
 	struct tc_model_spec shape;    /* sizes of the model it was built for */
 	size_t capacity;               /* slots */
-	float *hidden[TC_MAX_LAYERS];  /* layer k: [capacity x H_k], TC_ALIGN-aligned */
+	float *hidden[TC_MAX_LAYERS];  /* layer k: [capacity x state width] (h, then c for an
+	                                  lstm: tc_model_spec_state_width), TC_ALIGN-aligned */
 	void *hidden_block[TC_MAX_LAYERS]; /* the allocation hidden[k] lies in: what to free */
 	int n_threads;
 	size_t scratch_floats;         /* per thread */

@@ -1,4 +1,4 @@
-/* step.c -- the batched step: blocks of series through all layers, in parallel. */
+/* step.c -- the batched step: blocks of series through all layers and the head, in parallel. */
 #include "step.h"
 
 #include <omp.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "head.h"
 #include "kernel.h"
 #include "model_internal.h"
 #include "state_internal.h"
@@ -43,63 +44,102 @@ int tc_step_use_kernel(const char *name)
 	return (int)k->precision;
 }
 
-/* Copies `count` rows of `width` floats from src rows idx[i] into the
- * block's rows (stride ld). */
-static void gather(float *dst, size_t ld, const float *src, const uint32_t *idx,
+/* Copies `width` floats of rows idx[i] of src (stride lds) into the block's
+ * rows (stride ld). */
+static void gather(float *dst, size_t ld, const float *src, size_t lds, const uint32_t *idx,
 	size_t count, size_t width)
 {
 	for (size_t i = 0; i < count; i++) {
-		memcpy(dst + i * ld, src + (size_t)idx[i] * width, width * sizeof(float));
+		memcpy(dst + i * ld, src + (size_t)idx[i] * lds, width * sizeof(float));
 	}
 }
 
-/* Copies each block row's width floats (stride ld) to dst rows idx[i]. */
-static void scatter(float *dst, const float *src, size_t ld, const uint32_t *idx,
+/* Copies each block row's width floats (stride ld) to dst rows idx[i]
+ * (stride ldd). */
+static void scatter(float *dst, size_t ldd, const float *src, size_t ld, const uint32_t *idx,
 	size_t count, size_t width)
 {
 	for (size_t i = 0; i < count; i++) {
-		memcpy(dst + (size_t)idx[i] * width, src + i * ld, width * sizeof(float));
+		memcpy(dst + (size_t)idx[i] * ldd, src + i * ld, width * sizeof(float));
 	}
 }
 
-/* One block of up to TC_STEP_BLOCK series, start to finish. Layer k works
- * on rows [x | h] (see layer.h): its x is the block's input for k = 0 and
- * layer k-1's new h otherwise. */
+/* Where one block's layer k works: rows [x | h] (see layer.h), and for an
+ * LSTM its cell states, contiguous rows of H_k. */
+struct block_layer {
+	float *xh;
+	size_t ld;        /* in + hidden */
+	float *c;         /* lstm; NULL otherwise */
+	size_t width;     /* floats of the layer's state per series: h, then c */
+};
+
+/* Runs layer L's kernel on the block. */
+static void run_layer(const struct tc_kernel *kern, const struct tc_layer *L,
+	const struct block_layer *b, int count, float *work)
+{
+	switch (L->type) {
+	case TC_LAYER_GRU:
+		kern->gru(L, b->xh, count, work);
+		break;
+	case TC_LAYER_LSTM:
+		kern->lstm(L, b->xh, b->c, count, work);
+		break;
+	case TC_LAYER_RNN:
+		kern->rnn(L, b->xh, count, work);
+		break;
+	}
+}
+
+/* One block of up to TC_STEP_BLOCK series, start to finish. Layer k's x is
+ * the block's input for k = 0 and layer k-1's new h otherwise. */
 static void step_block(const struct tc_model *m, struct tc_state *st,
 	const struct tc_kernel *kern, const uint32_t *slots, size_t count,
 	const float *inputs, float *outputs, float *scratch)
 {
 	const struct tc_model_spec *s = &m->spec;
 	const uint32_t identity[TC_STEP_BLOCK] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-	float *xh[TC_MAX_LAYERS];
-	size_t ld[TC_MAX_LAYERS];
+	struct block_layer b[TC_MAX_LAYERS];
 	float *next = scratch;
 	for (int k = 0; k < s->n_layers; k++) {
-		const struct tc_gru_layer *L = &m->layers[k];
-		xh[k] = next;
-		ld[k] = (size_t)(L->in + L->hidden);
-		next += TC_STEP_BLOCK * ld[k];
-		gather(xh[k] + L->in, ld[k], st->hidden[k], slots, count, (size_t)L->hidden);
+		const struct tc_layer *L = &m->layers[k];
+		const size_t hidden = (size_t)L->hidden;
+		b[k].xh = next;
+		b[k].ld = (size_t)L->in + hidden;
+		b[k].width = (size_t)tc_model_spec_state_width(s, k);
+		next += TC_STEP_BLOCK * b[k].ld;
+		b[k].c = NULL;
+		gather(b[k].xh + L->in, b[k].ld, st->hidden[k], b[k].width, slots, count, hidden);
+		if (L->type == TC_LAYER_LSTM) {
+			b[k].c = next;
+			next += TC_STEP_BLOCK * hidden;
+			gather(b[k].c, hidden, st->hidden[k] + hidden, b[k].width, slots, count, hidden);
+		}
 	}
-	float *y = next;
-	float *work = y + (size_t)TC_STEP_BLOCK * m->head.w.width;
-	gather(xh[0], ld[0], inputs, identity, count, (size_t)s->input_size);
+	float *head_buf = next;
+	float *work = head_buf + 2 * (size_t)TC_STEP_BLOCK * (size_t)tc_model_max_head_width(m);
+	gather(b[0].xh, b[0].ld, inputs, (size_t)s->input_size, identity, count,
+		(size_t)s->input_size);
 
 	for (int k = 0; k < s->n_layers; k++) {
-		const struct tc_gru_layer *L = &m->layers[k];
-		kern->gru(L, xh[k], (int)count, work);
-		scatter(st->hidden[k], xh[k] + L->in, ld[k], slots, count, (size_t)L->hidden);
+		const struct tc_layer *L = &m->layers[k];
+		const size_t hidden = (size_t)L->hidden;
+		run_layer(kern, L, &b[k], (int)count, work);
+		scatter(st->hidden[k], b[k].width, b[k].xh + L->in, b[k].ld, slots, count, hidden);
+		if (b[k].c) {
+			scatter(st->hidden[k] + hidden, b[k].width, b[k].c, hidden, slots, count, hidden);
+		}
 		if (k + 1 < s->n_layers) {
 			for (size_t i = 0; i < count; i++) {
-				memcpy(xh[k + 1] + i * ld[k + 1], xh[k] + i * ld[k] + L->in,
-					(size_t)L->hidden * sizeof(float));
+				memcpy(b[k + 1].xh + i * b[k + 1].ld, b[k].xh + i * b[k].ld + L->in,
+					hidden * sizeof(float));
 			}
 		}
 	}
-	const struct tc_gru_layer *last = &m->layers[s->n_layers - 1];
-	kern->linear(&m->head, xh[s->n_layers - 1] + last->in, (int)ld[s->n_layers - 1],
-		(int)count, y, work);
-	scatter(outputs, y, (size_t)m->head.w.width, identity, count, (size_t)s->outputs);
+	const struct tc_layer *last = &m->layers[s->n_layers - 1];
+	int ldy;
+	const float *y = tc_head_run(m->head, m->n_head, kern, b[s->n_layers - 1].xh + last->in,
+		(int)b[s->n_layers - 1].ld, (int)count, head_buf, work, &ldy);
+	scatter(outputs, (size_t)s->outputs, y, (size_t)ldy, identity, count, (size_t)s->outputs);
 }
 
 int tc_step(const struct tc_model *m, struct tc_state *st, const uint32_t *slots,

@@ -75,7 +75,7 @@ static uint64_t hidden_total(const struct tc_model_spec *shape)
 {
 	uint64_t h = 0;
 	for (int k = 0; k < shape->n_layers; k++) {
-		h += (uint64_t)shape->hidden[k];
+		h += (uint64_t)tc_model_spec_state_width(shape, k);
 	}
 	return h;
 }
@@ -131,7 +131,8 @@ static void put_model(unsigned char *p, const struct tc_checkpoint_info *info)
 	tc_store_u32(p + 40, (uint32_t)m->n_layers);
 	tc_store_u32(p + 44, (uint32_t)m->outputs);
 	for (int k = 0; k < m->n_layers; k++) {
-		tc_store_u32(p + MODEL_FIXED + 4 * k, (uint32_t)m->hidden[k]);
+		tc_store_u32(p + MODEL_FIXED + 4 * k,
+			(uint32_t)m->hidden[k] | (uint32_t)m->type[k] << TC_CKPT_LAYER_TYPE_SHIFT);
 	}
 }
 

@@ -9,6 +9,10 @@
 #define SECTION_HEAD 16   /* tag, reserved, payload bytes */
 #define SECTION_TAIL 8    /* the checksum */
 #define MODEL_FIXED 48    /* MODL before the hidden sizes */
+/* A layer's u32 in MODL: its size H_k in the low 24 bits, its type (enum
+ * tc_layer_type: gru 0, so files from before other types read the same)
+ * above them. */
+#define TC_CKPT_LAYER_TYPE_SHIFT 24
 #define SETTINGS_BYTES 24
 #define CLOCK_BYTES 24
 #define SLOTS_FIXED 16    /* SLOT's two counts */

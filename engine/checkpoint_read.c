@@ -128,7 +128,9 @@ static int read_small_sections(struct tc_checkpoint *c, char *err)
 	m->input_size = (int)(tc_load_u32(p + 32) & 0x7fffffff);
 	m->outputs = (int)(tc_load_u32(p + 44) & 0x7fffffff);
 	for (int k = 0; k < m->n_layers; k++) {
-		m->hidden[k] = (int)(tc_load_u32(p + MODEL_FIXED + 4 * k) & 0x7fffffff);
+		uint32_t layer = tc_load_u32(p + MODEL_FIXED + 4 * k);
+		m->hidden[k] = (int)(layer & ((1u << TC_CKPT_LAYER_TYPE_SHIFT) - 1));
+		m->type[k] = (enum tc_layer_type)(layer >> TC_CKPT_LAYER_TYPE_SHIFT);
 	}
 	if (tc_model_spec_validate(m, err) < 0) {
 		tc_err_prefix(err, "section MODL");

@@ -116,7 +116,7 @@ int tc_tick_checkpoint(struct tc_tick *t, struct tc_checkpoint *c, char *err)
 	unsigned char *p = tc_checkpoint_section(c, TC_CKPT_HIDDEN);
 	for (int k = 0; k < info.shape.n_layers; k++) {
 		p += put_rows(p, tc_state_hidden(t->state, k), rows, slots,
-			(size_t)info.shape.hidden[k], 4);
+			(size_t)tc_model_spec_state_width(&info.shape, k), 4);
 	}
 	if (t->scaler) {
 		put_scaler(t, tc_checkpoint_section(c, TC_CKPT_SCALER), rows, slots);
@@ -134,7 +134,9 @@ static void shape_text(const struct tc_model_spec *m, char *out, size_t cap)
 {
 	int n = snprintf(out, cap, "input %d, layers [", m->input_size);
 	for (int k = 0; k < m->n_layers && n > 0 && (size_t)n < cap; k++) {
-		n += snprintf(out + n, cap - (size_t)n, "%s%d", k ? ", " : "", m->hidden[k]);
+		n += snprintf(out + n, cap - (size_t)n, "%s%s%s%d", k ? ", " : "",
+			m->type[k] == TC_LAYER_GRU ? "" : tc_layer_type_to_string(m->type[k]),
+			m->type[k] == TC_LAYER_GRU ? "" : " ", m->hidden[k]);
 	}
 	if (n > 0 && (size_t)n < cap) {
 		snprintf(out + n, cap - (size_t)n, "], outputs %d, %s", m->outputs,
@@ -169,7 +171,7 @@ int tc_tick_checkpoint_fits(const struct tc_tick *t, const struct tc_checkpoint 
 {
 	const struct tc_checkpoint_info *info = tc_checkpoint_get_info(c);
 	const struct tc_model_spec *m = tc_model_get_spec(t->model);
-	if (!tc_model_spec_same_shape(&info->shape, m) || info->shape.reset_after != m->reset_after) {
+	if (!tc_model_spec_same_state(&info->shape, m) || info->shape.reset_after != m->reset_after) {
 		char saved[256], running[256];
 		shape_text(&info->shape, saved, sizeof saved);
 		shape_text(m, running, sizeof running);
@@ -238,7 +240,7 @@ int tc_tick_restore(struct tc_tick *t, const struct tc_checkpoint *c, char *err)
 	}
 	const unsigned char *p = tc_checkpoint_section_const(c, TC_CKPT_HIDDEN);
 	for (int k = 0; k < info->shape.n_layers && slots; k++) {
-		size_t n = slots * (size_t)info->shape.hidden[k];
+		size_t n = slots * (size_t)tc_model_spec_state_width(&info->shape, k);
 		tc_load_array(tc_state_hidden(t->state, k), p, n, 4);
 		p += n * 4;
 	}

@@ -341,7 +341,7 @@ Test(config, requires_a_head_and_its_type)
 		"  weights: m\n"
 		"  layers: [{type: gru, hidden: 8}]\n"
 		"  head: {outputs: 3}\n",
-		"config.yaml:4:3: model.head.type: required key missing");
+		"config.yaml:4:9: model.head[0].type: required key missing");
 }
 
 Test(config, rejects_a_word_outside_an_enum_and_lists_the_choices)
@@ -353,13 +353,13 @@ Test(config, rejects_a_word_outside_an_enum_and_lists_the_choices)
 		"config.yaml:5:15: tick.clock: expected one of wall, event, got \"Wall\"");
 }
 
-Test(config, rejects_a_layer_type_other_than_gru)
+Test(config, rejects_a_layer_type_other_than_gru_lstm_and_rnn)
 {
 	expect_error(
 		"model:\n"
 		"  weights: m\n"
-		"  layers: [{type: lstm, hidden: 8}]\n",
-		"config.yaml:3:19: model.layers[0].type: expected gru, got \"lstm\"");
+		"  layers: [{type: transformer, hidden: 8}]\n",
+		"config.yaml:3:19: model.layers[0].type: expected one of gru, lstm, rnn, got \"transformer\"");
 }
 
 Test(config, rejects_a_word_that_is_not_a_boolean)
@@ -383,17 +383,27 @@ Test(config, rejects_a_sequence_where_a_mapping_belongs)
 	expect_error(
 		"model:\n"
 		"  weights: m\n"
-		"  head: [linear, 12]\n",
-		"config.yaml:3:9: model.head: expected a mapping, got a sequence");
+		"  tensors: [gru, fc]\n",
+		"config.yaml:3:12: model.tensors: expected a mapping, got a sequence");
 }
 
-Test(config, rejects_a_mapping_where_a_sequence_belongs)
+Test(config, rejects_a_head_item_that_is_not_a_mapping)
 {
 	expect_error(
 		"model:\n"
 		"  weights: m\n"
-		"  layers: {type: gru, hidden: 8}\n",
-		"config.yaml:3:11: model.layers: expected a sequence, got a mapping");
+		"  head: [linear, 12]\n",
+		"config.yaml:3:10: model.head[0]: expected a mapping, got \"linear\"");
+}
+
+Test(config, rejects_a_word_where_a_list_of_layers_belongs)
+{
+	expect_error(
+		"model:\n"
+		"  weights: m\n"
+		"  layers: gru\n",
+		"config.yaml:3:11: model.layers: expected a sequence of mappings or one mapping, "
+		"got \"gru\"");
 }
 
 Test(config, rejects_a_layer_that_is_not_a_mapping)

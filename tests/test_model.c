@@ -206,12 +206,11 @@ Test(model, bf16_panels_interleave_pairs_of_rows_and_pad_with_zero)
 	spec.hidden[0] = H;
 	spec.outputs = O;
 	spec.precision = TC_PRECISION_BF16;
-	struct tc_model_weights w = {.layer[0] = {gru, gru, gru, gru}, .head_weight = head,
-		.head_bias = bias};
+	struct tc_model_weights w = {.layer[0] = {gru, gru, gru, gru}, .head[0] = {head, bias}};
 	char err[TC_ERR_LEN];
 	struct tc_model *m = tc_model_create(&spec, &w, err);
 	cr_assert_not_null(m, "%s", err);
-	const struct tc_packed *p = &m->head.w;
+	const struct tc_packed *p = &m->head[0].w;
 	cr_assert_eq(tc_packed_rows_even(p), 4);
 	for (int j = 0; j < p->width; j++) {
 		const uint16_t *panel = p->wbf + (size_t)(j / TC_PANEL) * TC_PANEL * 4;
@@ -224,7 +223,7 @@ Test(model, bf16_panels_interleave_pairs_of_rows_and_pad_with_zero)
 	tc_model_destroy(&m);
 	spec.precision = TC_PRECISION_FP32;
 	m = tc_model_create(&spec, &w, err);
-	cr_assert_null(m->head.w.wbf, "an fp32 model holds no bf16 copy");
+	cr_assert_null(m->head[0].w.wbf, "an fp32 model holds no bf16 copy");
 	tc_model_destroy(&m);
 }
 
@@ -251,9 +250,9 @@ Test(model, counts_match_the_published_figures)
 	spec.n_layers = 2;
 	spec.hidden[0] = spec.hidden[1] = 64;
 	spec.outputs = 12;
-	struct tc_model_weights w = {.head_weight = zeros, .head_bias = zeros};
+	struct tc_model_weights w = {.head[0] = {zeros, zeros}};
 	for (int k = 0; k < 2; k++) {
-		w.layer[k] = (struct tc_gru_weights){zeros, zeros, zeros, zeros};
+		w.layer[k] = (struct tc_layer_weights){zeros, zeros, zeros, zeros};
 	}
 	char err[TC_ERR_LEN];
 	struct tc_model *m = tc_model_create(&spec, &w, err);

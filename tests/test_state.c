@@ -22,9 +22,9 @@ static struct tc_model *make_model(int input, int n_layers, const int *hidden, i
 		spec.hidden[k] = hidden[k];
 	}
 	spec.outputs = outputs;
-	struct tc_model_weights w = {.head_weight = zeros, .head_bias = zeros};
+	struct tc_model_weights w = {.head[0] = {zeros, zeros}};
 	for (int k = 0; k < n_layers; k++) {
-		w.layer[k] = (struct tc_gru_weights){zeros, zeros, zeros, zeros};
+		w.layer[k] = (struct tc_layer_weights){zeros, zeros, zeros, zeros};
 	}
 	char err[TC_ERR_LEN] = "";
 	struct tc_model *m = tc_model_create(&spec, &w, err);

@@ -44,13 +44,12 @@ static struct tc_model *make_net(struct net *n, int input, const int *hidden, in
 		n->w[k][1] = random_floats((size_t)3 * h * h, scale);
 		n->w[k][2] = random_floats((size_t)3 * h, scale);
 		n->w[k][3] = random_floats((size_t)3 * h, scale);
-		w.layer[k] = (struct tc_gru_weights){n->w[k][0], n->w[k][1], n->w[k][2], n->w[k][3]};
+		w.layer[k] = (struct tc_layer_weights){n->w[k][0], n->w[k][1], n->w[k][2], n->w[k][3]};
 		in = h;
 	}
 	n->head_w = random_floats((size_t)outputs * in, 1.0f / sqrtf((float)in));
 	n->head_b = random_floats((size_t)outputs, 0.5f);
-	w.head_weight = n->head_w;
-	w.head_bias = n->head_b;
+	w.head[0] = (struct tc_head_weights){n->head_w, n->head_b};
 	char err[TC_ERR_LEN];
 	struct tc_model *m = tc_model_create(&n->spec, &w, err);
 	cr_assert_not_null(m, "%s", err);

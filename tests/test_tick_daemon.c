@@ -38,8 +38,7 @@ static struct tc_model *zero_model(int input_size, int hidden)
 	spec.outputs = 1;
 	struct tc_model_weights w = {
 		.layer[0] = {zero, zero, zero, zero},
-		.head_weight = zero,
-		.head_bias = quarter,
+		.head[0] = {zero, quarter},
 	};
 	char err[TC_ERR_LEN];
 	struct tc_model *m = tc_model_create(&spec, &w, err);

@@ -34,8 +34,7 @@ static struct tc_model *small_model(void)
 	spec.outputs = 1;
 	struct tc_model_weights w = {
 		.layer[0] = {zero, zero, zero, zero},
-		.head_weight = zero,
-		.head_bias = half,
+		.head[0] = {zero, half},
 	};
 	char err[TC_ERR_LEN];
 	struct tc_model *m = tc_model_create(&spec, &w, err);

@@ -89,8 +89,7 @@ static inline struct tc_model *make_model(int echo)
 			.bias_ih = echo ? echo_b_ih : zeros,
 			.bias_hh = zeros,
 		},
-		.head_weight = echo ? echo_head_w : zeros,
-		.head_bias = echo ? zeros : half,
+		.head[0] = {echo ? echo_head_w : zeros, echo ? zeros : half},
 	};
 	char err[TC_ERR_LEN] = "";
 	struct tc_model *m = tc_model_create(&spec, &w, err);

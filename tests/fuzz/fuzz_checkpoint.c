@@ -67,9 +67,9 @@ static void restore(const struct tc_checkpoint *c)
 	if (info->slots > MAX_RESTORE_SLOTS || !small_model(&info->shape)) {
 		return;
 	}
-	struct tc_model_weights w = {.head_weight = zero, .head_bias = zero};
+	struct tc_model_weights w = {.head[0] = {zero, zero}};
 	for (int k = 0; k < info->shape.n_layers; k++) {
-		w.layer[k] = (struct tc_gru_weights){zero, zero, zero, zero};
+		w.layer[k] = (struct tc_layer_weights){zero, zero, zero, zero};
 	}
 	char err[TC_ERR_LEN];
 	struct tc_model *m = tc_model_create(&info->shape, &w, err);

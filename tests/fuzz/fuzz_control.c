@@ -41,8 +41,7 @@ static struct tc_model *tiny_model(void)
 	spec.n_layers = 1;
 	spec.hidden[0] = 2;
 	spec.outputs = 1;
-	struct tc_model_weights w = {.layer[0] = {zero, zero, zero, zero}, .head_weight = zero,
-		.head_bias = half};
+	struct tc_model_weights w = {.layer[0] = {zero, zero, zero, zero}, .head[0] = {zero, half}};
 	char err[TC_ERR_LEN];
 	struct tc_model *m = tc_model_create(&spec, &w, err);
 	if (!m) {
