@@ -32,6 +32,7 @@ history, same m). A series' figure is the mean over k = 1..12.
 
   /usr/bin/python3 tools/evaluate.py                     # prints the tables
   /usr/bin/python3 tools/evaluate.py --doc docs/accuracy.md --train-minutes 14
+  /usr/bin/python3 tools/evaluate.py --compare gru=A/tickcast.yaml lstm=B/tickcast.yaml
 
 Needs numpy, pandas and statsmodels (Debian: python3-statsmodels), not torch.
 """
@@ -301,6 +302,40 @@ def verdict(rows):
     return "\n\n".join(p), t1, t2
 
 
+def compare_tables(results):
+    """results: [(model name, rows)], each rows from evaluate() on the same
+    datasets. One summary row per model, then MASE per series side by side."""
+    out = ["| model | mean MASE | median MASE | beats seasonal naive | beats last value | "
+           "beats ETS | mean sMAPE | MASE k = 1 | MASE k = 12 |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, rows in results:
+        s = summary(rows)
+        n = s["n"]
+        smape = np.mean([mean_over_h(r["res"]["default"], "sMAPE") for r in rows])
+        hk = [np.nanmean([r["res"]["default"]["MASE"][k] for r in rows]) for k in (0, H - 1)]
+        out.append(f"| {name} | {_f(s['mean']['default'])} | {_f(s['median']['default'])} | "
+                   f"{len(s['beats_sn'])} of {n} | {len(s['beats_lv'])} of {n} | "
+                   f"{len(s['beats_ets'])} of {n} | {_f(smape, 2)} | {_f(hk[0])} | {_f(hk[1])} |")
+    base = results[0][1]
+    for meth in METHODS[1:]:
+        s = summary(base)
+        hk = [np.nanmean([r["res"][meth]["MASE"][k] for r in base]) for k in (0, H - 1)]
+        smape = np.mean([mean_over_h(r["res"][meth], "sMAPE") for r in base])
+        out.append(f"| {meth} | {_f(s['mean'][meth])} | {_f(s['median'][meth])} | | | | "
+                   f"{_f(smape, 2)} | {_f(hk[0])} | {_f(hk[1])} |")
+    out += ["", "MASE per series (mean over k = 1..12; the best in bold):", "",
+            "| series | " + " | ".join(name for name, _ in results) + " | "
+            + " | ".join(METHODS[1:]) + " |",
+            "| --- |" + " ---: |" * (len(results) + len(METHODS) - 1)]
+    for i, r in enumerate(base):
+        v = [mean_over_h(rows[i]["res"]["default"], "MASE") for _, rows in results]
+        v += [mean_over_h(r["res"][meth], "MASE") for meth in METHODS[1:]]
+        best = min(v)
+        out.append(f"| {r['name']} | " + " | ".join(("**" + _f(a) + "**") if a == best else _f(a)
+                                                     for a in v) + " |")
+    return "\n".join(out)
+
+
 def print_report(rows):
     print(tables(rows))
     print()
@@ -462,11 +497,23 @@ def main(argv=None):
     ap.add_argument("--doc", help="write the report (markdown) here, e.g. docs/accuracy.md")
     ap.add_argument("--train-minutes", type=float,
                     help="training time to quote in the report")
+    ap.add_argument("--compare", nargs="+", metavar="NAME=CONFIG",
+                    help="score these models' configs on the same series instead of --config, "
+                         "and print them side by side (not with --doc)")
     args = ap.parse_args(argv)
+    if args.compare and args.doc:
+        ap.error("--compare prints its tables; it does not write --doc")
     leaked = set(args.datasets) & set(train.REAL_TRAIN)
     if leaked:
         print(f"note: {', '.join(sorted(leaked))} in training: not a held-out score",
               file=sys.stderr)
+    if args.compare:
+        pairs = [a.split("=", 1) for a in args.compare]
+        if any(len(p) != 2 for p in pairs):
+            ap.error("--compare takes NAME=CONFIG items")
+        print(compare_tables([(name, evaluate(config, args.datasets, args.tickcast))
+                              for name, config in pairs]))
+        return 0
     rows = evaluate(args.config, args.datasets, args.tickcast)
     print_report(rows)
     if args.doc:

@@ -42,6 +42,13 @@ when `tickcast check` rejects model.scaler).
 
   /usr/bin/python3 tools/train.py                 # the bundled default (~15 min, 2 threads)
   /usr/bin/python3 tools/train.py --steps 100 --out /tmp/m   # a smoke test
+  /usr/bin/python3 tools/train.py --cell lstm --hidden 56 --out /tmp/lstm   # another cell
+
+--cell lstm or rnn (nn.LSTM, nn.RNN with tanh), --hidden and --layers train
+another recurrent stack with the same head, data and loss; the config written
+says so in model.layers ({type: lstm, hidden: H, module: lstm}, ...). The
+defaults (gru, 64, 2) build the same module, drawing the same random numbers,
+as before the options existed.
 
 Seeded (torch, numpy, random); torch.set_num_threads(2).
 """
@@ -63,8 +70,9 @@ sys.path.insert(0, TOOLS)
 from scaler import EmaScaler, EPS  # noqa: E402
 
 HORIZON = 12
-HIDDEN = 64
-LAYERS = 2
+CELL = "gru"            # --cell: the recurrent layers' kind (gru | lstm | rnn)
+HIDDEN = 64             # --hidden
+LAYERS = 2              # --layers
 ALPHA = 0.05            # model.scaler.alpha
 WARMUP = 24             # model.scaler.warmup: readings before a series is warm
 WARMUP_WEIGHT = 0.25    # loss weight of steps 2..WARMUP-1 of a series
@@ -359,20 +367,33 @@ def make_batch(rng, pool, idx, L, p_start, naive_scale=True):
 # Model, training
 # --------------------------------------------------------------------------
 
-def build_model():
+CELLS = ("gru", "lstm", "rnn")
+
+
+def build_model(cell=CELL, hidden=HIDDEN, layers=LAYERS):
+    """nn.GRU / nn.LSTM / nn.RNN (tanh) of `layers` layers of `hidden` units,
+    kept as the attribute named after the cell (so its tensors are gru.*,
+    lstm.* or rnn.*), and nn.Linear(hidden, HORIZON) as fc."""
     from torch import nn
+    kind = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}[cell]
 
     class Forecaster(nn.Module):
         def __init__(self):
             super().__init__()
-            self.gru = nn.GRU(1, HIDDEN, LAYERS, batch_first=True)
-            self.fc = nn.Linear(HIDDEN, HORIZON)
+            # The recurrent module is created first, then fc: the order in
+            # which they draw their initial weights from torch's generator.
+            setattr(self, cell, kind(1, hidden, layers, batch_first=True))
+            self.fc = nn.Linear(hidden, HORIZON)
 
         def forward(self, x):
-            out, _ = self.gru(x)
+            out, _ = getattr(self, cell)(x)
             return self.fc(out)
 
     return Forecaster()
+
+
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters())
 
 
 def Forecaster():
@@ -404,7 +425,9 @@ def train(args):
         xs = [synthetic(rng, args.synth_len, with_period=True) for _ in range(args.pool)]
         return Pool([x for x, _ in xs], [p for _, p in xs])
 
-    model = build_model()
+    model = build_model(args.cell, args.hidden, args.layers)
+    print(f"model: {args.layers} x {args.cell} of {args.hidden} + linear head, "
+          f"{count_parameters(model)} parameters", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     total = args.steps
 
@@ -459,18 +482,32 @@ def write_weights(model, path):
     write_safetensors(path, state)
 
 
-def edit_config(path, weights_rel):
-    """Sets model.weights and model.scaler in the config, leaving the rest."""
+def layers_yaml(cell, hidden, layers):
+    """The config's model.layers items. Only the first of an lstm or rnn names
+    its module: later layers default to the same module and the next index,
+    and a gru's default module is model.tensors.gru, "gru"."""
+    items = []
+    for i in range(layers):
+        module = f", module: {cell}" if cell != "gru" and i == 0 else ""
+        items.append(f"    - {{type: {cell}, hidden: {hidden}{module}}}\n")
+    return "".join(items)
+
+
+def edit_config(path, weights_rel, cell=CELL, hidden=HIDDEN, layers=LAYERS):
+    """Sets model.weights, model.layers and model.scaler in the config,
+    leaving the rest (a 2-layer GRU of 64 writes the layers as they are)."""
     with open(path) as f:
         text = f.read()
+    text, n0 = re.subn(r"(?m)^  layers:\n(?:    - .*\n)+",
+                       lambda m: "  layers:\n" + layers_yaml(cell, hidden, layers), text, 1)
     text, n1 = re.subn(r"(?m)^(  weights: )\S+(.*)$", lambda m: m.group(1) + weights_rel + m.group(2), text, 1)
     # The line's own comment goes on into the next line ("# each series by
     # its own running mean and variance"), which is kept.
     scaler = (f"  scaler: {{type: ema, alpha: {ALPHA:g}, warmup: {WARMUP}}}"
               "  # as tools/train.py trained: standardise")
     text, n2 = re.subn(r"(?m)^  scaler:.*$", lambda m: scaler, text, 1)
-    if n1 != 1 or n2 != 1:
-        raise RuntimeError(f"{path}: no model.weights or model.scaler line to edit")
+    if n0 != 1 or n1 != 1 or n2 != 1:
+        raise RuntimeError(f"{path}: no model.layers, model.weights or model.scaler line to edit")
     with open(path, "w") as f:
         f.write(text)
 
@@ -556,6 +593,11 @@ def main(argv=None):
     ap.add_argument("--loss", choices=["mase", "mae"], default="mase",
                     help="mase: each window's absolute errors over its naive error (default); "
                          "mae: plain absolute errors of the standardised values")
+    ap.add_argument("--cell", choices=CELLS, default=CELL,
+                    help="recurrent layers: gru (nn.GRU, the default), lstm (nn.LSTM) "
+                         "or rnn (nn.RNN, tanh)")
+    ap.add_argument("--hidden", type=int, default=HIDDEN, help=f"units per layer ({HIDDEN})")
+    ap.add_argument("--layers", type=int, default=LAYERS, help=f"recurrent layers ({LAYERS})")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--out", default=None,
@@ -576,7 +618,7 @@ def main(argv=None):
         config = os.path.join(ROOT, "config", "tickcast.yaml")
         rel = "../models/default.safetensors"
     write_weights(model, weights)
-    edit_config(config, rel)
+    edit_config(config, rel, args.cell, args.hidden, args.layers)
     print(f"wrote {weights} and {config}")
     worst = check_end_to_end(model, config)
     if worst is not None and worst > 1e-4:
