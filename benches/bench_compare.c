@@ -10,6 +10,8 @@
  * (bench_dnnl.c); PyTorch's nn.GRU + nn.Linear in a helper process that stays
  * up for the whole run (bench_torch.py, bench_torch_client.c). All three get
  * the same random weights (PyTorch's layout, converted for oneDNN) and inputs.
+ * With --cell lstm or rnn the layers are LSTMs or tanh RNNs, oneDNN's
+ * dnnl_lstm or dnnl_vanilla_rnn, and PyTorch is left out.
  *
  * Per configuration: each implementation steps CHECK_STEPS times from a zero
  * state on fresh inputs and its outputs and hidden states are compared with
@@ -56,6 +58,7 @@ static const char *const impl_names[N_IMPL] = {"tickcast", "oneDNN", "PyTorch"};
 
 struct options {
 	int quick;           /* one short run, B=1024 and H=64 only */
+	enum tc_layer_type cell; /* every layer's type; PyTorch only steps gru */
 	size_t batch;        /* 0: every size in batch_sizes */
 	int hidden;          /* 0: every size in hidden_sizes */
 	int runs;            /* timed runs per implementation and configuration */
@@ -186,7 +189,12 @@ static int check_row(struct contest *c, struct row *r, const char *scratch_path,
 			b * BENCH_OUTPUTS * sizeof *ref);
 	}
 	for (int k = 0; k < BENCH_LAYERS; k++) {
-		memcpy(ref + n_out + (size_t)k * b * h, tc_state_hidden(c->st, k), b * h * sizeof *ref);
+		/* h is the first H of each row (an lstm's row is h then c) */
+		const size_t width = (size_t)tc_model_spec_state_width(tc_model_get_spec(c->s->model), k);
+		for (size_t i = 0; i < b; i++) {
+			memcpy(ref + n_out + ((size_t)k * b + i) * h, tc_state_hidden(c->st, k) + i * width,
+				h * sizeof *ref);
+		}
 	}
 	if (c->on[IMPL_DNNL]) {
 		bench_dnnl_reset(c->dnnl);
@@ -337,11 +345,12 @@ static void setup_finish(struct setup *s)
 	memset(s, 0, sizeof *s);
 }
 
-static int setup_init(struct setup *s, int hidden, size_t max_batch, char *err)
+static int setup_init(struct setup *s, enum tc_layer_type cell, int hidden, size_t max_batch,
+	char *err)
 {
 	memset(s, 0, sizeof *s);
 	s->max_batch = max_batch;
-	if (bench_weights_init(&s->w, hidden, err) < 0) {
+	if (bench_weights_init_cell(&s->w, cell, hidden, err) < 0) {
 		return -1;
 	}
 	if (!(s->model = bench_weights_model(&s->w, err))) {
@@ -407,7 +416,7 @@ static int bench_hidden(int hidden, const struct options *opt, const int *on,
 	snprintf(weights_path, sizeof weights_path, "%s/weights-h%d.bin", dir, hidden);
 	snprintf(check_path, sizeof check_path, "%s/torch-check.bin", dir);
 	struct setup s;
-	if (setup_init(&s, hidden, max_batch, err) < 0) {
+	if (setup_init(&s, opt->cell, hidden, max_batch, err) < 0) {
 		return -1;
 	}
 	int rc = -1;
@@ -515,13 +524,15 @@ static int print_agreement(const struct row *rows, size_t n_rows)
 static void usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
-		"usage: %s [--batch N] [--hidden H] [--runs N] [--no-dnnl] [--no-torch]\n"
+		"usage: %s [--cell gru|lstm|rnn] [--batch N] [--hidden H] [--runs N] [--no-dnnl] [--no-torch]\n"
 		"       [--python PATH] [--quick] [--help]\n"
 		"Times one step of a 2-layer GRU (input 1, head 12) in tickcast, oneDNN (LBR-GRU\n"
 		"and a matmul head) and PyTorch (nn.GRU + nn.Linear, in a helper process) on the\n"
 		"same weights and inputs, for B in {1024, 16384}, H in {64, 128} and 1 or 2\n"
 		"threads, their timed runs alternating; checks that they agree; prints markdown\n"
 		"tables of GFLOP/s, %% of the FMA peak and tickcast's speed ratios.\n"
+		"  --cell TYPE    the layers: gru (default), lstm or rnn (tanh); oneDNN's\n"
+		"                 dnnl_lstm / dnnl_vanilla_rnn for them, PyTorch left out\n"
 		"  --batch N      time only batch size N\n"
 		"  --hidden H     time only hidden size H\n"
 		"  --runs N       timed runs per implementation (default 5, at most %d)\n"
@@ -564,6 +575,11 @@ static int parse_args(int argc, char **argv, struct options *opt)
 			opt->skip[IMPL_DNNL] = 1;
 		} else if (strcmp(a, "--no-torch") == 0) {
 			opt->skip[IMPL_TORCH] = 1;
+		} else if (strcmp(a, "--cell") == 0 && has_value) {
+			if (bench_parse_cell(argv[++i], &opt->cell) < 0) {
+				fprintf(stderr, "%s: --cell %s: expected gru, lstm or rnn\n", argv[0], argv[i]);
+				return -1;
+			}
 		} else if (strcmp(a, "--python") == 0 && has_value) {
 			opt->python = argv[++i];
 		} else if (strcmp(a, "--batch") == 0 && has_value) {
@@ -611,13 +627,17 @@ static void pick_contestants(const struct options *opt, int *on, struct bench_to
 	} else if (!(about = bench_dnnl_version(why))) {
 		printf("oneDNN: %s\n", why);
 	} else {
-		printf("oneDNN: %s; LBR-GRU per layer + matmul head, timed together\n", about);
+		printf("oneDNN: %s; %s per layer + matmul head, timed together\n", about,
+			opt->cell == TC_LAYER_LSTM ? "LSTM" : opt->cell == TC_LAYER_RNN ? "tanh RNN"
+			: "LBR-GRU");
 		on[IMPL_DNNL] = 1;
 	}
 	on[IMPL_TORCH] = 0;
 	*torch = NULL;
 	if (opt->skip[IMPL_TORCH]) {
 		printf("PyTorch: left out (--no-torch)\n");
+	} else if (opt->cell != TC_LAYER_GRU) {
+		printf("PyTorch: left out (its helper steps nn.GRU only)\n");
 	} else if (!(*torch = bench_torch_start(opt->python, BENCH_TORCH_SCRIPT, why))) {
 		printf("PyTorch: not available: %s\n", why);
 	} else {
@@ -680,7 +700,8 @@ int main(int argc, char **argv)
 	int moved = bench_peak_moved(&start, &end);
 	printf("\n");
 	print_table(rows, n_rows, opt.runs, &start, &end);
-	printf("\nFLOPs per series-step: sum_k 2*3*H_k*(I_k + H_k) + 2*H_L*O; %% of peak against "
+	printf("\nFLOPs per series-step: sum_k 2*G*H_k*(I_k + H_k) + 2*H_L*O (G = 3 gru, 4 lstm, "
+	       "1 rnn); %% of peak against "
 	       "the higher of the start and end peaks for that thread count; ratios are of "
 	       "medians (> 1: tickcast faster).\n\nAgreement with tickcast, max |difference| "
 	       "over %d steps from a zero state (outputs of every step; hidden states of every "

@@ -1,9 +1,12 @@
-/* bench_dnnl.c -- oneDNN's LBR-GRU layers and a matmul head, stepped as tc_step steps.
+/* bench_dnnl.c -- oneDNN's LBR-GRU (or LSTM, or tanh RNN) layers and a matmul head, stepped as tc_step steps.
  *
  * Each layer's hidden state lives in two buffers used in turn: a step reads
  * h[parity] as src_iter and writes h[!parity] as dst_layer (with T = 1 and one
  * layer, dst_layer is the new hidden state, so the optional dst_iter is not
- * asked for), and the next layer and the head read h[!parity]. Nothing is
+ * asked for), and the next layer and the head read h[!parity]; an LSTM's
+ * cell state alternates the same way (src_iter_c c[parity], dst_iter_c
+ * c[!parity]); oneDNN takes dst_iter_c only with dst_iter, which then gets
+ * a buffer of its own (a copy of dst_layer, never read). Nothing is
  * copied between steps. The scratchpad is in user mode: one buffer, sized for
  * the largest primitive and shared by all three, allocated at creation. */
 #include "bench_dnnl.h"
@@ -31,12 +34,17 @@ struct dnnl_layer {
 	float *h[2];                 /* [batch x H] each, used in turn */
 	dnnl_memory_t iter[2];       /* h[p] as src_iter, ldnc [1, 1, batch, H] */
 	dnnl_memory_t out[2];        /* h[p] as dst_layer, tnc [1, batch, H] */
+	float *c[2];                 /* lstm: [batch x H] each, used in turn; else NULL */
+	dnnl_memory_t iter_c[2];     /* lstm: c[p], ldnc [1, 1, batch, H] */
+	float *h_iter;               /* lstm: dst_iter [batch x H], written, not read */
+	dnnl_memory_t dst_iter;      /* lstm: h_iter, ldnc [1, 1, batch, H] */
 };
 
 struct bench_dnnl {
 	dnnl_engine_t engine;
 	dnnl_stream_t stream;
 	size_t batch;
+	enum tc_layer_type type;     /* every layer's */
 	int hidden;
 	int threads;
 	int parity;                  /* h[parity] of each layer holds its state */
@@ -119,22 +127,37 @@ static size_t scratch_size(const_dnnl_primitive_desc_t pd)
 	return dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
 }
 
-/* Layer k's weights in oneDNN's layouts: weights ldigo [I][3][H] and
- * [H][3][H] with gates u (= z), r, o (= n); bias ldgo [4][H]. */
+/* Bias gates of oneDNN's cell: the LBR-GRU keeps n's two biases apart. */
+static int bias_gates(enum tc_layer_type type)
+{
+	return type == TC_LAYER_GRU ? 4 : tc_layer_gates(type);
+}
+
+/* Layer k's weights in oneDNN's layouts: weights ldigo [I][G][H] and
+ * [H][G][H]; bias ldgo [bias_gates][H]. The GRU's gates are u (= z), r,
+ * o (= n) with four bias gates; the LSTM's are PyTorch's i, f, g (oneDNN's
+ * c~), o and the RNN's its one, each with the two biases summed. */
 static void convert_layer(const struct bench_weights *w, int k, float *wl, float *wi, float *bias)
 {
-	static const int torch_gate[3] = {1, 0, 2}; /* oneDNN gate g is PyTorch's row block */
+	static const int gru_gate[3] = {1, 0, 2}; /* oneDNN gate g is PyTorch's row block */
 	const size_t h = (size_t)w->hidden, in = bench_weights_input(w, k);
-	for (int g = 0; g < 3; g++) {
-		const size_t row0 = (size_t)torch_gate[g] * h;
+	const size_t G = (size_t)tc_layer_gates(w->type);
+	for (size_t g = 0; g < G; g++) {
+		const size_t row0 = (w->type == TC_LAYER_GRU ? (size_t)gru_gate[g] : g) * h;
 		for (size_t o = 0; o < h; o++) {
 			for (size_t i = 0; i < in; i++) {
-				wl[(i * 3 + (size_t)g) * h + o] = w->weight_ih[k][(row0 + o) * in + i];
+				wl[(i * G + g) * h + o] = w->weight_ih[k][(row0 + o) * in + i];
 			}
 			for (size_t j = 0; j < h; j++) {
-				wi[(j * 3 + (size_t)g) * h + o] = w->weight_hh[k][(row0 + o) * h + j];
+				wi[(j * G + g) * h + o] = w->weight_hh[k][(row0 + o) * h + j];
 			}
 		}
+	}
+	if (w->type != TC_LAYER_GRU) {
+		for (size_t o = 0; o < G * h; o++) {
+			bias[o] = w->bias_ih[k][o] + w->bias_hh[k][o];
+		}
+		return;
 	}
 	for (size_t o = 0; o < h; o++) {
 		bias[o] = w->bias_ih[k][h + o] + w->bias_hh[k][h + o];  /* u = z */
@@ -144,30 +167,69 @@ static void convert_layer(const struct bench_weights *w, int k, float *wl, float
 	}
 }
 
+/* The cell's forward-inference descriptor (T = 1, one layer, left to right;
+ * no dst_iter but the LSTM's: dst_layer is the new h). iter_md also
+ * describes the LSTM's c. */
+static int layer_desc(enum tc_layer_type type, dnnl_rnn_desc_t *rd,
+	const dnnl_memory_desc_t *src_md, const dnnl_memory_desc_t *iter_md,
+	const dnnl_memory_desc_t *wl_any, const dnnl_memory_desc_t *wi_any,
+	const dnnl_memory_desc_t *bias_md, const dnnl_memory_desc_t *dst_md, char *err)
+{
+	const dnnl_prop_kind_t prop = dnnl_forward_inference;
+	const dnnl_rnn_direction_t dir = dnnl_unidirectional_left2right;
+	switch (type) {
+	case TC_LAYER_LSTM:
+		return check(dnnl_lstm_forward_desc_init(rd, prop, dir, src_md, iter_md, iter_md,
+			wl_any, wi_any, bias_md, dst_md, iter_md, iter_md, dnnl_rnn_flags_undef),
+			"dnnl_lstm_forward_desc_init", err);
+	case TC_LAYER_RNN:
+		return check(dnnl_vanilla_rnn_forward_desc_init(rd, prop, dnnl_eltwise_tanh, dir,
+			src_md, iter_md, wl_any, wi_any, bias_md, dst_md, NULL, dnnl_rnn_flags_undef,
+			0.0f, 0.0f), "dnnl_vanilla_rnn_forward_desc_init", err);
+	default:
+		return check(dnnl_lbr_gru_forward_desc_init(rd, prop, dir, src_md, iter_md, wl_any,
+			wi_any, bias_md, dst_md, NULL, dnnl_rnn_flags_undef),
+			"dnnl_lbr_gru_forward_desc_init", err);
+	}
+}
+
+/* A [batch x H] float buffer and its ldnc memory object. */
+static int state_buffer(struct bench_dnnl *d, const dnnl_memory_desc_t *md, float **buf,
+	dnnl_memory_t *mem, char *err)
+{
+	if (!(*buf = aligned_alloc(ALIGN, (d->batch * (size_t)d->hidden * sizeof(float) + ALIGN - 1)
+			/ ALIGN * ALIGN))) {
+		return tc_err_set(err, "out of memory for oneDNN's states (B=%zu, H=%d)", d->batch,
+			d->hidden);
+	}
+	return check(dnnl_memory_create(mem, md, d->engine, *buf), "dnnl_memory_create (state)",
+		err);
+}
+
 static int create_layer(struct bench_dnnl *d, const struct bench_weights *w, int k,
 	const_dnnl_primitive_attr_t attr, char *err)
 {
 	struct dnnl_layer *l = &d->layer[k];
 	const dnnl_dim_t b = (dnnl_dim_t)d->batch, h = d->hidden;
 	const dnnl_dim_t in = (dnnl_dim_t)bench_weights_input(w, k);
+	const dnnl_dim_t G = tc_layer_gates(w->type), bg = bias_gates(w->type);
 	dnnl_memory_desc_t src_md, iter_md, wl_any, wi_any, bias_md, dst_md, wl_md, wi_md;
 	if (md_init(&src_md, 3, (dnnl_dims_t){1, b, in}, dnnl_tnc, err) < 0
 		|| md_init(&iter_md, 4, (dnnl_dims_t){1, 1, b, h}, dnnl_ldnc, err) < 0
-		|| md_init(&wl_any, 5, (dnnl_dims_t){1, 1, in, 3, h}, dnnl_format_tag_any, err) < 0
-		|| md_init(&wi_any, 5, (dnnl_dims_t){1, 1, h, 3, h}, dnnl_format_tag_any, err) < 0
-		|| md_init(&wl_md, 5, (dnnl_dims_t){1, 1, in, 3, h}, dnnl_ldigo, err) < 0
-		|| md_init(&wi_md, 5, (dnnl_dims_t){1, 1, h, 3, h}, dnnl_ldigo, err) < 0
-		|| md_init(&bias_md, 4, (dnnl_dims_t){1, 1, 4, h}, dnnl_ldgo, err) < 0
+		|| md_init(&wl_any, 5, (dnnl_dims_t){1, 1, in, G, h}, dnnl_format_tag_any, err) < 0
+		|| md_init(&wi_any, 5, (dnnl_dims_t){1, 1, h, G, h}, dnnl_format_tag_any, err) < 0
+		|| md_init(&wl_md, 5, (dnnl_dims_t){1, 1, in, G, h}, dnnl_ldigo, err) < 0
+		|| md_init(&wi_md, 5, (dnnl_dims_t){1, 1, h, G, h}, dnnl_ldigo, err) < 0
+		|| md_init(&bias_md, 4, (dnnl_dims_t){1, 1, bg, h}, dnnl_ldgo, err) < 0
 		|| md_init(&dst_md, 3, (dnnl_dims_t){1, b, h}, dnnl_tnc, err) < 0) {
 		return -1;
 	}
 	dnnl_rnn_desc_t rd;
-	if (check(dnnl_lbr_gru_forward_desc_init(&rd, dnnl_forward_inference,
-			dnnl_unidirectional_left2right, &src_md, &iter_md, &wl_any, &wi_any, &bias_md,
-			&dst_md, NULL, dnnl_rnn_flags_undef), "dnnl_lbr_gru_forward_desc_init", err) < 0
+	if (layer_desc(w->type, &rd, &src_md, &iter_md, &wl_any, &wi_any, &bias_md, &dst_md,
+			err) < 0
 		|| check(dnnl_primitive_desc_create(&l->pd, &rd, attr, d->engine, NULL),
-			"dnnl_primitive_desc_create (lbr_gru)", err) < 0
-		|| check(dnnl_primitive_create(&l->prim, l->pd), "dnnl_primitive_create (lbr_gru)",
+			"dnnl_primitive_desc_create (rnn)", err) < 0
+		|| check(dnnl_primitive_create(&l->prim, l->pd), "dnnl_primitive_create (rnn)",
 			err) < 0) {
 		return -1;
 	}
@@ -176,9 +238,9 @@ static int create_layer(struct bench_dnnl *d, const struct bench_weights *w, int
 		return -1;
 	}
 	const size_t hs = (size_t)h, ins = (size_t)in;
-	float *wl = malloc(ins * 3 * hs * sizeof *wl);
-	float *wi = malloc(hs * 3 * hs * sizeof *wi);
-	float *bias = malloc(4 * hs * sizeof *bias);
+	float *wl = malloc(ins * (size_t)G * hs * sizeof *wl);
+	float *wi = malloc(hs * (size_t)G * hs * sizeof *wi);
+	float *bias = malloc((size_t)bg * hs * sizeof *bias);
 	int rc = -1;
 	if (!wl || !wi || !bias) {
 		tc_err_set(err, "out of memory for oneDNN's copy of layer %d's weights", k);
@@ -190,17 +252,15 @@ static int create_layer(struct bench_dnnl *d, const struct bench_weights *w, int
 		|| arg_memory(d, l->pd, DNNL_ARG_BIAS, &bias_md, bias, &l->bias, err) < 0) {
 		goto out;
 	}
+	if (w->type == TC_LAYER_LSTM && state_buffer(d, &iter_md, &l->h_iter, &l->dst_iter, err) < 0) {
+		goto out;
+	}
 	for (int p = 0; p < 2; p++) {
-		if (!(l->h[p] = aligned_alloc(ALIGN, (d->batch * hs * sizeof(float) + ALIGN - 1)
-				/ ALIGN * ALIGN))) {
-			tc_err_set(err, "out of memory for oneDNN's hidden states (B=%zu, H=%d)",
-				d->batch, d->hidden);
-			goto out;
-		}
-		if (check(dnnl_memory_create(&l->iter[p], &iter_md, d->engine, l->h[p]),
-				"dnnl_memory_create (src_iter)", err) < 0
+		if (state_buffer(d, &iter_md, &l->h[p], &l->iter[p], err) < 0
 			|| check(dnnl_memory_create(&l->out[p], &dst_md, d->engine, l->h[p]),
-				"dnnl_memory_create (dst_layer)", err) < 0) {
+				"dnnl_memory_create (dst_layer)", err) < 0
+			|| (w->type == TC_LAYER_LSTM
+				&& state_buffer(d, &iter_md, &l->c[p], &l->iter_c[p], err) < 0)) {
 			goto out;
 		}
 	}
@@ -288,6 +348,7 @@ struct bench_dnnl *bench_dnnl_create(const struct bench_weights *w, size_t batch
 		return NULL;
 	}
 	d->batch = batch;
+	d->type = w->type;
 	d->hidden = w->hidden;
 	d->threads = threads;
 	/* oneDNN sizes its kernels' thread split at creation from the OpenMP default. */
@@ -338,8 +399,12 @@ void bench_dnnl_destroy(struct bench_dnnl **dp)
 		for (int p = 0; p < 2; p++) {
 			dnnl_memory_destroy(l->out[p]);
 			dnnl_memory_destroy(l->iter[p]);
+			dnnl_memory_destroy(l->iter_c[p]);
 			free(l->h[p]);
+			free(l->c[p]);
 		}
+		dnnl_memory_destroy(l->dst_iter);
+		free(l->h_iter);
 		dnnl_memory_destroy(l->scratch);
 		dnnl_memory_destroy(l->bias);
 		dnnl_memory_destroy(l->weights_iter);
@@ -361,6 +426,9 @@ void bench_dnnl_reset(struct bench_dnnl *d)
 	for (int k = 0; k < BENCH_LAYERS; k++) {
 		for (int p = 0; p < 2; p++) {
 			memset(d->layer[k].h[p], 0, d->batch * (size_t)d->hidden * sizeof(float));
+			if (d->layer[k].c[p]) {
+				memset(d->layer[k].c[p], 0, d->batch * (size_t)d->hidden * sizeof(float));
+			}
 		}
 	}
 	d->parity = 0;
@@ -384,8 +452,12 @@ int bench_dnnl_step(struct bench_dnnl *d, const float *inputs, char *err)
 			{DNNL_ARG_BIAS, l->bias},
 			{DNNL_ARG_DST_LAYER, l->out[q]},
 			{DNNL_ARG_SCRATCHPAD, l->scratch},
+			{DNNL_ARG_SRC_ITER_C, l->iter_c[p]},
+			{DNNL_ARG_DST_ITER_C, l->iter_c[q]},
+			{DNNL_ARG_DST_ITER, l->dst_iter},
 		};
-		if (check(dnnl_primitive_execute(l->prim, d->stream, 7, args), "lbr_gru execute",
+		int n_args = d->type == TC_LAYER_LSTM ? 10 : 7;
+		if (check(dnnl_primitive_execute(l->prim, d->stream, n_args, args), "rnn execute",
 				err) < 0) {
 			return -1;
 		}

@@ -1,11 +1,12 @@
-/* bench_dnnl.h -- oneDNN's LBR-GRU layers and a matmul head, stepped as tc_step steps, for bench_compare.
+/* bench_dnnl.h -- oneDNN's LBR-GRU (or LSTM, or tanh RNN) layers and a matmul head, stepped as tc_step steps, for bench_compare.
  *
  *   struct bench_dnnl *d = bench_dnnl_create(&weights, batch, threads, err);
  *   bench_dnnl_step(d, inputs, err);           // [batch x I] in, hidden state carried
  *   const float *y = bench_dnnl_outputs(d);    // [batch x O]
  *   bench_dnnl_destroy(&d);
  *
- * Each GRU layer is one dnnl_lbr_gru primitive (T = 1, one layer, left to
+ * Each GRU layer is one dnnl_lbr_gru primitive (an LSTM's dnnl_lstm, an
+ * RNN's dnnl_vanilla_rnn with tanh, as w->type says; T = 1, one layer, left to
  * right; the layers have different input sizes, so they cannot share one),
  * the head a dnnl_matmul with bias. Weights are converted from PyTorch's
  * layout (gates r, z, n) to oneDNN's (u = z, r, o = n; four bias gates) and

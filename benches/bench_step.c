@@ -3,6 +3,7 @@
  *   ninja -C build && ./build/benches/bench_step
  *   ./build/benches/bench_step --kernel avx512,c --batch 16384   # kernels, same run
  *   ./build/benches/bench_step --kernel avx512,avx512bf16 --batch 16384   # fp32 vs bf16
+ *   ./build/benches/bench_step --cell lstm --batch 16384   # an LSTM (or rnn: tanh RNN)
  *
  * The host is shared, so the peak is measured at the start and again at the
  * end; a run whose two peaks differ by more than BENCH_PEAK_TOLERANCE is flagged and
@@ -39,6 +40,7 @@ struct options {
 	const char *kernels[MAX_KERNELS]; /* compared in one invocation, runs alternating */
 	enum tc_precision precision[MAX_KERNELS]; /* of each kernel's models */
 	int n_kernels;       /* 0: only the kernel tc_step picks */
+	enum tc_layer_type cell; /* every layer's type */
 	int quick;           /* one run, fewer sizes, shorter timings */
 	size_t batch;        /* 0: every size in batch_sizes */
 	int runs;            /* timed runs per configuration */
@@ -155,8 +157,8 @@ out:
 static void usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
-		"usage: %s [--kernel c|avx2|avx512|c_bf16|avx512bf16[,...]] [--batch N] [--quick]\n"
-		"       [--help]\n"
+		"usage: %s [--kernel c|avx2|avx512|c_bf16|avx512bf16[,...]] [--cell gru|lstm|rnn]\n"
+		"       [--batch N] [--quick] [--help]\n"
 		"Times tc_step on a 2-layer GRU (input 1, head 12) for B in {1024, 16384, 131072},\n"
 		"H in {64, 128} and 1 or 2 threads, against the fp32 FMA peak measured at the\n"
 		"start and end of the run, and prints a markdown table.\n"
@@ -164,6 +166,7 @@ static void usage(FILE *out, const char *argv0)
 		"                 comma-separated list, e.g. avx512,c, compare them in this\n"
 		"                 run, alternating their timed runs; c_bf16 and avx512bf16\n"
 		"                 step the model with model.precision: bf16\n"
+		"  --cell TYPE    the layers: gru (default), lstm or rnn (tanh)\n"
 		"  --batch N      time only batch size N\n"
 		"  --quick        smoke test: 1 short run, B=1024 only unless --batch is given\n"
 		"  --help         this text\n",
@@ -212,6 +215,11 @@ static int parse_args(int argc, char **argv, struct options *opt)
 			if (parse_kernels(argv[0], argv[++i], opt) < 0) {
 				return -1;
 			}
+		} else if (strcmp(argv[i], "--cell") == 0 && i + 1 < argc) {
+			if (bench_parse_cell(argv[++i], &opt->cell) < 0) {
+				fprintf(stderr, "%s: --cell %s: expected gru, lstm or rnn\n", argv[0], argv[i]);
+				return -1;
+			}
 		} else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
 			char *end;
 			unsigned long long b = strtoull(argv[++i], &end, 10);
@@ -256,7 +264,7 @@ static int bench_hidden(int h, const struct options *opt, struct row *rows, size
 	char *err)
 {
 	struct bench_weights w;
-	if (bench_weights_init(&w, h, err) < 0) {
+	if (bench_weights_init_cell(&w, opt->cell, h, err) < 0) {
 		return -1;
 	}
 	struct tc_model *models[MAX_KERNELS] = {0};
@@ -329,7 +337,8 @@ int main(int argc, char **argv)
 	struct bench_peak start, end;
 	bench_print_machine();
 	bench_peak_measure(&loop, opt.peak_iters, &start);
-	printf("FMA loop: %s, %d accumulators, best of %d tries; step kernel%s:", loop.name,
+	printf("Layers: %d x %s; FMA loop: %s, %d accumulators, best of %d tries; step kernel%s:",
+		BENCH_LAYERS, tc_layer_type_to_string(opt.cell), loop.name,
 		BENCH_PEAK_ACCUMULATORS, BENCH_PEAK_TRIES, opt.n_kernels > 1 ? "s (runs alternate)" : "");
 	for (int k = 0; k < opt.n_kernels; k++) {
 		printf(" %s", opt.kernels[k]);
@@ -351,7 +360,8 @@ int main(int argc, char **argv)
 	int moved = bench_peak_moved(&start, &end);
 	printf("\n");
 	print_table(&opt, rows, n_rows, &start, &end);
-	printf("\nFLOPs per series-step: sum_k 2*3*H_k*(I_k + H_k) + 2*H_L*O; %% of peak "
+	printf("\nFLOPs per series-step: sum_k 2*G*H_k*(I_k + H_k) + 2*H_L*O (G = 3 gru, 4 lstm, "
+	       "1 rnn); %% of peak "
 	       "against the higher of the start and end peaks for that thread count (the fp32 "
 	       "FMA peak, bf16 kernels included); × first: series-steps/s over the first "
 	       "kernel's.\n");

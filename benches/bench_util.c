@@ -217,16 +217,23 @@ static float *uniform_array(size_t n, float bound)
 
 int bench_weights_init(struct bench_weights *w, int hidden, char *err)
 {
+	return bench_weights_init_cell(w, TC_LAYER_GRU, hidden, err);
+}
+
+int bench_weights_init_cell(struct bench_weights *w, enum tc_layer_type type, int hidden,
+	char *err)
+{
 	memset(w, 0, sizeof *w);
+	w->type = type;
 	w->hidden = hidden;
-	const size_t h = (size_t)hidden;
+	const size_t h = (size_t)hidden, g = (size_t)tc_layer_gates(type);
 	const float bound = 1.0f / sqrtf((float)hidden);
 	for (int k = 0; k < BENCH_LAYERS; k++) {
 		size_t in = bench_weights_input(w, k);
-		if (!(w->weight_ih[k] = uniform_array(3 * h * in, bound))
-			|| !(w->weight_hh[k] = uniform_array(3 * h * h, bound))
-			|| !(w->bias_ih[k] = uniform_array(3 * h, bound))
-			|| !(w->bias_hh[k] = uniform_array(3 * h, bound))) {
+		if (!(w->weight_ih[k] = uniform_array(g * h * in, bound))
+			|| !(w->weight_hh[k] = uniform_array(g * h * h, bound))
+			|| !(w->bias_ih[k] = uniform_array(g * h, bound))
+			|| !(w->bias_hh[k] = uniform_array(g * h, bound))) {
 			goto err_oom;
 		}
 	}
@@ -278,6 +285,7 @@ struct tc_model *bench_weights_model_as(const struct bench_weights *w, int n_lay
 	memset(&mw, 0, sizeof mw);
 	for (int k = 0; k < n_layers; k++) {
 		spec.hidden[k] = w->hidden;
+		spec.type[k] = w->type;
 		mw.layer[k] = (struct tc_layer_weights){w->weight_ih[k], w->weight_hh[k],
 			w->bias_ih[k], w->bias_hh[k]};
 	}
@@ -285,12 +293,24 @@ struct tc_model *bench_weights_model_as(const struct bench_weights *w, int n_lay
 	return tc_model_create(&spec, &mw, err);
 }
 
+int bench_parse_cell(const char *name, enum tc_layer_type *type)
+{
+	static const enum tc_layer_type types[] = {TC_LAYER_GRU, TC_LAYER_LSTM, TC_LAYER_RNN};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		if (strcmp(name, tc_layer_type_to_string(types[i])) == 0) {
+			*type = types[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
 double bench_weights_flops(const struct bench_weights *w)
 {
 	const double h = w->hidden;
 	double flops = 2.0 * h * BENCH_OUTPUTS;
 	for (int k = 0; k < BENCH_LAYERS; k++) {
-		flops += 2.0 * 3.0 * h * ((double)bench_weights_input(w, k) + h);
+		flops += 2.0 * tc_layer_gates(w->type) * h * ((double)bench_weights_input(w, k) + h);
 	}
 	return flops;
 }

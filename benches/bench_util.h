@@ -67,15 +67,17 @@ int bench_peak_moved(const struct bench_peak *start, const struct bench_peak *en
 float bench_uniform(float bound);
 void bench_fill_uniform(float *a, size_t n, float bound);
 
-/* A BENCH_LAYERS-layer GRU of hidden size `hidden` with a BENCH_OUTPUTS head,
- * in PyTorch's layout (see model.h), all parameters uniform in +-1/sqrt(H) as
- * PyTorch initialises nn.GRU. Owned by the struct. */
+/* A BENCH_LAYERS-layer GRU (or LSTM, or tanh RNN) of hidden size `hidden`
+ * with a BENCH_OUTPUTS head, in PyTorch's layout (see model.h), all
+ * parameters uniform in +-1/sqrt(H) as PyTorch initialises nn.GRU. G below
+ * is the type's gate count (tc_layer_gates). Owned by the struct. */
 struct bench_weights {
+	enum tc_layer_type type;        /* every layer's */
 	int hidden;
-	float *weight_ih[BENCH_LAYERS]; /* [3H, I_k], rows r, z, n */
-	float *weight_hh[BENCH_LAYERS]; /* [3H, H] */
-	float *bias_ih[BENCH_LAYERS];   /* [3H] */
-	float *bias_hh[BENCH_LAYERS];   /* [3H] */
+	float *weight_ih[BENCH_LAYERS]; /* [G H, I_k], PyTorch's gate rows */
+	float *weight_hh[BENCH_LAYERS]; /* [G H, H] */
+	float *bias_ih[BENCH_LAYERS];   /* [G H] */
+	float *bias_hh[BENCH_LAYERS];   /* [G H] */
 	float *head_weight;             /* [O, H] */
 	float *head_bias;               /* [O] */
 };
@@ -83,9 +85,13 @@ struct bench_weights {
 /* Layer k's input size: BENCH_INPUT for the first layer, H after. */
 size_t bench_weights_input(const struct bench_weights *w, int layer);
 
-/* Draws the weights. Returns 0, or -1 with err (out of memory); on failure
- * nothing is left to free. */
+/* Draws a GRU's weights. Returns 0, or -1 with err (out of memory); on
+ * failure nothing is left to free. */
 int bench_weights_init(struct bench_weights *w, int hidden, char *err);
+
+/* The same for layers of `type`. */
+int bench_weights_init_cell(struct bench_weights *w, enum tc_layer_type type, int hidden,
+	char *err);
 
 /* Frees the arrays; a zeroed or finished struct is a no-op. */
 void bench_weights_finish(struct bench_weights *w);
@@ -103,7 +109,11 @@ struct tc_model *bench_weights_model_layers(const struct bench_weights *w, int n
 struct tc_model *bench_weights_model_as(const struct bench_weights *w, int n_layers,
 	int outputs, enum tc_precision precision, char *err);
 
-/* FLOPs per series-step: sum_k 2*3*H*(I_k + H) + 2*H*O. */
+/* "gru", "lstm" or "rnn" (a --cell option's value) into *type: 0, or -1
+ * when the name is none of them. */
+int bench_parse_cell(const char *name, enum tc_layer_type *type);
+
+/* FLOPs per series-step: sum_k 2*G*H*(I_k + H) + 2*H*O. */
 double bench_weights_flops(const struct bench_weights *w);
 
 /* ---- statistics and the report ---- */
