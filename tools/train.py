@@ -611,7 +611,10 @@ def main(argv=None):
         weights = os.path.join(args.out, "default.safetensors")
         config = os.path.join(args.out, "tickcast.yaml")
         with open(os.path.join(ROOT, "config", "tickcast.yaml")) as f, open(config, "w") as g:
-            g.write(f.read())
+            g.write(re.sub(r"(?m)\A# tickcast.yaml -- .*$",
+                           f"# tickcast.yaml -- written by tools/train.py --cell {args.cell} "
+                           f"--hidden {args.hidden} --layers {args.layers} --steps {args.steps}",
+                           f.read(), 1))
         rel = "default.safetensors"
     else:
         weights = os.path.join(ROOT, "models", "default.safetensors")
