@@ -45,11 +45,10 @@ static void describe_layers(const struct tc_model_spec *s)
 static void describe_head(const struct tc_model_spec *s)
 {
 	int in = s->hidden[s->n_layers - 1];
-	const int count = s->n_head_ops ? s->n_head_ops : 1;
+	const int count = tc_model_spec_head_count(s);
 	char module[TC_MAX_PREFIX];
 	for (int i = 0; i < count; i++) {
-		struct tc_head_op_spec op = s->n_head_ops ? s->head[i]
-			: (struct tc_head_op_spec){.type = TC_HEAD_LINEAR, .outputs = s->outputs};
+		struct tc_head_op_spec op = tc_model_spec_head_op(s, i);
 		int out = op.type == TC_HEAD_LINEAR ? op.outputs : in;
 		tc_model_spec_head_module(s, i, module);
 		if (count > 1) {

@@ -42,11 +42,9 @@ static int build_op(struct tc_head_op *op, const struct tc_head_op_spec *s,
 int tc_head_build(struct tc_head_op *ops, int *n, const struct tc_model_spec *spec,
 	const struct tc_head_weights *w, int in)
 {
-	const int count = spec->n_head_ops ? spec->n_head_ops : 1;
 	*n = 0;
-	for (int i = 0; i < count; i++) {
-		struct tc_head_op_spec s = spec->n_head_ops ? spec->head[i]
-			: (struct tc_head_op_spec){.type = TC_HEAD_LINEAR, .outputs = spec->outputs};
+	for (int i = 0; i < tc_model_spec_head_count(spec); i++) {
+		struct tc_head_op_spec s = tc_model_spec_head_op(spec, i);
 		if (s.type == TC_HEAD_DROPOUT) {
 			continue;
 		}

@@ -126,6 +126,11 @@ int tc_model_spec_validate(const struct tc_model_spec *spec, char *err);
  * with the defaults applied. */
 const char *tc_model_spec_layer_source(const struct tc_model_spec *spec, int k, int *index);
 
+/* Operations of the head (1 without head ops: the lone linear), and
+ * operation i (0 <= i < count), that linear included. */
+int tc_model_spec_head_count(const struct tc_model_spec *spec);
+struct tc_head_op_spec tc_model_spec_head_op(const struct tc_model_spec *spec, int i);
+
 /* Head operation i's tensor-name prefix into buf (TC_MAX_PREFIX bytes): its
  * module, else head_prefix for a head of one operation, else
  * "<head_prefix>.<i>" (nn.Sequential's naming). */

@@ -109,38 +109,44 @@ static int read_layer(const struct tc_model_spec *spec, int k, const struct tc_s
 	return 0;
 }
 
-/* The head's tensors: each linear's weight [out x in] and bias [out], each
- * affine layer norm's weight and bias [in]; in is the width before it. */
+/* Head operation i's tensors, if it has any: a linear's weight [out x in]
+ * and bias [out], an affine layer norm's weight and bias [in]. */
+static int read_head_op(const struct tc_model_spec *spec, int i, uint64_t in,
+	const struct tc_safetensors *st, float *out[2], char *err)
+{
+	struct tc_head_op_spec op = tc_model_spec_head_op(spec, i);
+	int linear = op.type == TC_HEAD_LINEAR;
+	if (!linear && !(op.type == TC_HEAD_LAYERNORM && op.affine)) {
+		return 0;
+	}
+	char module[TC_MAX_PREFIX], name[TC_MAX_PREFIX + 16];
+	tc_model_spec_head_module(spec, i, module);
+	uint64_t rows = linear ? (uint64_t)op.outputs : in;
+	snprintf(name, sizeof name, "%s.weight", module);
+	if ((out[0] = read_tensor(st, name, rows, linear ? in : 0, err))) {
+		snprintf(name, sizeof name, "%s.bias", module);
+		out[1] = read_tensor(st, name, rows, 0, err);
+	}
+	if (!out[0] || !out[1]) {
+		if (tc_model_spec_head_count(spec) > 1) {
+			tc_err_prefix(err, "head[%d] (%s)", i, tc_head_op_to_string(op.type));
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* The head's tensors, each operation's from the width before it. */
 static int read_head(const struct tc_model_spec *spec, const struct tc_safetensors *st,
 	struct loaded *l, char *err)
 {
-	char module[TC_MAX_PREFIX], name[TC_MAX_PREFIX + 16];
 	uint64_t in = (uint64_t)spec->hidden[spec->n_layers - 1];
-	const int count = spec->n_head_ops ? spec->n_head_ops : 1;
-	for (int i = 0; i < count; i++) {
-		struct tc_head_op_spec op = spec->n_head_ops ? spec->head[i]
-			: (struct tc_head_op_spec){.type = TC_HEAD_LINEAR, .outputs = spec->outputs};
-		int linear = op.type == TC_HEAD_LINEAR;
-		if (!linear && !(op.type == TC_HEAD_LAYERNORM && op.affine)) {
-			continue;
+	for (int i = 0; i < tc_model_spec_head_count(spec); i++) {
+		if (read_head_op(spec, i, in, st, l->head[i], err) < 0) {
+			return -1;
 		}
-		tc_model_spec_head_module(spec, i, module);
-		uint64_t rows = linear ? (uint64_t)op.outputs : in;
-		snprintf(name, sizeof name, "%s.weight", module);
-		if (!(l->head[i][0] = read_tensor(st, name, rows, linear ? in : 0, err))) {
-			goto fail;
-		}
-		snprintf(name, sizeof name, "%s.bias", module);
-		if (!(l->head[i][1] = read_tensor(st, name, rows, 0, err))) {
-			goto fail;
-		}
-		in = linear ? (uint64_t)op.outputs : in;
-		continue;
-fail:
-		if (count > 1) {
-			tc_err_prefix(err, "head[%d] (%s)", i, linear ? "linear" : "layernorm");
-		}
-		return -1;
+		struct tc_head_op_spec op = tc_model_spec_head_op(spec, i);
+		in = op.type == TC_HEAD_LINEAR ? (uint64_t)op.outputs : in;
 	}
 	return 0;
 }

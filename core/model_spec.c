@@ -67,8 +67,7 @@ const char *tc_model_spec_layer_source(const struct tc_model_spec *spec, int k, 
 	return module;
 }
 
-/* Head operation i, the lone linear of a spec without head operations included. */
-static struct tc_head_op_spec head_op(const struct tc_model_spec *spec, int i)
+struct tc_head_op_spec tc_model_spec_head_op(const struct tc_model_spec *spec, int i)
 {
 	if (spec->n_head_ops == 0) {
 		return (struct tc_head_op_spec){.type = TC_HEAD_LINEAR, .outputs = spec->outputs};
@@ -76,7 +75,7 @@ static struct tc_head_op_spec head_op(const struct tc_model_spec *spec, int i)
 	return spec->head[i];
 }
 
-static int head_count(const struct tc_model_spec *spec)
+int tc_model_spec_head_count(const struct tc_model_spec *spec)
 {
 	return spec->n_head_ops ? spec->n_head_ops : 1;
 }
@@ -85,7 +84,7 @@ void tc_model_spec_head_module(const struct tc_model_spec *spec, int i, char *bu
 {
 	if (spec->n_head_ops > 0 && spec->head[i].module[0]) {
 		snprintf(buf, TC_MAX_PREFIX, "%s", spec->head[i].module);
-	} else if (head_count(spec) == 1) {
+	} else if (tc_model_spec_head_count(spec) == 1) {
 		snprintf(buf, TC_MAX_PREFIX, "%s", spec->head_prefix);
 	} else {
 		snprintf(buf, TC_MAX_PREFIX, "%.*s.%d", TC_MAX_PREFIX - 8, spec->head_prefix, i);
@@ -95,8 +94,8 @@ void tc_model_spec_head_module(const struct tc_model_spec *spec, int i, char *bu
 int tc_model_spec_head_outputs(const struct tc_model_spec *spec)
 {
 	int out = 0;
-	for (int i = 0; i < head_count(spec); i++) {
-		struct tc_head_op_spec op = head_op(spec, i);
+	for (int i = 0; i < tc_model_spec_head_count(spec); i++) {
+		struct tc_head_op_spec op = tc_model_spec_head_op(spec, i);
 		out = op.type == TC_HEAD_LINEAR ? op.outputs : out;
 	}
 	return out;
@@ -194,11 +193,12 @@ int tc_model_spec_same_state(const struct tc_model_spec *a, const struct tc_mode
 
 int tc_model_spec_same_shape(const struct tc_model_spec *a, const struct tc_model_spec *b)
 {
-	if (!tc_model_spec_same_state(a, b) || head_count(a) != head_count(b)) {
+	const int count = tc_model_spec_head_count(a);
+	if (!tc_model_spec_same_state(a, b) || count != tc_model_spec_head_count(b)) {
 		return 0;
 	}
-	for (int i = 0; i < head_count(a); i++) {
-		struct tc_head_op_spec x = head_op(a, i), y = head_op(b, i);
+	for (int i = 0; i < count; i++) {
+		struct tc_head_op_spec x = tc_model_spec_head_op(a, i), y = tc_model_spec_head_op(b, i);
 		if (x.type != y.type || (x.type == TC_HEAD_LINEAR && x.outputs != y.outputs)) {
 			return 0;
 		}
