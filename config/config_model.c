@@ -18,7 +18,8 @@
 
 _Static_assert(sizeof(enum tc_layer_type) == sizeof(int), "enum size");
 
-static const char *const layer_type_names[] = { "gru", "lstm", "rnn", NULL }; /* enum tc_layer_type */
+/* enum tc_layer_type's order. */
+static const char *const layer_type_names[] = { "gru", "lstm", "rnn", NULL };
 static const char *const nonlinearity_names[] = { "tanh", "relu", NULL };
 static const char *const approximate_names[] = { "none", "tanh", NULL };
 

@@ -246,8 +246,8 @@ static void gemm_block(const struct tc_packed *w, const elem *x, int ld, float *
 
 /* gemm_block from floats: a [count x w->rows], row stride lda; buf as for
  * operand(). Unused by the sources whose operand is the whole [x | h]. */
-static __attribute__((unused)) void gemm_floats(const struct tc_packed *w, const float *a, int lda, float *c, int count,
-	elem *buf)
+static __attribute__((unused)) void gemm_floats(const struct tc_packed *w, const float *a,
+	int lda, float *c, int count, elem *buf)
 {
 	int ld;
 	const elem *x = operand(a, lda, w->rows, count, buf, &ld);
