@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_compare.h"
 #include "bench_dnnl.h"
 #include "bench_torch_client.h"
 #include "bench_util.h"
@@ -43,43 +44,16 @@
 #endif
 
 #define CHECK_STEPS 3        /* steps from a zero state compared across implementations */
-#define AGREE_TOLERANCE 1e-4 /* largest max-abs difference that counts as agreement */
-#define MAX_RUNS 9
 #define SETTLE_SECONDS 0.03  /* pause before each run: see settle() */
 #define PATH_LEN 512
 
-static const size_t batch_sizes[] = {1024, 16384};
-static const int hidden_sizes[] = {64, 128};
+static const char *const impl_names[N_IMPL] = {"tickcast", "oneDNN", "PyTorch"};
+
+static const size_t batch_sizes[] = {QUICK_BATCH, 16384};
+static const int hidden_sizes[] = {QUICK_HIDDEN, 128};
 #define N_BATCH (sizeof batch_sizes / sizeof batch_sizes[0])
 #define N_HIDDEN (sizeof hidden_sizes / sizeof hidden_sizes[0])
 
-enum impl { IMPL_TICKCAST, IMPL_DNNL, IMPL_TORCH, N_IMPL };
-static const char *const impl_names[N_IMPL] = {"tickcast", "oneDNN", "PyTorch"};
-
-struct options {
-	int quick;           /* one short run, B=1024 and H=64 only */
-	enum tc_layer_type cell; /* every layer's type; PyTorch only steps gru */
-	size_t batch;        /* 0: every size in batch_sizes */
-	int hidden;          /* 0: every size in hidden_sizes */
-	int runs;            /* timed runs per implementation and configuration */
-	double run_seconds;  /* s: least duration of one timed run */
-	double warm_seconds; /* s: least warm-up before the runs */
-	long peak_iters;     /* iterations of the peak loop per try */
-	int skip[N_IMPL];    /* --no-dnnl, --no-torch */
-	const char *python;  /* interpreter for bench_torch.py */
-};
-
-/* One B x H x threads configuration's results. */
-struct row {
-	size_t batch;
-	int hidden;
-	int thread_index;              /* into bench_thread_counts */
-	double flops;                  /* per series-step */
-	double gflops[N_IMPL][MAX_RUNS]; /* per run; sorted ascending once done */
-	double median[N_IMPL];         /* GFLOP/s; 0 when not run */
-	double diff_out[N_IMPL];       /* max |y - y_tickcast| over the check steps */
-	double diff_hidden[N_IMPL];    /* max |h - h_tickcast| after them, every layer */
-};
 
 /* What one H shares across its rows. */
 struct setup {
@@ -444,175 +418,7 @@ out:
 	return rc;
 }
 
-/* ---- the report ------------------------------------------------------- */
-
-/* "| median | min–max | % |" for implementation i, or dashes when it did not run. */
-static void print_cells(const struct row *r, int i, int runs, double peak)
-{
-	if (r->median[i] <= 0) {
-		printf(" — | — | — |");
-		return;
-	}
-	printf(" %.1f | %.1f–%.1f | %.0f%% |", r->median[i], r->gflops[i][0],
-		r->gflops[i][runs - 1], 100.0 * r->median[i] / peak);
-}
-
-static void print_ratio(const struct row *r, int i)
-{
-	if (r->median[i] > 0 && r->median[IMPL_TICKCAST] > 0) {
-		printf(" %.2f× |", r->median[IMPL_TICKCAST] / r->median[i]);
-	} else {
-		printf(" — |");
-	}
-}
-
-/* GFLOP/s medians with the spread of the runs; % of peak against the higher of
- * the start and end peaks for that thread count; ratios of medians. */
-static void print_table(const struct row *rows, size_t n_rows, int runs,
-	const struct bench_peak *start, const struct bench_peak *end)
-{
-	printf("| B | H | threads | tickcast GFLOP/s | min–max | %% of peak | oneDNN GFLOP/s "
-	       "| min–max | %% of peak | PyTorch GFLOP/s | min–max | %% of peak "
-	       "| tickcast/oneDNN | tickcast/PyTorch |\n"
-	       "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-	for (size_t k = 0; k < n_rows; k++) {
-		const struct row *r = &rows[k];
-		int ti = r->thread_index;
-		double peak = fmax(start->gflops[ti], end->gflops[ti]);
-		printf("| %zu | %d | %d |", r->batch, r->hidden, bench_thread_counts[ti]);
-		for (int i = 0; i < N_IMPL; i++) {
-			print_cells(r, i, runs, peak);
-		}
-		print_ratio(r, IMPL_DNNL);
-		print_ratio(r, IMPL_TORCH);
-		printf("\n");
-	}
-}
-
-static void print_diff(const struct row *r, int i)
-{
-	if (r->median[i] > 0) {
-		printf(" %.1e | %.1e |", r->diff_out[i], r->diff_hidden[i]);
-	} else {
-		printf(" — | — |");
-	}
-}
-
-/* Returns the number of rows where an implementation disagreed with tickcast. */
-static int print_agreement(const struct row *rows, size_t n_rows)
-{
-	int bad = 0;
-	printf("| B | H | threads | outputs, oneDNN | hidden, oneDNN | outputs, PyTorch "
-	       "| hidden, PyTorch |\n|--:|--:|--:|--:|--:|--:|--:|\n");
-	for (size_t k = 0; k < n_rows; k++) {
-		const struct row *r = &rows[k];
-		printf("| %zu | %d | %d |", r->batch, r->hidden, bench_thread_counts[r->thread_index]);
-		int row_bad = 0;
-		for (int i = IMPL_DNNL; i < N_IMPL; i++) {
-			print_diff(r, i);
-			row_bad |= r->median[i] > 0 && !(r->diff_out[i] < AGREE_TOLERANCE
-				&& r->diff_hidden[i] < AGREE_TOLERANCE);
-		}
-		printf("%s\n", row_bad ? " DISAGREE" : "");
-		bad += row_bad;
-	}
-	return bad;
-}
-
 /* ---- arguments and main ------------------------------------------------ */
-
-static void usage(FILE *out, const char *argv0)
-{
-	fprintf(out,
-		"usage: %s [--cell gru|lstm|rnn] [--batch N] [--hidden H] [--runs N] [--no-dnnl] [--no-torch]\n"
-		"       [--python PATH] [--quick] [--help]\n"
-		"Times one step of a 2-layer GRU (input 1, head 12) in tickcast, oneDNN (LBR-GRU\n"
-		"and a matmul head) and PyTorch (nn.GRU + nn.Linear, in a helper process) on the\n"
-		"same weights and inputs, for B in {1024, 16384}, H in {64, 128} and 1 or 2\n"
-		"threads, their timed runs alternating; checks that they agree; prints markdown\n"
-		"tables of GFLOP/s, %% of the FMA peak and tickcast's speed ratios.\n"
-		"  --cell TYPE    the layers: gru (default), lstm or rnn (tanh); oneDNN's\n"
-		"                 dnnl_lstm / dnnl_vanilla_rnn for them, PyTorch left out\n"
-		"  --batch N      time only batch size N\n"
-		"  --hidden H     time only hidden size H\n"
-		"  --runs N       timed runs per implementation (default 5, at most %d)\n"
-		"  --no-dnnl      leave oneDNN out\n"
-		"  --no-torch     leave PyTorch out\n"
-		"  --python PATH  interpreter with torch and numpy (default /usr/bin/python3)\n"
-		"  --quick        smoke test: 1 short run, B=1024 and H=64 unless given\n"
-		"  --help         this text\n",
-		argv0, MAX_RUNS);
-}
-
-/* Parses a positive integer option value in 1..max; -1 with a message on stderr. */
-static long parse_count(const char *argv0, const char *name, const char *text, long max)
-{
-	char *end;
-	long long v = strtoll(text, &end, 10);
-	if (*end || v < 1 || v > max) {
-		fprintf(stderr, "%s: %s: expected a whole number in 1..%ld, got '%s'\n", argv0, name,
-			max, text);
-		return -1;
-	}
-	return (long)v;
-}
-
-/* Returns 0, 1 when the caller should exit successfully (--help), -1 on bad usage. */
-static int parse_args(int argc, char **argv, struct options *opt)
-{
-	*opt = (struct options){.runs = 5, .run_seconds = 0.2, .warm_seconds = 0.2,
-		.peak_iters = BENCH_PEAK_ITERS, .python = "/usr/bin/python3"};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const int has_value = i + 1 < argc;
-		long v = 0;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout, argv[0]);
-			return 1;
-		} else if (strcmp(a, "--quick") == 0) {
-			opt->quick = 1;
-		} else if (strcmp(a, "--no-dnnl") == 0) {
-			opt->skip[IMPL_DNNL] = 1;
-		} else if (strcmp(a, "--no-torch") == 0) {
-			opt->skip[IMPL_TORCH] = 1;
-		} else if (strcmp(a, "--cell") == 0 && has_value) {
-			if (bench_parse_cell(argv[++i], &opt->cell) < 0) {
-				fprintf(stderr, "%s: --cell %s: expected gru, lstm or rnn\n", argv[0], argv[i]);
-				return -1;
-			}
-		} else if (strcmp(a, "--python") == 0 && has_value) {
-			opt->python = argv[++i];
-		} else if (strcmp(a, "--batch") == 0 && has_value) {
-			if ((v = parse_count(argv[0], a, argv[++i], UINT32_MAX)) < 0) {
-				return -1;
-			}
-			opt->batch = (size_t)v;
-		} else if (strcmp(a, "--hidden") == 0 && has_value) {
-			if ((v = parse_count(argv[0], a, argv[++i], TC_MAX_WIDTH)) < 0) {
-				return -1;
-			}
-			opt->hidden = (int)v;
-		} else if (strcmp(a, "--runs") == 0 && has_value) {
-			if ((v = parse_count(argv[0], a, argv[++i], MAX_RUNS)) < 0) {
-				return -1;
-			}
-			opt->runs = (int)v;
-		} else {
-			fprintf(stderr, "%s: unknown or incomplete option '%s'\n", argv[0], a);
-			usage(stderr, argv[0]);
-			return -1;
-		}
-	}
-	if (opt->quick) {
-		opt->runs = 1;
-		opt->run_seconds = 0.05;
-		opt->warm_seconds = 0.02;
-		opt->peak_iters = 1L << 21;
-		opt->batch = opt->batch ? opt->batch : batch_sizes[0];
-		opt->hidden = opt->hidden ? opt->hidden : hidden_sizes[0];
-	}
-	return 0;
-}
 
 /* Decides which implementations run and says why any does not. */
 static void pick_contestants(const struct options *opt, int *on, struct bench_torch **torch)
@@ -655,7 +461,7 @@ static void pick_contestants(const struct options *opt, int *on, struct bench_to
 int main(int argc, char **argv)
 {
 	struct options opt;
-	int rc = parse_args(argc, argv, &opt);
+	int rc = bench_compare_parse_args(argc, argv, &opt);
 	if (rc != 0) {
 		return rc > 0 ? 0 : 2;
 	}
@@ -699,14 +505,14 @@ int main(int argc, char **argv)
 	bench_peak_print("end", &end);
 	int moved = bench_peak_moved(&start, &end);
 	printf("\n");
-	print_table(rows, n_rows, opt.runs, &start, &end);
+	bench_compare_print_table(rows, n_rows, opt.runs, &start, &end);
 	printf("\nFLOPs per series-step: sum_k 2*G*H_k*(I_k + H_k) + 2*H_L*O (G = 3 gru, 4 lstm, "
 	       "1 rnn); %% of peak against "
 	       "the higher of the start and end peaks for that thread count; ratios are of "
 	       "medians (> 1: tickcast faster).\n\nAgreement with tickcast, max |difference| "
 	       "over %d steps from a zero state (outputs of every step; hidden states of every "
 	       "layer after the last), tolerance %.0e:\n\n", CHECK_STEPS, AGREE_TOLERANCE);
-	int bad = print_agreement(rows, n_rows);
+	int bad = bench_compare_print_agreement(rows, n_rows);
 	if (moved) {
 		fprintf(stderr, "%s: the FMA peak moved during the run; see the WARNING above\n",
 			argv[0]);
