@@ -120,12 +120,19 @@ void tc_model_set_weights_sha256(struct tc_model *m, const char *hex)
 	snprintf(m->weights_sha256, sizeof m->weights_sha256, "%s", hex);
 }
 
-/* Parameters and multiply-adds of the head's linear operations, and the
- * parameters of its affine layer norms. */
-static void head_counts(const struct tc_model *m, uint64_t *params, uint64_t *flops)
+/* Learnable parameters and multiply-add FLOPs per series-step, of the
+ * layers and of the head (its linears; its affine layer norms' parameters). */
+static void counts(const struct tc_model *m, uint64_t *params, uint64_t *flops)
 {
+	const struct tc_model_spec *s = &m->spec;
 	*params = 0;
 	*flops = 0;
+	for (int k = 0; k < s->n_layers; k++) {
+		uint64_t gh = (uint64_t)tc_layer_gates(s->type[k]) * (uint64_t)s->hidden[k];
+		uint64_t rows = (uint64_t)layer_input(s, k) + (uint64_t)s->hidden[k];
+		*params += gh * rows + 2 * gh;
+		*flops += 2 * gh * rows;
+	}
 	for (int i = 0; i < m->n_head; i++) {
 		const struct tc_head_op *op = &m->head[i];
 		if (op->type == TC_HEAD_LINEAR) {
@@ -139,27 +146,16 @@ static void head_counts(const struct tc_model *m, uint64_t *params, uint64_t *fl
 
 uint64_t tc_model_param_count(const struct tc_model *m)
 {
-	const struct tc_model_spec *s = &m->spec;
-	uint64_t n = 0, head_flops;
-	for (int k = 0; k < s->n_layers; k++) {
-		uint64_t gh = (uint64_t)tc_layer_gates(s->type[k]) * (uint64_t)s->hidden[k];
-		n += gh * ((uint64_t)layer_input(s, k) + (uint64_t)s->hidden[k]) + 2 * gh;
-	}
-	uint64_t head;
-	head_counts(m, &head, &head_flops);
-	return n + head;
+	uint64_t params, flops;
+	counts(m, &params, &flops);
+	return params;
 }
 
 uint64_t tc_model_flops_per_step(const struct tc_model *m)
 {
-	const struct tc_model_spec *s = &m->spec;
-	uint64_t f = 0, head_params, head;
-	for (int k = 0; k < s->n_layers; k++) {
-		uint64_t gh = (uint64_t)tc_layer_gates(s->type[k]) * (uint64_t)s->hidden[k];
-		f += 2 * gh * ((uint64_t)layer_input(s, k) + (uint64_t)s->hidden[k]);
-	}
-	head_counts(m, &head_params, &head);
-	return f + head;
+	uint64_t params, flops;
+	counts(m, &params, &flops);
+	return flops;
 }
 
 uint64_t tc_model_state_bytes(const struct tc_model *m)
