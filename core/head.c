@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "pack.h"
-#include "step.h"
 
 static int build_op(struct tc_head_op *op, const struct tc_head_op_spec *s,
 	const struct tc_head_weights *w, int in, enum tc_precision precision)
@@ -139,9 +138,8 @@ static void apply_row(const struct tc_head_op *op, const float *x, float *y)
 }
 
 const float *tc_head_run(const struct tc_head_op *ops, int n, const struct tc_kernel *kern,
-	const float *h, int ldh, int count, float *buf, float *scratch, int *ld)
+	const float *h, int ldh, int count, float *buf, size_t block, float *scratch, int *ld)
 {
-	const size_t block = (size_t)TC_STEP_BLOCK * (size_t)tc_head_max_width(ops, n);
 	const float *src = h;
 	int lds = ldh;
 	for (int i = 0; i < n; i++) {

@@ -19,9 +19,9 @@ void tc_head_free(struct tc_head_op *ops, int n);
 int tc_head_max_width(const struct tc_head_op *ops, int n);
 
 /* Runs the ops on `count` rows of h (stride ldh, read only) and returns the
- * rows of the result, *ld apart: in buf, two blocks of TC_STEP_BLOCK x
- * tc_head_max_width floats. scratch is the kernel's. */
+ * rows of the result, *ld apart: in buf, two blocks of `block` (at least
+ * TC_STEP_BLOCK x tc_head_max_width) floats. scratch is the kernel's. */
 const float *tc_head_run(const struct tc_head_op *ops, int n, const struct tc_kernel *kern,
-	const float *h, int ldh, int count, float *buf, float *scratch, int *ld);
+	const float *h, int ldh, int count, float *buf, size_t block, float *scratch, int *ld);
 
 #endif

@@ -81,6 +81,7 @@ struct tc_model *tc_model_create(const struct tc_model_spec *spec,
 		spec->hidden[spec->n_layers - 1]) < 0) {
 		goto err_oom;
 	}
+	m->head_width = tc_head_max_width(m->head, m->n_head);
 	return m;
 
 err_oom:
@@ -192,9 +193,4 @@ int tc_model_max_hidden(const struct tc_model *m)
 		h = max_int(h, m->spec.hidden[k]);
 	}
 	return h;
-}
-
-int tc_model_max_head_width(const struct tc_model *m)
-{
-	return tc_head_max_width(m->head, m->n_head);
 }

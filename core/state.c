@@ -21,7 +21,7 @@
 static size_t scratch_floats(const struct tc_model *m)
 {
 	const struct tc_model_spec *s = &m->spec;
-	const int head_width = tc_model_max_head_width(m);
+	const int head_width = m->head_width;
 	size_t n = 0;
 	int max_rows = head_width;
 	for (int k = 0; k < s->n_layers; k++) {

@@ -115,8 +115,9 @@ static void step_block(const struct tc_model *m, struct tc_state *st,
 			gather(b[k].c, hidden, st->hidden[k] + hidden, b[k].width, slots, count, hidden);
 		}
 	}
+	const size_t head_block = (size_t)TC_STEP_BLOCK * (size_t)m->head_width;
 	float *head_buf = next;
-	float *work = head_buf + 2 * (size_t)TC_STEP_BLOCK * (size_t)tc_model_max_head_width(m);
+	float *work = head_buf + 2 * head_block;
 	gather(b[0].xh, b[0].ld, inputs, (size_t)s->input_size, identity, count,
 		(size_t)s->input_size);
 
@@ -138,7 +139,7 @@ static void step_block(const struct tc_model *m, struct tc_state *st,
 	const struct tc_layer *last = &m->layers[s->n_layers - 1];
 	int ldy;
 	const float *y = tc_head_run(m->head, m->n_head, kern, b[s->n_layers - 1].xh + last->in,
-		(int)b[s->n_layers - 1].ld, (int)count, head_buf, work, &ldy);
+		(int)b[s->n_layers - 1].ld, (int)count, head_buf, head_block, work, &ldy);
 	scatter(outputs, (size_t)s->outputs, y, (size_t)ldy, identity, count, (size_t)s->outputs);
 }
 
