@@ -54,7 +54,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import article_gru  # noqa: E402  (tools/article_gru.py)
 import golden_stack  # noqa: E402  (tools/golden_stack.py)
-from golden_stack import Layer, Op, StackSpec  # noqa: E402
+from golden_stack import Layer, Op, StackSpec, uniform  # noqa: E402
 from scaler import EmaScaler  # noqa: E402  (tools/scaler.py)
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
@@ -115,10 +115,6 @@ class Spec:
 
     def numpy_model(self, dtype):
         return NumpyGRU(self, dtype)
-
-
-def uniform(rng, bound, shape):
-    return rng.uniform(-bound, bound, size=shape).astype(np.float32)
 
 
 def random_spec(rng, input_size, hidden, outputs, reset_after=True):

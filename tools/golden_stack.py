@@ -72,7 +72,8 @@ class StackSpec:
         return NumpyStack(self, dtype)
 
 
-def _uniform(rng, bound, shape):
+def uniform(rng, bound, shape):
+    """float32 numbers uniform in [-bound, bound) from rng."""
     return rng.uniform(-bound, bound, size=shape).astype(np.float32)
 
 
@@ -85,20 +86,20 @@ def random_stack(rng, spec):
     for lay, n_in in zip(spec.layers, spec.layer_inputs()):
         b, rows = 1.0 / math.sqrt(lay.hidden), GATES[lay.type] * lay.hidden
         p = f"{lay.module}.{{}}_l{lay.index}"
-        t[p.format("weight_ih")] = _uniform(rng, b, (rows, n_in))
-        t[p.format("weight_hh")] = _uniform(rng, b, (rows, lay.hidden))
-        t[p.format("bias_ih")] = _uniform(rng, b, (rows,))
-        t[p.format("bias_hh")] = _uniform(rng, b, (rows,))
+        t[p.format("weight_ih")] = uniform(rng, b, (rows, n_in))
+        t[p.format("weight_hh")] = uniform(rng, b, (rows, lay.hidden))
+        t[p.format("bias_ih")] = uniform(rng, b, (rows,))
+        t[p.format("bias_hh")] = uniform(rng, b, (rows,))
     width = spec.hidden[-1]
     for op in spec.head:
         if op.type == "linear":
             b = 1.0 / math.sqrt(width)
-            t[f"{op.module}.weight"] = _uniform(rng, b, (op.outputs, width))
-            t[f"{op.module}.bias"] = _uniform(rng, b, (op.outputs,))
+            t[f"{op.module}.weight"] = uniform(rng, b, (op.outputs, width))
+            t[f"{op.module}.bias"] = uniform(rng, b, (op.outputs,))
             width = op.outputs
         elif op.type == "layernorm" and op.affine:
-            t[f"{op.module}.weight"] = 1.0 + _uniform(rng, 0.5, (width,))
-            t[f"{op.module}.bias"] = _uniform(rng, 0.5, (width,))
+            t[f"{op.module}.weight"] = 1.0 + uniform(rng, 0.5, (width,))
+            t[f"{op.module}.bias"] = uniform(rng, 0.5, (width,))
     for name, arr in t.items():
         assert arr.dtype == np.float32, name
         if "bias" in name:
