@@ -121,6 +121,26 @@ static const struct tc_option scaler_options[] = {
 	{ 0 },
 };
 
+static const struct tc_option interval_options[] = {
+	{ .name = "enabled", .type = TC_OPTION_BOOL, .offset = CFG(intervals.enabled), .def = 0,
+		.help = "publish a lower and an upper bound with every output (true once the "
+			"section is given)" },
+	{ .name = "level", .type = TC_OPTION_FLOAT, .offset = CFG(intervals.level), .def_float = 0.8,
+		.min_float = 0, .min_open = 1, .max_float = 0.999,
+		.help = "share of outcomes each interval aims to cover" },
+	{ .name = "target", .type = TC_OPTION_INT, .offset = CFG(intervals.target), .def = 0,
+		.min = 0, .max = TC_MAX_INPUT - 1,
+		.help = "the input column (0-based) the outputs forecast; output k is that column "
+			"k steps of the series ahead" },
+	{ .name = "learning_rate", .type = TC_OPTION_FLOAT, .offset = CFG(intervals.learning_rate),
+		.def_float = 0.05, .min_float = 0, .min_open = 1, .max_float = 1,
+		.help = "how fast each horizon's interval widens after a miss and narrows after a hit" },
+	{ .name = "window", .type = TC_OPTION_INT, .offset = CFG(intervals.window), .def = 50,
+		.min = 1, .max = 1000000,
+		.help = "steps: how far back each horizon's error scale and the live accuracy reach" },
+	{ 0 },
+};
+
 static const struct tc_option model_options[] = {
 	{ .name = "weights", .type = TC_OPTION_PATH, .offset = CFG(weights_path),
 		.size = CFG_SIZE(weights_path), .required = 1,
@@ -146,6 +166,10 @@ static const struct tc_option model_options[] = {
 		.def = TC_SCALER_NONE, .names = scaler_names, .child = scaler_options,
 		.help = "per-series input scaling: none, ema, or {type: ema, alpha, warmup}; "
 			"read at start only" },
+	{ .name = "intervals", .type = TC_OPTION_MAP, .child = interval_options,
+		.offset = CFG(intervals.enabled), .marks_given = 1,
+		.help = "forecast intervals calibrated online from each series' errors "
+			"(off unless this section is given); live accuracy per series comes with them" },
 	{ .name = "tensors", .type = TC_OPTION_MAP, .child = tc_config_tensor_options,
 		.help = "tensor-name prefixes in the weights file" },
 	{ .name = "watch", .type = TC_OPTION_BOOL, .offset = CFG(model_watch), .def = 0,
@@ -266,6 +290,19 @@ static const struct tc_option checkpoint_options[] = {
 	{ 0 },
 };
 
+static const struct tc_option anomaly_options[] = {
+	{ .name = "enabled", .type = TC_OPTION_BOOL, .offset = CFG(anomaly.enabled), .def = 0,
+		.help = "publish an event for each reading outside the interval forecast for it "
+			"(true once the section is given)" },
+	{ .name = "level", .type = TC_OPTION_FLOAT, .offset = CFG(anomaly.level), .def_float = 0.99,
+		.min_float = 0, .min_open = 1, .max_float = 0.9999,
+		.help = "the level of that interval (its own calibration, horizon 1)" },
+	{ .name = "topic_prefix", .type = TC_OPTION_STRING, .offset = CFG(anomaly.topic_prefix),
+		.size = CFG_SIZE(anomaly.topic_prefix), .def_str = "anomaly.",
+		.help = "events go to <topic_prefix><series>" },
+	{ 0 },
+};
+
 static const struct tc_option metrics_options[] = {
 	{ .name = "listen", .type = TC_OPTION_STRING, .offset = CFG(metrics.listen),
 		.size = CFG_SIZE(metrics.listen), .def_str = "127.0.0.1:7703", .may_be_empty = 1,
@@ -316,6 +353,10 @@ static const struct tc_option root_options[] = {
 		.help = "daemon: how many series are kept, and for how long" },
 	{ .name = "checkpoint", .type = TC_OPTION_MAP, .child = checkpoint_options,
 		.help = "daemon: every series' state saved to a file, restored at start" },
+	{ .name = "anomaly", .type = TC_OPTION_MAP, .child = anomaly_options,
+		.offset = CFG(anomaly.enabled), .marks_given = 1,
+		.help = "daemon: events for readings outside their forecast interval "
+			"(off unless this section is given; needs model.intervals)" },
 	{ .name = "metrics", .type = TC_OPTION_MAP, .child = metrics_options,
 		.help = "daemon: the Prometheus metrics endpoint over HTTP" },
 	{ .name = "security", .type = TC_OPTION_MAP, .child = security_options,

@@ -110,6 +110,23 @@ struct tc_security_config {
 	char curve_authorized_keys[TC_PATH_MAX]; /* folder of clients' *.key; "" = any client */
 };
 
+/* model.intervals: a lower and an upper bound per output, calibrated online
+ * from each series' own errors (engine/interval.h, docs/intervals.md). */
+struct tc_interval_config {
+	int enabled;
+	double level;              /* (0, 1): share of outcomes an interval aims to cover */
+	int target;                /* the input column the outputs forecast; output k is k steps ahead */
+	double learning_rate;      /* step of each horizon's conformal multiplier, (0, 1] */
+	int window;                /* steps: memory of each horizon's error scale and of live accuracy */
+};
+
+/* anomaly: an event for a reading outside the interval forecast for it. */
+struct tc_anomaly_config {
+	int enabled;
+	double level;              /* the interval it must fall outside, (0, 1) */
+	char topic_prefix[TC_PREFIX_MAX]; /* events go to <topic_prefix><series> */
+};
+
 /* model.layers[i] as written; tc_config_parse turns them into model's layers. */
 struct tc_config_layer {
 	int type;                    /* enum tc_layer_type */
@@ -136,6 +153,8 @@ struct tc_config {
 	struct tc_config_layer model_layers[TC_MAX_LAYERS];
 	struct tc_config_head_op model_head[TC_MAX_HEAD_OPS];
 	struct tc_scaler_config scaler;
+	struct tc_interval_config intervals;
+	struct tc_anomaly_config anomaly;
 	int model_watch;                /* reload when the weights file or config changes */
 	int model_reset_state_on_change;/* a reload that changes layer sizes resets states */
 	struct tc_tick_config tick;

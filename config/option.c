@@ -554,6 +554,9 @@ static int walk_value(struct walk *w, const yaml_node_t *n, const char *path,
 		if (n->type != YAML_MAPPING_NODE && !is_null(n)) {
 			return fail_type(w, n, path, o);
 		}
+		if (o->marks_given) {
+			store_int(base, o, 1);
+		}
 		return walk_map(w, n, path, where, o->child, base);
 	}
 	if (o->type == TC_OPTION_LIST) {

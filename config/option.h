@@ -58,6 +58,8 @@ struct tc_option {
 	 * expected instead ("an endpoint like ..."). */
 	const char *(*check)(const char *s);
 	const struct tc_option *child; /* MAP, LIST, KIND: the keys of the mapping (of each item) */
+	int marks_given;               /* MAP: the int at offset becomes 1 when the mapping is
+	                                  given (before its keys are read, so a key may undo it) */
 	size_t count_offset;           /* LIST, STRINGS: where the item count goes (int) */
 	size_t stride;                 /* LIST: bytes from one item's fields to the next's */
 	/* LIST: NULL, or a check of one item once its keys are read (item: the

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "anomaly.h"
 #include "config.h"
 #include "model.h"
 #include "reading.h"
@@ -38,6 +39,11 @@ struct tc_forecasts {
 	const float *outputs;        /* [n x n_outputs] */
 	int n_outputs;
 	const uint8_t *warm;         /* [n]: 0 while a series' scaler warms up; NULL: no scaler */
+	/* [n x n_outputs] each: every output's interval (model.intervals), in the
+	 * series' units; both NULL when intervals are off. */
+	const float *lower, *upper;
+	size_t n_anomalies;          /* readings of this tick outside their anomaly interval */
+	const struct tc_anomaly *anomalies; /* [n_anomalies], in row order; NULL when none */
 	/* The id of `slot` in `names` (*len bytes, no NUL), borrowed like the rest. */
 	const char *(*id)(const void *names, uint32_t slot, size_t *len);
 	const void *names;
