@@ -175,6 +175,10 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	if (!tick) {
 		return -1;
 	}
+	if (tc_tick_set_intervals(tick, &cfg->intervals, &cfg->anomaly, err) < 0) {
+		tc_tick_destroy(&tick);
+		return -1;
+	}
 	memset(stats, 0, sizeof *stats);
 	if (ck && ck->in && restore(tick, ck->in, log, err) < 0) {
 		tc_tick_destroy(&tick);
