@@ -93,7 +93,6 @@ struct tc_interval *tc_interval_create(int horizons, const struct tc_interval_co
 		tc_err_set(err, "out of memory for the intervals");
 		return NULL;
 	}
-	size_t k = (size_t)horizons;
 	*iv = (struct tc_interval){
 		.k = horizons,
 		.miss_rate = (float)(1.0 - cfg->level),
@@ -103,7 +102,7 @@ struct tc_interval *tc_interval_create(int horizons, const struct tc_interval_co
 		.anomalies = anomaly && anomaly->enabled,
 		.anomaly_miss_rate = anomaly ? (float)(1.0 - anomaly->level) : 0.0f,
 		.anomaly_start_mult = anomaly ? normal_multiplier(anomaly->level) : 0.0f,
-		.floats = k * k + 3 * k + TAIL_FLOATS,
+		.floats = tc_interval_floats_for(horizons),
 	};
 	return iv;
 }
@@ -304,6 +303,12 @@ int tc_interval_anomalies_on(const struct tc_interval *iv)
 size_t tc_interval_memory(const struct tc_interval *iv)
 {
 	return iv->capacity * (iv->floats * sizeof(float) + COUNTERS * sizeof(uint32_t));
+}
+
+size_t tc_interval_floats_for(int horizons)
+{
+	size_t k = (size_t)horizons;
+	return k * k + 3 * k + TAIL_FLOATS;
 }
 
 size_t tc_interval_block_floats(const struct tc_interval *iv)

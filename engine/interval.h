@@ -97,6 +97,7 @@ size_t tc_interval_memory(const struct tc_interval *iv);
  * two counters (forecasts made, readings seen). Borrowed; they move when
  * the store grows. */
 size_t tc_interval_block_floats(const struct tc_interval *iv);
+size_t tc_interval_floats_for(int horizons);
 float *tc_interval_block(struct tc_interval *iv, size_t slot);
 uint32_t *tc_interval_counters(struct tc_interval *iv, size_t slot);
 
