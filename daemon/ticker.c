@@ -451,3 +451,11 @@ int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 	pthread_mutex_unlock(&tk->engine);
 	return rc;
 }
+
+int tc_ticker_accuracy(struct tc_ticker *tk, struct tc_tick_accuracy *acc, char *err)
+{
+	pthread_mutex_lock(&tk->engine);
+	int rc = tc_tick_accuracy(tk->tick, acc, err);
+	pthread_mutex_unlock(&tk->engine);
+	return rc;
+}

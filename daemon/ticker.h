@@ -87,4 +87,9 @@ struct tc_series_report {
 int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 	struct tc_series_report *out);
 
+/* The live accuracy over every series (tc_tick_accuracy); waits for the
+ * step in flight and holds the engine while it goes over the series.
+ * Returns 0, or -1 with err. */
+int tc_ticker_accuracy(struct tc_ticker *tk, struct tc_tick_accuracy *acc, char *err);
+
 #endif

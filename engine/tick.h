@@ -192,11 +192,13 @@ struct tc_tick_accuracy {
 	uint64_t series;             /* series with a live MASE */
 	double mase_median, mase_p90;/* NaN when series is 0 */
 	uint64_t scored, covered;    /* over every horizon */
-	const struct tc_interval_tally *tally; /* per horizon; borrowed from the engine */
+	struct tc_interval_tally tally; /* per horizon */
+	uint64_t anomalies;          /* anomaly events found */
 };
 
-/* Fills acc; allocates a scratch copy of the live MASEs (the caller's
- * thread, not the tick's). Returns 0, or -1 with err out of memory. */
+/* Fills acc, in time linear in the series; allocates a scratch copy of the
+ * live MASEs (so call it on the caller's thread, not the tick's). Returns
+ * 0, or -1 with err out of memory. */
 int tc_tick_accuracy(const struct tc_tick *t, struct tc_tick_accuracy *acc, char *err);
 
 /* Fills info for series id; returns 0, or -1 when it is not registered. */

@@ -5,6 +5,7 @@
  * gathered (tc_tick_observe), each new forecast gets its bounds after the
  * step (tc_tick_bound), and the anomalies found are packed for the emitter. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,17 +157,43 @@ size_t tc_tick_interval_memory(const struct tc_tick *t)
 	return tc_interval_memory(t->interval) + bounds + events;
 }
 
-static int compare_floats(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (0-based), reordering v: Wirth's selection,
+ * linear on average, so that a status request over a million series stays
+ * short while it holds the engine. No NaN in v. */
+static float select_kth(float *v, size_t n, size_t k)
 {
-	float x = *(const float *)a, y = *(const float *)b;
-	return (x > y) - (x < y);
+	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, want = (ptrdiff_t)k;
+	while (lo < hi) {
+		float pivot = v[want];
+		ptrdiff_t i = lo, j = hi;
+		do {
+			while (v[i] < pivot) {
+				i++;
+			}
+			while (pivot < v[j]) {
+				j--;
+			}
+			if (i <= j) {
+				float x = v[i];
+				v[i++] = v[j];
+				v[j--] = x;
+			}
+		} while (i <= j);
+		if (j < want) {
+			lo = i;
+		}
+		if (want < i) {
+			hi = j;
+		}
+	}
+	return v[want];
 }
 
-/* The q-quantile (0..1) of n sorted values, by the nearest rank. */
-static double nearest_rank(const float *sorted, size_t n, double q)
+/* The q-quantile (0..1) of v[0..n), n > 0, by the nearest rank; reorders v. */
+static double nearest_rank(float *v, size_t n, double q)
 {
 	size_t rank = (size_t)ceil(q * (double)n);
-	return sorted[rank ? rank - 1 : 0];
+	return select_kth(v, n, rank ? rank - 1 : 0);
 }
 
 int tc_tick_accuracy(const struct tc_tick *t, struct tc_tick_accuracy *acc, char *err)
@@ -177,7 +204,8 @@ int tc_tick_accuracy(const struct tc_tick *t, struct tc_tick_accuracy *acc, char
 	}
 	acc->horizons = tc_interval_horizons(t->interval);
 	acc->level = t->interval_cfg.level;
-	acc->tally = &t->stats.intervals;
+	acc->tally = t->stats.intervals;
+	acc->anomalies = t->stats.anomalies;
 	for (int h = 0; h < acc->horizons; h++) {
 		acc->scored += t->stats.intervals.scored[h];
 		acc->covered += t->stats.intervals.covered[h];
@@ -199,7 +227,6 @@ int tc_tick_accuracy(const struct tc_tick *t, struct tc_tick_accuracy *acc, char
 			mase[n++] = a.mase;
 		}
 	}
-	qsort(mase, n, sizeof *mase, compare_floats);
 	acc->series = n;
 	acc->mase_median = n ? nearest_rank(mase, n, 0.5) : NAN;
 	acc->mase_p90 = n ? nearest_rank(mase, n, 0.9) : NAN;

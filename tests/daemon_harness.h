@@ -270,6 +270,17 @@ static inline long long dh_json_int(json_t *j, const char *path)
 	return (long long)json_integer_value(v);
 }
 
+/* A number (real or integer) at path. */
+static inline double dh_json_real(json_t *j, const char *path)
+{
+	json_t *v = dh_json_get(j, path);
+	if (!json_is_number(v)) {
+		char *text = json_dumps(j, JSON_COMPACT);
+		cr_assert_fail("%s is not a number in %s", path, text);
+	}
+	return json_number_value(v);
+}
+
 static inline const char *dh_json_str(json_t *j, const char *path)
 {
 	json_t *v = dh_json_get(j, path);
