@@ -402,6 +402,10 @@ int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset, ch
 		return tc_err_set(err, "input_size changes from %d to %d: restart the daemon for that",
 			now->input_size, next->input_size);
 	}
+	if (t->interval && next->outputs > TC_INTERVAL_MAX_HORIZONS) {
+		return tc_err_set(err, "the model has %d outputs; model.intervals takes at most %d",
+			next->outputs, TC_INTERVAL_MAX_HORIZONS);
+	}
 	if (!tc_state_fits(t->state, m)) {
 		if (!reset) {
 			return tc_err_set(err, "layer types or sizes, or the head's operations or widths, "
