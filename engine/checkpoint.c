@@ -166,6 +166,7 @@ int tc_checkpoint_begin(struct tc_checkpoint *c, const struct tc_checkpoint_info
 		return -1;
 	}
 	c->info = *info;
+	c->info.version = TC_CHECKPOINT_VERSION;
 	c->info.bytes = total;
 	tc_checkpoint_payload_sizes(info, c->info.section_bytes);
 	unsigned char *b = c->bytes;

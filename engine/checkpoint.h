@@ -44,6 +44,7 @@ enum tc_checkpoint_section {
 /* What a checkpoint says of itself: all of the small sections and the
  * counts, for restoring and for `tickcast inspect`. */
 struct tc_checkpoint_info {
+	uint32_t version;               /* the file's format version (1 or 2) */
 	char weights_sha256[65];        /* hex; "" when the model had no weights file */
 	struct tc_model_spec shape;     /* input_size, reset_after, n_layers, hidden, outputs */
 	enum tc_clock clock;

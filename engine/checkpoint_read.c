@@ -307,6 +307,7 @@ static int validate(struct tc_checkpoint *c, size_t size, char *err)
 	memset(&c->info, 0, sizeof c->info);
 	c->len = size;
 	c->info.bytes = size;
+	c->info.version = size >= 12 ? tc_load_u32(c->bytes + 8) : 0;
 	if (check_header(c->bytes, size, err) < 0 || check_frames(c, size, err) < 0
 		|| read_small_sections(c, err) < 0 || check_lengths(&c->info, err) < 0
 		|| check_free_slots(c, err) < 0 || check_ids(c, err) < 0) {

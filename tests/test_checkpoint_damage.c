@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "checkpoint_fixture.h"
+#include "cli_run.h"
 
 TestSuite(checkpoint_damage, .init = dh_setup, .fini = dh_teardown);
 
@@ -136,6 +137,11 @@ Test(checkpoint_damage, a_version_1_file_without_interval_state_still_loads_and_
 	write_bytes(path, b, v1_len);
 	struct tc_checkpoint *c = load_ok(path);
 	cr_assert_eq(tc_checkpoint_get_info(c)->interval_horizons, 0);
+	char args[512];
+	snprintf(args, sizeof args, "inspect %s", path);
+	cr_assert_eq(run(args), 0, "%s", output);
+	expect_output("tickcast checkpoint, version 1,");
+	expect_output("intervals    none");
 	struct tc_model *m = default_model();
 	struct tc_tick *t = engine(m, &DEFAULTS);
 	int other_weights;
@@ -158,6 +164,11 @@ Test(checkpoint_damage, interval_state_of_a_shape_no_tickcast_writes_is_refused)
 	unsigned char *b = valid_bytes(&len, path);
 	size_t at = section_at(b, TC_CKPT_INTERVALS);
 	cr_assert_eq(tc_load_u32(b + at + 16), OUTPUTS, "INTV's horizons");
+	char args[512];
+	snprintf(args, sizeof args, "inspect %s", path);
+	cr_assert_eq(run(args), 0, "%s", output);
+	expect_output("tickcast checkpoint, version 2,");
+	expect_output("intervals    2 horizons");
 	tc_store_u32(b + at + 16, 65);
 	reseal_section(b, TC_CKPT_INTERVALS);
 	write_bytes(path, b, len);
