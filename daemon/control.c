@@ -149,8 +149,8 @@ static json_t *json_finite(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
-/* model.intervals over every series: null when off. */
-static json_t *intervals_json(const struct tc_control_deps *d)
+/* Live accuracy and coverage over every series (model.intervals): null when off. */
+static json_t *accuracy_summary_json(const struct tc_control_deps *d)
 {
 	struct tc_tick_accuracy *a = malloc(sizeof *a);
 	char err[TC_ERR_LEN];
@@ -208,7 +208,7 @@ static json_t *status_json(const struct tc_control_deps *d)
 		"messages", (json_int_t)tc_publisher_messages(d->publisher),
 		"queue_waits", (json_int_t)tc_publisher_waits(d->publisher)));
 	json_object_set_new(s, "model", model_json(&t, r));
-	json_object_set_new(s, "intervals", intervals_json(d));
+	json_object_set_new(s, "accuracy", accuracy_summary_json(d));
 	json_object_set_new(s, "reload", reload_json(r));
 	json_object_set_new(s, "checkpoint", checkpoint_json(d->checkpointer));
 	json_object_set_new(s, "security", json_pack("{s:b, s:I}", "curve", d->curve != NULL,

@@ -26,20 +26,20 @@ Test(daemon_intervals, status_and_series_report_coverage_and_live_accuracy)
 	dh_send_buckets(pub, &file, "s-", SERIES, 0, BUCKETS);
 	cr_assert_eq(dh_wait_int("ticks", BUCKETS - 1, DH_WAIT_MS), BUCKETS - 1);
 	json_t *s = dh_request("status");
-	cr_assert_float_eq(dh_json_real(s, "intervals.level"), 0.8, 1e-12);
-	cr_assert_eq(dh_json_int(s, "intervals.series"), SERIES);
+	cr_assert_float_eq(dh_json_real(s, "accuracy.level"), 0.8, 1e-12);
+	cr_assert_eq(dh_json_int(s, "accuracy.series"), SERIES);
 	/* 29 readings a series went through a closed tick. Horizon h's first
 	 * error (at reading h) only starts its scale, readings h + 1 .. 28 are
 	 * scored: 28 - h each, 258 over h = 1..12, for each series. */
-	cr_assert_eq(dh_json_int(s, "intervals.scored"), SERIES * 258);
-	json_t *by_h = dh_json_get(s, "intervals.coverage_by_horizon");
+	cr_assert_eq(dh_json_int(s, "accuracy.scored"), SERIES * 258);
+	json_t *by_h = dh_json_get(s, "accuracy.coverage_by_horizon");
 	cr_assert_eq(json_array_size(by_h), 12);
-	double coverage = dh_json_real(s, "intervals.coverage");
+	double coverage = dh_json_real(s, "accuracy.coverage");
 	cr_assert(coverage > 0.3 && coverage <= 1.0, "coverage %g", coverage);
-	double median = dh_json_real(s, "intervals.live_mase.median");
-	double p90 = dh_json_real(s, "intervals.live_mase.p90");
+	double median = dh_json_real(s, "accuracy.live_mase.median");
+	double p90 = dh_json_real(s, "accuracy.live_mase.p90");
 	cr_assert(median > 0 && p90 >= median, "live MASE median %g, p90 %g", median, p90);
-	cr_assert_eq(dh_json_int(s, "intervals.anomalies"), 0, "anomaly events are off");
+	cr_assert_eq(dh_json_int(s, "accuracy.anomalies"), 0, "anomaly events are off");
 	json_decref(s);
 
 	json_t *r = dh_request("series s-0");
@@ -59,14 +59,14 @@ Test(daemon_intervals, a_reading_far_outside_its_interval_is_counted_as_an_anoma
 	struct dh_buf file = {0};
 	dh_send_buckets(pub, &file, "s-", SERIES, 0, BUCKETS);
 	cr_assert_eq(dh_wait_int("ticks", BUCKETS - 1, DH_WAIT_MS), BUCKETS - 1);
-	long long before = dh_status_int("intervals.anomalies");
+	long long before = dh_status_int("accuracy.anomalies");
 	char spike[128];
 	snprintf(spike, sizeof spike, "s-1 1000 %.3f\n", DH_T0 + BUCKETS);
 	dh_send(pub, spike, strlen(spike));
 	snprintf(spike, sizeof spike, "s-1 0 %.3f\n", DH_T0 + BUCKETS + 1);
 	dh_send(pub, spike, strlen(spike));
 	cr_assert_eq(dh_wait_int("ticks", BUCKETS + 1, DH_WAIT_MS), BUCKETS + 1);
-	cr_assert_geq(dh_status_int("intervals.anomalies"), before + 1);
+	cr_assert_geq(dh_status_int("accuracy.anomalies"), before + 1);
 	dh_buf_free(&file);
 }
 

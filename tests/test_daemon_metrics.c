@@ -246,8 +246,8 @@ Test(daemon_metrics, counters_equal_the_status_figures_after_readings)
 	 * the error scale): one per series at horizon 1 after three ticks. */
 	cr_assert_eq(sample_of(body, "tickcast_interval_scored_total{horizon=\"1\"}"), SERIES);
 	cr_assert_eq(sample_of(body, "tickcast_interval_scored_total{horizon=\"2\"}"), 0);
-	cr_assert_eq(sample_of(body, "tickcast_interval_covered_total{horizon=\"1\"}"),
-		(double)dh_json_int(s, "intervals.scored") * dh_json_real(s, "intervals.coverage"));
+	cr_assert_float_eq(sample_of(body, "tickcast_interval_covered_total{horizon=\"1\"}"),
+		(double)dh_json_int(s, "accuracy.scored") * dh_json_real(s, "accuracy.coverage"), 1e-9);
 	cr_assert_eq(sample_of(body, "tickcast_interval_level"), 0.8);
 	cr_assert_eq(sample_of(body, "tickcast_live_mase_series"), SERIES);
 	json_decref(s);
