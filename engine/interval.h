@@ -39,7 +39,8 @@
 #include "anomaly.h"
 #include "config.h"
 
-#define TC_INTERVAL_MAX_HORIZONS 64   /* outputs at most: a series keeps K x K forecasts */
+/* Outputs at most: a series keeps K x K forecasts. The config checks the same bound. */
+#define TC_INTERVAL_MAX_HORIZONS TC_CONFIG_MAX_INTERVAL_OUTPUTS
 
 struct tc_interval;
 

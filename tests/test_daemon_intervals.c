@@ -82,6 +82,6 @@ Test(daemon_intervals, anomaly_events_without_intervals_are_refused_at_start)
 	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 1, "tickcastd exited %d", rc);
 	size_t len;
 	char *said = dh_read_file(dh_path("out.txt"), &len);
-	cr_assert(strstr(said, "anomaly events need model.intervals"), "%s", said);
+	cr_assert(strstr(said, "anomaly: needs model.intervals"), "%s", said);
 	free(said);
 }
