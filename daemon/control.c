@@ -149,6 +149,16 @@ static json_t *json_finite(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* Floats as numbers, and those not finite (bounds not known yet) as null. */
+static json_t *finite_array(const float *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(a, json_finite((double)v[i]));
+	}
+	return a;
+}
+
 /* Live accuracy and coverage over every series (model.intervals): null when off. */
 static json_t *accuracy_summary_json(const struct tc_control_deps *d)
 {
@@ -263,6 +273,10 @@ static json_t *series_json(const struct tc_control_deps *d, const char *id, size
 			"last_forecast", i->stepped ? float_array(i->last_output, i->n_outputs) : json_null(),
 			"state", state_json(i));
 		if (j) {
+			json_object_set_new(j, "last_lower", rep->has_bounds
+				? finite_array(rep->lower, i->n_outputs) : json_null());
+			json_object_set_new(j, "last_upper", rep->has_bounds
+				? finite_array(rep->upper, i->n_outputs) : json_null());
 			json_object_set_new(j, "accuracy", accuracy_json(i));
 		}
 		if (j && !tc_utf8_valid(id, len)) {

@@ -438,6 +438,8 @@ int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 	pthread_mutex_lock(&tk->engine);
 	int rc = tc_tick_series(tk->tick, id, len, &out->info);
 	if (rc == 0) {
+		out->has_bounds = tc_tick_series_bounds(tk->tick, &out->info, out->lower,
+			out->upper) == 0;
 		memcpy(out->input, out->info.last_input, (size_t)out->info.n_inputs * sizeof(float));
 		memcpy(out->output, out->info.last_output, (size_t)out->info.n_outputs * sizeof(float));
 		out->info.last_input = out->input;

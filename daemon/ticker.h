@@ -83,6 +83,8 @@ struct tc_series_report {
 	float input[TC_MAX_INPUT];
 	float output[TC_MAX_WIDTH];
 	float state[TC_MAX_LAYERS][2 * TC_MAX_WIDTH];
+	int has_bounds;              /* model.intervals on and the series has stepped */
+	float lower[TC_MAX_WIDTH], upper[TC_MAX_WIDTH]; /* its last forecast's interval */
 };
 int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 	struct tc_series_report *out);

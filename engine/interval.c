@@ -253,12 +253,10 @@ int tc_interval_observe(struct tc_interval *iv, size_t slot, float value,
 	return anomaly;
 }
 
-void tc_interval_forecast(struct tc_interval *iv, size_t slot, const float *y, float *lower,
-	float *upper)
+void tc_interval_bounds(const struct tc_interval *iv, size_t slot, const float *y,
+	float *lower, float *upper)
 {
 	const size_t K = (size_t)iv->k;
-	uint32_t *cnt = iv->counters + slot * COUNTERS;
-	memcpy(ring(iv, slot) + (cnt[ISSUED] % K) * K, y, K * sizeof *y);
 	const float *s = scale(iv, slot), *m = mult(iv, slot), *n = count(iv, slot);
 	int known = -1;              /* the longest horizon so far with a scale */
 	for (size_t h = 0; h < K; h++) {
@@ -273,6 +271,15 @@ void tc_interval_forecast(struct tc_interval *iv, size_t slot, const float *y, f
 		lower[h] = y[h] - half;
 		upper[h] = y[h] + half;
 	}
+}
+
+void tc_interval_forecast(struct tc_interval *iv, size_t slot, const float *y, float *lower,
+	float *upper)
+{
+	const size_t K = (size_t)iv->k;
+	uint32_t *cnt = iv->counters + slot * COUNTERS;
+	memcpy(ring(iv, slot) + (cnt[ISSUED] % K) * K, y, K * sizeof *y);
+	tc_interval_bounds(iv, slot, y, lower, upper);
 	/* The ring is read modulo K: past 2^31 steps, go back by a multiple of K. */
 	uint32_t next = cnt[ISSUED] + 1;
 	cnt[ISSUED] = next < (1u << 31) ? next : next - (uint32_t)K * ((1u << 30) / (uint32_t)K);

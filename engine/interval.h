@@ -85,6 +85,11 @@ int tc_interval_observe(struct tc_interval *iv, size_t slot, float value,
 void tc_interval_forecast(struct tc_interval *iv, size_t slot, const float *y, float *lower,
 	float *upper);
 
+/* The bounds slot's state gives forecast y now, keeping nothing: until its
+ * next reading, those of its last forecast. */
+void tc_interval_bounds(const struct tc_interval *iv, size_t slot, const float *y,
+	float *lower, float *upper);
+
 void tc_interval_accuracy(const struct tc_interval *iv, size_t slot,
 	struct tc_interval_accuracy *acc);
 

@@ -174,6 +174,12 @@ int tc_tick_has_open(const struct tc_tick *t);
 int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset_states,
 	char *err);
 
+/* The bounds of the last forecast of info->slot (filled by tc_tick_series)
+ * into lower and upper (info->n_outputs each). Returns 0, or -1 when
+ * intervals are off or the series has not stepped. */
+int tc_tick_series_bounds(const struct tc_tick *t, const struct tc_series_info *info,
+	float *lower, float *upper);
+
 /* Turns intervals on (cfg->enabled) with cfg's settings, and anomaly
  * events when anomaly->enabled; before the first reading. Returns 0, or -1
  * with err when the model's outputs cannot have intervals (more than

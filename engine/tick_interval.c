@@ -147,6 +147,16 @@ void tc_tick_bound(struct tc_tick *t, size_t n)
 	}
 }
 
+int tc_tick_series_bounds(const struct tc_tick *t, const struct tc_series_info *info,
+	float *lower, float *upper)
+{
+	if (!t->interval || !info->stepped) {
+		return -1;
+	}
+	tc_interval_bounds(t->interval, info->slot, info->last_output, lower, upper);
+	return 0;
+}
+
 size_t tc_tick_interval_memory(const struct tc_tick *t)
 {
 	if (!t->interval) {

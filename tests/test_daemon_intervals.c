@@ -48,6 +48,17 @@ Test(daemon_intervals, status_and_series_report_coverage_and_live_accuracy)
 	cr_assert_float_eq(dh_json_real(r, "accuracy.mase"), mae / naive, 1e-6 * mae / naive);
 	double c = dh_json_real(r, "accuracy.coverage");
 	cr_assert(c >= 0.0 && c <= 1.0, "coverage %g", c);
+	json_t *y = dh_json_get(r, "last_forecast"), *lo = dh_json_get(r, "last_lower"),
+		*up = dh_json_get(r, "last_upper");
+	cr_assert_eq(json_array_size(lo), 12);
+	cr_assert_eq(json_array_size(up), 12);
+	for (size_t k = 0; k < 12; k++) {
+		double f = json_number_value(json_array_get(y, k));
+		double l = json_number_value(json_array_get(lo, k));
+		double u = json_number_value(json_array_get(up, k));
+		cr_assert(l < f && f < u, "output %zu: %g not inside [%g, %g]", k + 1, f, l, u);
+		cr_assert_float_eq(f - l, u - f, 1e-5 * (u - l), "output %zu: not centred", k + 1);
+	}
 	json_decref(r);
 	dh_buf_free(&file);
 }
