@@ -53,7 +53,7 @@ int tc_cmd_replay(int argc, char **argv)
 	struct tc_replay_stats stats;
 	char err[TC_ERR_LEN];
 	struct tc_replay_checkpoints ck = {args.checkpoint_in, args.checkpoint_out};
-	int rc = tc_replay_run(&cfg, m, stdin, stdout, stderr, &ck, &stats, err);
+	int rc = tc_replay_run(&cfg, m, stdin, stdout, stderr, &ck, NULL, &stats, err);
 	if (rc < 0) {
 		fprintf(stderr, "tickcast replay: %s\n", err);
 	}

@@ -359,10 +359,11 @@ static void make_batches(void)
 {
 	static const float a[2] = {0.5f, 0.25f}, b[2] = {1, 2};
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, good_batch, sizeof good_batch, 2, 1, 12000),
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, good_batch, sizeof good_batch, 2, 1, 0,
+		12000),
 		0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, a, 1), 0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "b", 1, b, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, a, NULL, NULL, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "b", 1, b, NULL, NULL, 0), 0);
 	binary_lens[0] = binary_lens[1] = w.len;
 	memcpy(bad_batch, good_batch, w.len);
 	bad_batch[4] = 2;

@@ -14,16 +14,24 @@
 
 /* Formats into a heap buffer of exactly tc_forecast_max_len bytes, so
  * that writing past it trips AddressSanitizer; returns it (caller frees). */
-static char *format(enum tc_format format, const char *id, int64_t bucket_ms,
-	const float *y, int n, int warm)
+static char *format_values(enum tc_format format, const char *id, int64_t bucket_ms,
+	const struct tc_forecast_values *v)
 {
-	size_t cap = tc_forecast_max_len(n);
+	size_t cap = tc_forecast_max_len(v->n, v->lower != NULL);
 	char *buf = malloc(cap);
 	cr_assert_not_null(buf);
-	size_t len = tc_forecast_format(buf, format, id, strlen(id), bucket_ms, y, n, warm);
+	size_t len = tc_forecast_format(buf, format, id, strlen(id), bucket_ms, v);
 	cr_assert_lt(len, cap);
 	cr_assert_eq(strlen(buf), len, "the length returned is the string's");
 	return buf;
+}
+
+/* As format_values, for a forecast without an interval. */
+static char *format(enum tc_format format, const char *id, int64_t bucket_ms,
+	const float *y, int n, int warm)
+{
+	return format_values(format, id, bucket_ms,
+		&(struct tc_forecast_values){.y = y, .n = n, .warm = warm});
 }
 
 Test(forecast_format, writes_text_lines_as_printf_would)
