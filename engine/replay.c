@@ -189,6 +189,10 @@ void tc_replay_print_summary(const struct tc_replay_stats *stats, FILE *log)
 				stats->rejected[i]);
 		}
 	}
-	fprintf(log, ", %" PRIu64 " ticks, %" PRIu64 " forecasts, %" PRIu64 " series\n",
+	fprintf(log, ", %" PRIu64 " ticks, %" PRIu64 " forecasts, %" PRIu64 " series",
 		stats->ticks, stats->forecasts, stats->series);
+	if (stats->anomalies) {
+		fprintf(log, ", %" PRIu64 " anomaly events", stats->anomalies);
+	}
+	fputc('\n', log);
 }

@@ -492,3 +492,132 @@ Test(forecast_binary, survives_every_single_byte_corruption_of_a_batch)
 		}
 	}
 }
+
+/* ---- intervals (flag 0x02) ---- */
+
+/* The interval example of docs/protocol.md: "ab", O = 2, forecasts 1 and -2,
+ * lower 0.5 and -3, upper 1.5 and -1, warming, at 1700000000.5 s. */
+static const unsigned char interval_example[] = {
+	0x00, 0x54, 0x43, 0x46, 0x01, 0x03, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0xf4, 0x69, 0xe5, 0xcf, 0x8b, 0x01, 0x00, 0x00,
+	0x02, 0x61, 0x62,
+	0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0,
+	0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x40, 0xc0,
+	0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x80, 0xbf,
+	0x00,
+};
+
+Test(forecast_binary, lays_out_lower_then_upper_after_the_forecasts_and_before_warm)
+{
+	unsigned char buf[64];
+	struct tc_forecast_binary_writer w;
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 2, 1, 1, 1700000000500LL),
+		0);
+	const float y[2] = {1.0f, -2.0f}, lower[2] = {0.5f, -3.0f}, upper[2] = {1.5f, -1.0f};
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "ab", 2, y, lower, upper, 0), 0);
+	cr_assert_eq(w.len, sizeof interval_example);
+	cr_assert_eq(memcmp(buf, interval_example, sizeof interval_example), 0);
+	cr_assert_eq(tc_forecast_binary_record_size(2, 2, 1, 1), 28);
+	cr_assert_eq(tc_forecast_binary_record_size(2, 2, 0, 1), 27);
+	struct decoded *d = decode(interval_example, sizeof interval_example);
+	cr_assert_eq(d->rc, 0, "%s", d->err);
+	cr_assert_eq(d->rd.has_interval, 1);
+	cr_assert_eq(d->rd.has_warm, 1);
+	cr_assert_eq(d->n, 1);
+	cr_assert_eq(d->y[0][1], bits_of(-2.0f));
+	cr_assert_eq(d->lower[0][0], bits_of(0.5f));
+	cr_assert_eq(d->lower[0][1], bits_of(-3.0f));
+	cr_assert_eq(d->upper[0][0], bits_of(1.5f));
+	cr_assert_eq(d->upper[0][1], bits_of(-1.0f));
+	cr_assert_eq(d->warm[0], 0);
+	free(d);
+}
+
+/* NaNs with payloads, infinities, -0 and the extremes in all three arrays
+ * come back with their own bits, with and without warm bytes. */
+Test(forecast_binary, round_trips_intervals_bit_for_bit)
+{
+	static const uint32_t odd[] = {
+		0x7fc00000, 0xffc00000, 0x7fc12345, 0x7f800001, 0x7f800000,
+		0xff800000, 0x80000000, 0x00000001, 0x7f7fffff, 0x3f800000,
+	};
+	enum { N = sizeof odd / sizeof odd[0], RECORDS = 3 };
+	for (int has_warm = 0; has_warm <= 1; has_warm++) {
+		unsigned char buf[512];
+		struct tc_forecast_binary_writer w;
+		cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, N, has_warm, 1, -7),
+			0);
+		for (int i = 0; i < RECORDS; i++) {
+			float y[N], lower[N], upper[N];
+			for (int k = 0; k < N; k++) {
+				y[k] = from_bits(odd[(k + i) % N]);
+				lower[k] = from_bits(odd[(k + i + 1) % N]);
+				upper[k] = from_bits(odd[(k + i + 2) % N]);
+			}
+			cr_assert_eq(tc_forecast_binary_writer_add(&w, "s", 1, y, lower, upper, i != 1), 0);
+		}
+		cr_assert_eq(w.len, 20 + RECORDS * tc_forecast_binary_record_size(1, N, has_warm, 1));
+		struct decoded *d = decode(buf, w.len);
+		cr_assert_eq(d->rc, 0, "%s", d->err);
+		cr_assert_eq(d->n, RECORDS);
+		for (int i = 0; i < RECORDS; i++) {
+			for (int k = 0; k < N; k++) {
+				cr_assert_eq(d->y[i][k], odd[(k + i) % N]);
+				cr_assert_eq(d->lower[i][k], odd[(k + i + 1) % N], "record %d lower %d", i, k);
+				cr_assert_eq(d->upper[i][k], odd[(k + i + 2) % N], "record %d upper %d", i, k);
+			}
+			cr_assert_eq(d->warm[i], has_warm ? i != 1 : 1);
+		}
+		free(d);
+	}
+}
+
+Test(forecast_binary, writer_refuses_a_record_without_bounds_in_a_batch_with_intervals)
+{
+	unsigned char buf[128];
+	struct tc_forecast_binary_writer w;
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 2, 0, 1, 0), 0);
+	const float y[2] = {1, 2};
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, y, NULL, y, 1), -1);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, y, y, NULL, 1), -1);
+	cr_assert_eq(w.count, 0);
+	cr_assert_eq(w.len, TC_FORECAST_BINARY_HEADER_LEN);
+}
+
+/* A reader that skips the bounds (NULL) still steps over them. */
+Test(forecast_binary, reader_skips_the_bounds_when_given_no_buffers)
+{
+	struct tc_forecast_binary_reader rd;
+	struct tc_forecast_binary_record f;
+	char err[TC_ERR_LEN];
+	float y[2];
+	unsigned char twice[2 * sizeof interval_example];
+	struct tc_forecast_binary_writer w;
+	const float one[2] = {1.0f, -2.0f}, two[2] = {3.0f, 4.0f};
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, twice, sizeof twice, 2, 1, 1, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, one, two, two, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "b", 1, two, one, one, 0), 0);
+	cr_assert_eq(tc_forecast_binary_reader_init(&rd, twice, w.len, err), 0, "%s", err);
+	cr_assert_eq(tc_forecast_binary_reader_next(&rd, &f, y, NULL, NULL), 1);
+	cr_assert_eq(tc_forecast_binary_reader_next(&rd, &f, y, NULL, NULL), 1);
+	cr_assert_eq(f.id[0], 'b');
+	cr_assert_eq(y[0], 3.0f);
+	cr_assert_eq(f.warm, 0);
+}
+
+/* Every cut of the interval example: the record's size counts the bounds. */
+Test(forecast_binary, refuses_a_cut_record_with_the_interval_flag)
+{
+	for (size_t cut = 21; cut < sizeof interval_example; cut++) {
+		char want[TC_ERR_LEN];
+		snprintf(want, sizeof want, "binary forecast batch: record 1 of 1 truncated "
+			"(28 bytes, %zu left)", cut - 20);
+		expect_rejected(interval_example, cut, want);
+	}
+	/* The same bytes without the flag are a 12-byte record and 16 bytes too many. */
+	unsigned char flagless[sizeof interval_example];
+	memcpy(flagless, interval_example, sizeof flagless);
+	flagless[5] = 0x01;
+	expect_rejected(flagless, sizeof flagless, "binary forecast batch: 16 bytes after the last "
+		"of 1 records (N is too small, or trailing bytes)");
+}
