@@ -1,4 +1,4 @@
-/* cmd_replay.c -- `tickcast replay`: readings on stdin, forecasts on stdout (anomaly events to a file). */
+/* cmd_replay.c -- `tickcast replay`: readings on stdin, forecasts on stdout, events to a file. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* test_anomaly_format.c -- anomaly event bodies: text, JSON, the binary batch and every way it can be wrong. */
+/* test_anomaly_format.c -- anomaly event bodies: text, JSON, binary, every way to be wrong. */
 #include <criterion/criterion.h>
 
 #include <jansson.h>

@@ -159,7 +159,8 @@ static void swap_oracle(const char *text, size_t len, const char *before, const 
 	tick_cfg.clock = TC_CLOCK_EVENT;
 	struct tc_tick *t = tc_tick_create(&tick_cfg, m1, 1 << 20, 0, NULL, err);
 	cr_assert_not_null(t, "%s", err);
-	struct collected c = {.line = malloc(tc_forecast_max_len(tc_model_get_spec(m1)->outputs, 0))};
+	size_t line_max = tc_forecast_max_len(tc_model_get_spec(m1)->outputs, 0);
+	struct collected c = {.line = malloc(line_max)};
 	struct tc_emitter out_emitter = {collect, &c};
 	int swapped = 0;
 	for (const char *line = text, *end = text + len; line < end;) {

@@ -132,10 +132,12 @@ static void expect(const struct received *got, const char *const (*want)[2], int
 #define TEXT_C "c 12 5 6 lower 4.5 5.5 upper 5.5 6.5"
 #define EVENT_A "a 12 9 1 0.5 1.5 16"
 #define EVENT_C "c 12 -1 5 4.5 5.5 12"
-#define JSON_A "{\"series\":\"a\",\"t\":12,\"forecast\":[1,2],\"lower\":[0.5,1.5],\"upper\":[1.5,2.5]}"
+#define JSON_A "{\"series\":\"a\",\"t\":12,\"forecast\":[1,2],\"lower\":[0.5,1.5]," \
+	"\"upper\":[1.5,2.5]}"
 #define JSON_B "{\"series\":\"b\",\"t\":12,\"forecast\":[3,4],\"lower\":[2.5,3.5]," \
 	"\"upper\":[3.5,4.5],\"warm\":false}"
-#define JSON_C "{\"series\":\"c\",\"t\":12,\"forecast\":[5,6],\"lower\":[4.5,5.5],\"upper\":[5.5,6.5]}"
+#define JSON_C "{\"series\":\"c\",\"t\":12,\"forecast\":[5,6],\"lower\":[4.5,5.5]," \
+	"\"upper\":[5.5,6.5]}"
 #define JSON_EVENT_A "{\"series\":\"a\",\"t\":12,\"value\":9,\"expected\":1,\"lower\":0.5," \
 	"\"upper\":1.5,\"score\":16}"
 #define JSON_EVENT_C "{\"series\":\"c\",\"t\":12,\"value\":-1,\"expected\":5,\"lower\":4.5," \
