@@ -147,7 +147,8 @@ static inline void dh_replay(const char *config_path, const char *text, size_t l
 	FILE *log = fopen("/dev/null", "w");
 	cr_assert(in && o && log);
 	struct tc_replay_stats stats;
-	cr_assert_eq(tc_replay_run(cfg, m, in, o, log, NULL, &stats, err), 0, "replay: %s", err);
+	cr_assert_eq(tc_replay_run(cfg, m, in, o, log, NULL, NULL, &stats, err), 0,
+		"replay: %s", err);
 	fclose(in);
 	fclose(o);
 	fclose(log);

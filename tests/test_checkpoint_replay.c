@@ -55,7 +55,7 @@ static char *replay(const char *config, const char *text, size_t len,
 	FILE *out = open_memstream(&printed, &printed_len);
 	FILE *log = fopen("/dev/null", "w");
 	struct tc_replay_stats stats;
-	int rc = tc_replay_run(cfg, m, in, out, log, ck, &stats, err);
+	int rc = tc_replay_run(cfg, m, in, out, log, ck, NULL, &stats, err);
 	cr_assert_eq(rc, 0, "replay: %s", err);
 	fclose(in);
 	fclose(out);
@@ -215,7 +215,7 @@ Test(checkpoint_replay, a_gru_checkpoint_is_refused_by_an_lstm_of_the_same_sizes
 	FILE *out = fopen("/dev/null", "w"), *log = fopen("/dev/null", "w");
 	struct tc_replay_stats stats;
 	cr_assert_eq(tc_replay_run(cfg, m, in, out, log, &(struct tc_replay_checkpoints){.in = ckpt},
-		&stats, err), -1, "an LSTM resumed from a GRU's states");
+		NULL, &stats, err), -1, "an LSTM resumed from a GRU's states");
 	cr_assert(strstr(err, "layers [8, 5]") && strstr(err, "layers [lstm 8, lstm 5]"),
 		"the message names both shapes: %s", err);
 	fclose(in);
