@@ -2,7 +2,8 @@
  * --checkpoint-in prints exactly what one uninterrupted replay prints: for every
  * aggregate, missing policy, scaler and GRU variant, split at several ticks; and
  * with LSTM and RNN layers, whose states (an LSTM's cell state too) go through
- * the checkpoint as well. */
+ * the checkpoint as well. With the scaler the configs also have model.intervals,
+ * whose bounds (text forecasts print them) resume from the checkpoint too. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,7 +72,8 @@ static const char *write_config(const char *aggregate, const char *missing, int 
 {
 	char extra[256];
 	snprintf(extra, sizeof extra, "reset_after: %s%s", reset_after ? "true" : "false",
-		ema ? ", scaler: {type: ema, alpha: 0.2, warmup: 3}" : "");
+		ema ? ", scaler: {type: ema, alpha: 0.2, warmup: 3}, intervals: {level: 0.8, window: 5}"
+		: "");
 	struct dh_buf b = {0};
 	dh_buf_printf(&b, "model: {%s}\ntick: {clock: event, interval_ms: 1000, aggregate: %s, "
 		"missing: %s}\n", dh_cells_yaml("w.safetensors", cell, hidden, 2, 3, extra), aggregate,

@@ -96,3 +96,61 @@ Test(daemon_intervals, anomaly_events_without_intervals_are_refused_at_start)
 	cr_assert(strstr(said, "anomaly: needs model.intervals"), "%s", said);
 	free(said);
 }
+
+/* Splits what sub received into forecast lines and anomaly event bodies
+ * (topic "anomaly.<series>", which must name the event's own series). */
+static void split_received(const struct dh_received *r, struct dh_lines *forecasts,
+	struct dh_lines *events)
+{
+	for (size_t i = 0; i < r->bodies.n; i++) {
+		const char *topic = r->topics.v[i], *body = r->bodies.v[i];
+		if (strncmp(topic, "anomaly.", 8) == 0) {
+			char want[64];
+			snprintf(want, sizeof want, "{\"series\":\"%s\",", topic + 8);
+			cr_assert(strncmp(body, want, strlen(want)) == 0, "topic %s, body %s", topic, body);
+			dh_lines_add(events, body, strlen(body));
+		} else {
+			dh_lines_split(forecasts, body, strlen(body));
+		}
+	}
+}
+
+Test(daemon_intervals, it_publishes_the_bounds_and_events_replay_writes)
+{
+	dh_copy_sample("w.safetensors");
+	dh_write_config(&(struct dh_config){.model = MODEL, .tick = DH_EVENT_TICK,
+		.publish = "format: json", .anomaly = "level: 0.99"});
+	dh_start();
+	void *sub = dh_subscriber();
+	void *pub = dh_publisher();
+	struct dh_buf file = {0};
+	dh_send_buckets(pub, &file, "s-", SERIES, 0, BUCKETS);
+	size_t from = file.len;
+	dh_buf_printf(&file, "s-1 1000 %.3f\ns-1 0 %.3f\n", DH_T0 + BUCKETS,
+		DH_T0 + BUCKETS + 1);
+	dh_send(pub, file.p + from, file.len - from);
+	dh_expect_int("readings.accepted", SERIES * BUCKETS + 2);
+	dh_stop(DH_STOP_MS);
+
+	struct dh_lines want = {0}, want_events = {0};
+	dh_replay_as(dh.config, file.p, file.len, TC_FORMAT_JSON, &want, &want_events);
+	struct dh_received got = {0};
+	dh_receive(sub, &got, want.n + want_events.n, 300, DH_RECEIVE_MS);
+	struct dh_lines forecasts = {0}, events = {0};
+	split_received(&got, &forecasts, &events);
+	cr_assert(strstr(want.v[want.n - 1], "\"lower\":["), "%s", want.v[want.n - 1]);
+	dh_expect_same_lines(&forecasts, &want, "JSON forecasts with intervals");
+	int spike = 0;
+	for (size_t i = 0; i < want_events.n; i++) {
+		spike |= strstr(want_events.v[i], "\"series\":\"s-1\"") != NULL
+			&& strstr(want_events.v[i], "\"value\":1000,") != NULL;
+	}
+	cr_assert(spike, "replay wrote no event for the spike");
+	dh_expect_same_lines(&events, &want_events, "anomaly events");
+	dh_lines_free(&want);
+	dh_lines_free(&want_events);
+	dh_lines_free(&forecasts);
+	dh_lines_free(&events);
+	dh_received_free(&got);
+	dh_buf_free(&file);
+}
