@@ -213,10 +213,11 @@ static json_t *status_json(const struct tc_control_deps *d)
 	json_object_set_new(s, "tick_ms", json_pack("{s:f, s:f, s:f}", "last", t.last_tick_ms,
 		"p50", t.p50_tick_ms, "p99", t.p99_tick_ms));
 	json_object_set_new(s, "intervals_skipped", json_integer((json_int_t)t.intervals_skipped));
-	json_object_set_new(s, "published", json_pack("{s:I, s:I, s:I}",
+	json_object_set_new(s, "published", json_pack("{s:I, s:I, s:I, s:I}",
 		"forecasts", (json_int_t)tc_publisher_forecasts(d->publisher),
 		"messages", (json_int_t)tc_publisher_messages(d->publisher),
-		"queue_waits", (json_int_t)tc_publisher_waits(d->publisher)));
+		"queue_waits", (json_int_t)tc_publisher_waits(d->publisher),
+		"anomalies", (json_int_t)tc_publisher_anomalies(d->publisher)));
 	json_object_set_new(s, "model", model_json(&t, r));
 	json_object_set_new(s, "accuracy", accuracy_summary_json(d));
 	json_object_set_new(s, "reload", reload_json(r));

@@ -122,6 +122,8 @@ static void write_published(FILE *out, struct tc_publisher *p)
 	sample(out, "tickcast_publish_queue_waits_total", "counter",
 		"Times the tick thread waited for room in the publisher's queue.",
 		(double)tc_publisher_waits(p));
+	sample(out, "tickcast_anomalies_published_total", "counter",
+		"Anomaly events sent (anomaly.topic_prefix).", (double)tc_publisher_anomalies(p));
 }
 
 static void write_model(FILE *out, const struct tc_ticker_status *t,
