@@ -251,6 +251,12 @@ def is_heldout(dataset):
     return int(h[:8], 16) % HELDOUT_MOD == 0
 
 
+def scored(items):
+    """The series of a dataset that are scored: its first HELDOUT_PER_DATASET
+    of at least MIN_HELDOUT readings."""
+    return [s for s in items if len(s[1]) >= MIN_HELDOUT][:HELDOUT_PER_DATASET]
+
+
 def split(datasets=None):
     """(train, heldout): lists of (series, values, period). Training: every
     series of a dataset the rule keeps. Held out: of each held-out dataset,
@@ -261,7 +267,7 @@ def split(datasets=None):
     for ds in sorted(datasets):
         items = [(n, v, period(f)) for n, v, f in datasets[ds]]
         if is_heldout(ds):
-            held.extend([s for s in items if len(s[1]) >= MIN_HELDOUT][:HELDOUT_PER_DATASET])
+            held.extend(scored(items))
         else:
             train.extend(items)
     return train, held
