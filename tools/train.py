@@ -59,7 +59,7 @@ series through `tickcast replay --config config/tickcast.yaml` and compares
 them with PyTorch + tools/scaler.py (needs the C scaler; skipped, with a note,
 when `tickcast check` rejects model.scaler).
 
-  /usr/bin/python3 tools/train.py                 # the bundled default (~15 min, 2 threads)
+  /usr/bin/python3 tools/train.py                 # the bundled default (TRAIN_NOTE)
   /usr/bin/python3 tools/train.py --steps 100 --out /tmp/m   # a smoke test
   /usr/bin/python3 tools/train.py --cell lstm --hidden 56 --out /tmp/lstm   # another cell
 
@@ -69,7 +69,10 @@ says so in model.layers ({type: lstm, hidden: H, module: lstm}, ...). The
 defaults (gru, 64, 2) build the same module, drawing the same random numbers,
 as before the options existed.
 
-Seeded (torch, numpy, random); torch.set_num_threads(2).
+Seeded (torch, numpy, random; the KernelSynth bank from the seed too):
+the same seed, data and threads give the same model. torch.set_num_threads
+(--threads, 2). The recurrent stack and head are those of earlier versions,
+so a step costs the same FLOPs per series-step (1.0x).
 """
 import argparse
 import math
@@ -674,7 +677,7 @@ def check_end_to_end(model, config):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=2000, help="optimiser steps (2000)")
+    ap.add_argument("--steps", type=int, default=450, help="optimiser steps (450)")
     ap.add_argument("--batch", type=int, default=384, help="windows per step (384)")
     ap.add_argument("--window", type=int, default=128, help="input steps per window (128)")
     ap.add_argument("--long-window", type=int, default=320,
