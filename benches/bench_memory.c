@@ -61,6 +61,7 @@ struct options {
 	int hidden[MAX_HIDDEN];
 	int n_hidden;
 	int scaler;          /* model.scaler ema (the default config) or none */
+	int intervals;       /* model.intervals at 80% (the bundled config) or off */
 	int runs;            /* timed repeats of each hot path */
 };
 
@@ -153,6 +154,7 @@ static void measure(int hidden, size_t n, const struct options *opt, struct resu
 	struct tc_config cfg;
 	tc_config_init(&cfg);
 	cfg.scaler.type = opt->scaler ? TC_SCALER_EMA : TC_SCALER_NONE;
+	cfg.intervals.enabled = opt->intervals;
 	size_t max_series = n > (size_t)cfg.series.max ? n : (size_t)cfg.series.max;
 	struct bench_weights w;
 	struct bench_ids ids = {0};
@@ -172,7 +174,7 @@ static void measure(int hidden, size_t n, const struct options *opt, struct resu
 	}
 	double allocated = allocated_bytes(), resident = resident_bytes();
 	if (!(t = tc_tick_create(&cfg.tick, m, max_series, (uint64_t)cfg.series.ttl_ticks,
-		&cfg.scaler, err))) {
+		&cfg.scaler, err)) || tc_tick_set_intervals(t, &cfg.intervals, NULL, err) < 0) {
 		goto out;
 	}
 	double offer_s, close_s;
@@ -241,7 +243,8 @@ static int measure_in_child(int hidden, size_t n, const struct options *opt,
 static void usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
-		"usage: %s [--hidden H[,H...]] [--series N[,N...]] [--scaler ema|none] [--runs R]\n"
+		"usage: %s [--hidden H[,H...]] [--series N[,N...]] [--scaler ema|none] [--intervals on|off]\n"
+		"          [--runs R]\n"
 		"Bytes per series of the tick engine (2-layer GRU, input 1, head 12; configured\n"
 		"as config/tickcast.yaml) after one reading of each of N series s0, s1, ...:\n"
 		"allocated (mallinfo2), resident (RSS; and after malloc_trim), by part, against\n"
@@ -250,6 +253,7 @@ static void usage(FILE *out, const char *argv0)
 		"  --hidden LIST  hidden sizes (default 64,128)\n"
 		"  --series LIST  series counts (default 10000,100000,600000,1000000)\n"
 		"  --scaler KIND  ema (default, as config/tickcast.yaml) or none\n"
+		"  --intervals X  on (model.intervals at 80%%, as config/tickcast.yaml) or off (default)\n"
 		"  --runs R       timed repeats of each hot path, 1..%d (default 5)\n"
 		"  --help         this text\n",
 		argv0, MAX_RUNS);
@@ -305,6 +309,14 @@ static int parse_args(int argc, char **argv, struct options *opt)
 				return -1;
 			}
 			opt->scaler = strcmp(argv[i], "ema") == 0;
+		} else if (strcmp(argv[i], "--intervals") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "on") != 0 && strcmp(argv[i], "off") != 0) {
+				fprintf(stderr, "%s: --intervals: expected on or off, got '%s'\n", argv[0],
+					argv[i]);
+				return -1;
+			}
+			opt->intervals = strcmp(argv[i], "on") == 0;
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
 			if (parse_list(argv[0], "--runs", argv[++i], MAX_RUNS, v, 1) < 0) {
 				return -1;
@@ -333,10 +345,12 @@ static void print_memory_row(int hidden, size_t n, const struct result *r)
 	const double per = 1.0 / (double)n;
 	const double target = 1.25 * (double)(BENCH_LAYERS * hidden * (int)sizeof(float)) + 64.0;
 	printf("| %d | %zu | %zu | **%.0f** | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f "
-		"| %.1f | %.0f | %s |\n", hidden, n, m->capacity, r->allocated * per, r->resident * per,
-		r->trimmed * per, (double)m->state * per, (double)m->registry_table * per,
-		(double)m->registry_ids * per, (double)m->staging * per, (double)m->scaler * per, (double)m->series * per,
-		(double)m->batch * per, target, r->allocated * per <= target ? "yes" : "**no**");
+		"| %.1f | %.1f | %.0f | %s |\n", hidden, n, m->capacity, r->allocated * per,
+		r->resident * per, r->trimmed * per, (double)m->state * per,
+		(double)m->registry_table * per, (double)m->registry_ids * per,
+		(double)m->staging * per, (double)m->scaler * per, (double)m->series * per,
+		(double)m->batch * per, (double)m->intervals * per, target,
+		r->allocated * per <= target ? "yes" : "**no**");
 }
 
 static void print_speed_row(int hidden, size_t n, const struct result *r)
@@ -359,9 +373,9 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 	bench_print_machine();
-	printf("model: %d GRU layers, input %d, head %d; model.scaler %s; series ids s0, s1, ...; "
-		"%d timed runs per hot path\n\n", BENCH_LAYERS, BENCH_INPUT, BENCH_OUTPUTS,
-		opt.scaler ? "ema" : "none", opt.runs);
+	printf("model: %d GRU layers, input %d, head %d; model.scaler %s; model.intervals %s; "
+		"series ids s0, s1, ...; %d timed runs per hot path\n\n", BENCH_LAYERS, BENCH_INPUT,
+		BENCH_OUTPUTS, opt.scaler ? "ema" : "none", opt.intervals ? "on" : "off", opt.runs);
 	static struct result results[MAX_HIDDEN][MAX_SIZES];
 	for (int h = 0; h < opt.n_hidden; h++) {
 		for (int s = 0; s < opt.n_sizes; s++) {
@@ -374,8 +388,9 @@ int main(int argc, char **argv)
 	}
 	printf("Bytes per series (parts: tc_tick_memory at capacity, over N)\n\n"
 	       "| H | N | capacity | allocated | resident | trimmed | state | registry table "
-	       "| registry ids | staging | scaler | series | batch | target | allocated within |\n"
-	       "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|\n");
+	       "| registry ids | staging | scaler | series | batch | intervals | target "
+	       "| allocated within |\n"
+	       "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|\n");
 	for (int h = 0; h < opt.n_hidden; h++) {
 		for (int s = 0; s < opt.n_sizes; s++) {
 			print_memory_row(opt.hidden[h], opt.sizes[s], &results[h][s]);

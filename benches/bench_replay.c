@@ -91,7 +91,7 @@ static double time_replay(const struct tc_config *cfg, const struct tc_model *m,
 	FILE *log = fopen("/dev/null", "w");
 	struct tc_replay_stats stats;
 	double t0 = bench_now();
-	int rc = in && out && log ? tc_replay_run(cfg, m, in, out, log, NULL, &stats, err)
+	int rc = in && out && log ? tc_replay_run(cfg, m, in, out, log, NULL, NULL, &stats, err)
 		: tc_err_set(err, "cannot open the streams");
 	double t1 = bench_now();
 	if (in) {

@@ -81,6 +81,17 @@ static void describe(const struct tc_config *cfg, const struct tc_model *m)
 	} else {
 		printf("scaler: %s\n", tc_scaler_to_string(cfg->scaler.type));
 	}
+	if (cfg->intervals.enabled) {
+		printf("intervals: level %g of input column %d, learning rate %g, window %d steps\n",
+			cfg->intervals.level, cfg->intervals.target, cfg->intervals.learning_rate,
+			cfg->intervals.window);
+	} else {
+		printf("intervals: off\n");
+	}
+	if (cfg->anomaly.enabled) {
+		printf("anomaly events: level %g, on %s<series>\n", cfg->anomaly.level,
+			cfg->anomaly.topic_prefix);
+	}
 	printf("tick: clock %s, interval %d ms, flush %d ms, aggregate %s, missing %s\n",
 		tc_clock_to_string(cfg->tick.clock), cfg->tick.interval_ms, cfg->tick.flush_ms,
 		tc_aggregate_to_string(cfg->tick.aggregate), tc_missing_to_string(cfg->tick.missing));

@@ -62,8 +62,8 @@ static void print_checkpoint(const char *path, const struct tc_checkpoint *c)
 	const struct tc_model_spec *m = &i->shape;
 	int has;
 	double t = (double)tc_checkpoint_last_tick_ms(c, &has) / 1000.0;
-	printf("%s: tickcast checkpoint, version %d, %" PRIu64 " bytes\n", path,
-		TC_CHECKPOINT_VERSION, i->bytes);
+	printf("%s: tickcast checkpoint, version %" PRIu32 ", %" PRIu64 " bytes\n", path,
+		i->version, i->bytes);
 	printf("series       %" PRIu64 " (%" PRIu64 " slots, %" PRIu64 " free)\n",
 		i->slots - i->free_slots, i->slots, i->free_slots);
 	printf("model        input %d, layers [", m->input_size);
@@ -78,6 +78,11 @@ static void print_checkpoint(const char *path, const struct tc_checkpoint *c)
 		printf("scaler       ema, alpha %g, warmup %d\n", i->scaler.alpha, i->scaler.warmup);
 	} else {
 		printf("scaler       none\n");
+	}
+	if (i->interval_horizons) {
+		printf("intervals    %" PRIu32 " horizons\n", i->interval_horizons);
+	} else {
+		printf("intervals    none\n");
 	}
 	if (has) {
 		printf("last tick    t=%.17g (bucket %" PRId64 "), %" PRIu64 " ticks closed\n", t,

@@ -1,4 +1,4 @@
-/* cmd_sub.c -- `tickcast sub`: print the forecasts a tickcastd publishes. */
+/* cmd_sub.c -- `tickcast sub`: print the forecasts and anomaly events a tickcastd publishes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "curve_client.h"
+#include "anomaly_format.h"
 #include "error.h"
 #include "forecast_binary.h"
 #include "forecast_format.h"
@@ -25,9 +26,19 @@ static const char usage[] =
 	"message; the topic is publish.topic_prefix and the series id, so `forecast.cpu`\n"
 	"selects the series whose ids start with cpu) and prints each message's body on\n"
 	"standard output: one line per forecast; a batch prints all of its lines.\n"
-	"A binary body (publish.format: binary; it starts with a 0x00 byte) is decoded\n"
-	"and printed as text lines, `<series> <t> <y1> ... <yO>`, as publish.format: text\n"
-	"would send them; a malformed one is reported on standard error and skipped.\n"
+	"With model.intervals a forecast line goes on with its bounds:\n"
+	"`<series> <t> <y1> ... <yO> lower <l1> ... <lO> upper <u1> ... <uO>`.\n"
+	"\n"
+	"Anomaly events (a reading outside its forecast's interval; the anomaly\n"
+	"section) come on topic anomaly.topic_prefix and the series id, one event a\n"
+	"message: `<series> <t> <value> <expected> <lower> <upper> <score>`, score\n"
+	"> 1 meaning outside. `tickcast sub ENDPOINT anomaly.` shows only the events\n"
+	"(with the default prefixes), `tickcast sub ENDPOINT forecast.` only forecasts.\n"
+	"\n"
+	"A binary body (publish.format: binary; it starts with a 0x00 byte), forecast\n"
+	"batch or anomaly event, is decoded and printed as the text lines above, as\n"
+	"publish.format: text would send them; a malformed one is reported on\n"
+	"standard error and skipped.\n"
 	"\n"
 	"Options:\n"
 	"  -n, --count N          exit after N messages (skipped ones count)\n"
@@ -163,42 +174,88 @@ static int print_body(const char *topic, size_t topic_len, const char *body, siz
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
 
-/* Prints a binary forecast batch as text lines (with_topic: each line after
- * the topic and a tab). A malformed batch is reported on stderr with its
- * topic, and is no failure: the next message may be fine. 0, or -1 when
- * stdout fails. */
-static int print_binary(const char *topic, size_t topic_len, int with_topic, const void *body,
+/* Reports a malformed binary body on stderr with its topic; no failure:
+ * the next message may be fine. */
+static int skip_binary(const char *topic, size_t topic_len, const char *err)
+{
+	fprintf(stderr, "tickcast sub: skipped a message on topic \"%.*s\": %s\n",
+		(int)topic_len, topic, err);
+	return 0;
+}
+
+/* Prints one decoded line (with_topic: after the topic and a tab). */
+static void print_line(const char *topic, size_t topic_len, int with_topic, const char *line,
 	size_t len)
+{
+	if (with_topic) {
+		fwrite(topic, 1, topic_len, stdout);
+		putchar('\t');
+	}
+	fwrite(line, 1, len, stdout);
+	putchar('\n');
+}
+
+/* Prints a binary forecast batch as text lines. 0, or -1 when stdout fails. */
+static int print_forecast_batch(const char *topic, size_t topic_len, int with_topic,
+	const void *body, size_t len)
 {
 	struct tc_forecast_binary_reader rd;
 	char err[TC_ERR_LEN];
 	if (tc_forecast_binary_reader_init(&rd, body, len, err) < 0) {
-		fprintf(stderr, "tickcast sub: skipped a message on topic \"%.*s\": %s\n",
-			(int)topic_len, topic, err);
-		return 0;
+		return skip_binary(topic, topic_len, err);
 	}
-	float *y = malloc((size_t)rd.n_outputs * sizeof *y);
-	char *line = malloc(tc_forecast_max_len(rd.n_outputs));
+	float *y = malloc(3 * (size_t)rd.n_outputs * sizeof *y);
+	char *line = malloc(tc_forecast_max_len(rd.n_outputs, rd.has_interval));
 	if (!y || !line) {
 		free(y);
 		free(line);
 		fprintf(stderr, "tickcast sub: out of memory for a batch of %u forecasts\n", rd.count);
 		return 0;
 	}
+	float *lower = y + rd.n_outputs, *upper = lower + rd.n_outputs;
+	struct tc_forecast_values v = {.y = y, .lower = rd.has_interval ? lower : NULL,
+		.upper = rd.has_interval ? upper : NULL, .n = rd.n_outputs};
 	struct tc_forecast_binary_record f;
-	while (tc_forecast_binary_reader_next(&rd, &f, y)) {
-		size_t n = tc_forecast_format(line, TC_FORMAT_TEXT, f.id, f.id_len, rd.bucket_ms, y,
-			rd.n_outputs, f.warm);
-		if (with_topic) {
-			fwrite(topic, 1, topic_len, stdout);
-			putchar('\t');
-		}
-		fwrite(line, 1, n, stdout);
-		putchar('\n');
+	while (tc_forecast_binary_reader_next(&rd, &f, y, lower, upper)) {
+		v.warm = f.warm;
+		size_t n = tc_forecast_format(line, TC_FORMAT_TEXT, f.id, f.id_len, rd.bucket_ms, &v);
+		print_line(topic, topic_len, with_topic, line, n);
 	}
 	free(y);
 	free(line);
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+}
+
+/* Prints a binary anomaly batch as text lines. 0, or -1 when stdout fails. */
+static int print_anomaly_batch(const char *topic, size_t topic_len, int with_topic,
+	const void *body, size_t len)
+{
+	struct tc_anomaly_binary_reader rd;
+	char err[TC_ERR_LEN];
+	if (tc_anomaly_binary_reader_init(&rd, body, len, err) < 0) {
+		return skip_binary(topic, topic_len, err);
+	}
+	char *line = malloc(tc_anomaly_format_max_len());
+	if (!line) {
+		fprintf(stderr, "tickcast sub: out of memory for an anomaly event\n");
+		return 0;
+	}
+	struct tc_anomaly_binary_record r;
+	while (tc_anomaly_binary_reader_next(&rd, &r)) {
+		size_t n = tc_anomaly_format(line, TC_FORMAT_TEXT, r.id, r.id_len, rd.bucket_ms, &r.a);
+		print_line(topic, topic_len, with_topic, line, n);
+	}
+	free(line);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+}
+
+/* Prints a binary body, forecast batch or anomaly event by its magic. */
+static int print_binary(const char *topic, size_t topic_len, int with_topic, const void *body,
+	size_t len)
+{
+	return tc_anomaly_binary_detect(body, len)
+		? print_anomaly_batch(topic, topic_len, with_topic, body, len)
+		: print_forecast_batch(topic, topic_len, with_topic, body, len);
 }
 
 /* Receives one whole message and prints it: the first frame is the topic,

@@ -29,11 +29,14 @@ struct tc_cmd_args {
 	int quiet;                   /* --quiet */
 	const char *checkpoint_in;   /* --checkpoint-in FILE */
 	const char *checkpoint_out;  /* --checkpoint-out FILE */
+	int format;                  /* --format: an enum tc_format, text by default */
+	const char *anomalies;       /* --anomalies FILE */
 };
 
 /* Which options beyond --config and --help a command takes. */
 #define TC_CMD_QUIET 1        /* --quiet */
 #define TC_CMD_CHECKPOINTS 2  /* --checkpoint-in, --checkpoint-out */
+#define TC_CMD_OUTPUT 4       /* --format text|json|binary, --anomalies FILE */
 
 /* For the commands that take `--config FILE [--help]` and the options in
  * `allowed` (TC_CMD_*): parses them for command `name` (--help prints

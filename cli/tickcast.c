@@ -53,20 +53,34 @@ static const struct {
 	{"keygen", tc_cmd_keygen},
 };
 
+/* --format's argument as an enum tc_format; -1 when it names none. */
+static int parse_format(const char *s)
+{
+	for (int f = TC_FORMAT_TEXT; f <= TC_FORMAT_BINARY; f++) {
+		if (strcmp(s, tc_format_to_string((enum tc_format)f)) == 0) {
+			return f;
+		}
+	}
+	return -1;
+}
+
 static int parse_config_args(int argc, char **argv, const char *name, const char *usage,
 	int allowed, void (*more_help)(FILE *out), struct tc_cmd_args *args)
 {
-	enum { CHECKPOINT_IN = 256, CHECKPOINT_OUT };
+	enum { CHECKPOINT_IN = 256, CHECKPOINT_OUT, FORMAT, ANOMALIES };
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"checkpoint-in", required_argument, NULL, CHECKPOINT_IN},
 		{"checkpoint-out", required_argument, NULL, CHECKPOINT_OUT},
+		{"format", required_argument, NULL, FORMAT},
+		{"anomalies", required_argument, NULL, ANOMALIES},
 		{0},
 	};
-	*args = (struct tc_cmd_args){0};
+	*args = (struct tc_cmd_args){.format = TC_FORMAT_TEXT};
 	const int checkpoints = (allowed & TC_CMD_CHECKPOINTS) != 0;
+	const int output = (allowed & TC_CMD_OUTPUT) != 0;
 	int opt;
 	while ((opt = getopt_long(argc, argv, allowed & TC_CMD_QUIET ? "c:qh" : "c:h", options,
 		NULL)) != -1) {
@@ -78,6 +92,14 @@ static int parse_config_args(int argc, char **argv, const char *name, const char
 			args->checkpoint_in = optarg;
 		} else if (opt == CHECKPOINT_OUT && checkpoints) {
 			args->checkpoint_out = optarg;
+		} else if (opt == FORMAT && output) {
+			if ((args->format = parse_format(optarg)) < 0) {
+				fprintf(stderr, "tickcast %s: --format: expected text, json or binary, got "
+					"\"%s\"\n", name, optarg);
+				return 2;
+			}
+		} else if (opt == ANOMALIES && output) {
+			args->anomalies = optarg;
 		} else if (opt == 'h') {
 			fputs(usage, stdout);
 			if (more_help) {

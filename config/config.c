@@ -480,6 +480,28 @@ err_parser:
 	return -1;
 }
 
+/* What model.intervals and anomaly need of the rest: keys of several
+ * sections, so checked once all are read. */
+static int check_intervals(const struct tc_config *cfg, const char *name, char *err)
+{
+	const struct tc_interval_config *iv = &cfg->intervals;
+	if (cfg->anomaly.enabled && !iv->enabled) {
+		return tc_err_set(err, "%s: anomaly: needs model.intervals (an event is a reading "
+			"outside the interval forecast for it)", name);
+	}
+	if (iv->enabled && iv->target >= cfg->model.input_size) {
+		return tc_err_set(err, "%s: model.intervals.target: column %d, but readings have %d "
+			"value%s (model.input_size; columns count from 0)", name, iv->target,
+			cfg->model.input_size, cfg->model.input_size == 1 ? "" : "s");
+	}
+	if (iv->enabled && cfg->model.outputs > TC_CONFIG_MAX_INTERVAL_OUTPUTS) {
+		return tc_err_set(err, "%s: model.intervals: the head has %d outputs; intervals take "
+			"at most %d (each series keeps outputs x outputs forecasts)", name,
+			cfg->model.outputs, TC_CONFIG_MAX_INTERVAL_OUTPUTS);
+	}
+	return 0;
+}
+
 int tc_config_parse(struct tc_config *cfg, const char *name, const char *text,
 	size_t len, char *err)
 {
@@ -496,6 +518,7 @@ int tc_config_parse(struct tc_config *cfg, const char *name, const char *text,
 	yaml_document_delete(&doc);
 	if (rc == 0) {
 		tc_config_model_finish(cfg);
+		rc = check_intervals(cfg, name, err);
 	}
 	return rc;
 }

@@ -112,6 +112,8 @@ struct tc_security_config {
 
 /* model.intervals: a lower and an upper bound per output, calibrated online
  * from each series' own errors (engine/interval.h, docs/intervals.md). */
+#define TC_CONFIG_MAX_INTERVAL_OUTPUTS 64  /* the engine's TC_INTERVAL_MAX_HORIZONS */
+
 struct tc_interval_config {
 	int enabled;
 	double level;              /* (0, 1): share of outcomes an interval aims to cover */

@@ -2,6 +2,7 @@
 #include "control.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -142,6 +143,46 @@ static json_t *checkpoint_now(const struct tc_control_deps *d)
 		"held_ms", r.held_ms, "t", t_or_null(r.has_t, r.t));
 }
 
+/* A float, or null when it is not a finite number (nothing known yet). */
+static json_t *json_finite(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* Floats as numbers, and those not finite (bounds not known yet) as null. */
+static json_t *finite_array(const float *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(a, json_finite((double)v[i]));
+	}
+	return a;
+}
+
+/* Live accuracy and coverage over every series (model.intervals): null when off. */
+static json_t *accuracy_summary_json(const struct tc_control_deps *d)
+{
+	struct tc_tick_accuracy *a = malloc(sizeof *a);
+	char err[TC_ERR_LEN];
+	if (!a || tc_ticker_accuracy(d->ticker, a, err) < 0 || !a->horizons) {
+		free(a);
+		return json_null();
+	}
+	json_t *by_horizon = json_array();
+	for (int h = 0; h < a->horizons; h++) {
+		json_array_append_new(by_horizon, a->tally.scored[h]
+			? json_real((double)a->tally.covered[h] / (double)a->tally.scored[h]) : json_null());
+	}
+	json_t *j = json_pack("{s:f, s:I, s:{s:o, s:o}, s:o, s:o, s:I, s:I}", "level", a->level,
+		"series", (json_int_t)a->series, "live_mase", "median", json_finite(a->mase_median),
+		"p90", json_finite(a->mase_p90), "coverage", a->scored
+		? json_real((double)a->covered / (double)a->scored) : json_null(),
+		"coverage_by_horizon", by_horizon, "scored", (json_int_t)a->scored,
+		"anomalies", (json_int_t)a->anomalies);
+	free(a);
+	return j;
+}
+
 static json_t *status_json(const struct tc_control_deps *d)
 {
 	struct tc_ticker_status t;
@@ -177,12 +218,25 @@ static json_t *status_json(const struct tc_control_deps *d)
 		"messages", (json_int_t)tc_publisher_messages(d->publisher),
 		"queue_waits", (json_int_t)tc_publisher_waits(d->publisher)));
 	json_object_set_new(s, "model", model_json(&t, r));
+	json_object_set_new(s, "accuracy", accuracy_summary_json(d));
 	json_object_set_new(s, "reload", reload_json(r));
 	json_object_set_new(s, "checkpoint", checkpoint_json(d->checkpointer));
 	json_object_set_new(s, "security", json_pack("{s:b, s:I}", "curve", d->curve != NULL,
 		"refused", (json_int_t)tc_curve_refused(d->curve)));
 	free(r);
 	return s;
+}
+
+/* A series' live accuracy: null without model.intervals. */
+static json_t *accuracy_json(const struct tc_series_info *i)
+{
+	if (!i->has_accuracy) {
+		return json_null();
+	}
+	const struct tc_interval_accuracy *a = &i->accuracy;
+	return json_pack("{s:I, s:o, s:o, s:o, s:o}", "scored", (json_int_t)a->scored,
+		"mae", json_finite(a->mae), "naive_mae", json_finite(a->naive_mae),
+		"mase", json_finite(a->mase), "coverage", json_finite(a->coverage));
 }
 
 /* Each layer's state: its type, h, and an lstm's cell state c. */
@@ -218,6 +272,13 @@ static json_t *series_json(const struct tc_control_deps *d, const char *id, size
 			"last_input", i->stepped ? float_array(i->last_input, i->n_inputs) : json_null(),
 			"last_forecast", i->stepped ? float_array(i->last_output, i->n_outputs) : json_null(),
 			"state", state_json(i));
+		if (j) {
+			json_object_set_new(j, "last_lower", rep->has_bounds
+				? finite_array(rep->lower, i->n_outputs) : json_null());
+			json_object_set_new(j, "last_upper", rep->has_bounds
+				? finite_array(rep->upper, i->n_outputs) : json_null());
+			json_object_set_new(j, "accuracy", accuracy_json(i));
+		}
 		if (j && !tc_utf8_valid(id, len)) {
 			json_object_set_new(j, "series_hex", hex_of(id, len));
 		}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anomaly_format.h"
 #include "error.h"
 #include "forecast_binary.h"
 #include "forecast_format.h"
@@ -32,6 +33,8 @@ struct tc_format_pool {
 	int n_workers;               /* workers started */
 	struct chunk *chunks;        /* [n_slots]: chunk i of a tick goes in chunks[i % n_slots] */
 	size_t n_slots;
+	char *event;                 /* [event_cap]: one anomaly event's body, the caller's */
+	size_t event_cap;
 	pthread_mutex_t lock;        /* guards what follows, and each chunk's ready */
 	pthread_cond_t work;         /* for workers: a chunk may be claimed, or stopping */
 	pthread_cond_t done;         /* for the caller: a chunk was formatted */
@@ -77,19 +80,33 @@ struct message {
 	struct tc_forecast_binary_writer w; /* binary: the batch it is */
 };
 
+/* Series i's forecast in f, borrowed from it. */
+static struct tc_forecast_values forecast_values(const struct tc_forecast_copy *f, size_t i)
+{
+	size_t row = i * (size_t)f->n_outputs;
+	return (struct tc_forecast_values){
+		.y = f->outputs + row,
+		.lower = f->lower ? f->lower + row : NULL,
+		.upper = f->upper ? f->upper + row : NULL,
+		.n = f->n_outputs,
+		.warm = f->warm ? f->warm[i] : 1,
+	};
+}
+
 /* Text or JSON: appends series i's line to m (with its newline when lines
  * are batched). */
 static int append_line(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
 	size_t i, struct chunk *c, struct message *m)
 {
 	size_t end = m->start + m->len;
-	if (reserve(&c->body, &c->body_cap, end + tc_forecast_max_len(f->n_outputs) + 1) < 0) {
+	if (reserve(&c->body, &c->body_cap,
+		end + tc_forecast_max_len(f->n_outputs, f->lower != NULL) + 1) < 0) {
 		return -1;
 	}
 	size_t id_len;
 	const char *id = series_id(f, i, &id_len);
-	end += tc_forecast_format(c->body + end, pool->format, id, id_len, f->bucket_ms,
-		f->outputs + i * (size_t)f->n_outputs, f->n_outputs, f->warm ? f->warm[i] : 1);
+	struct tc_forecast_values v = forecast_values(f, i);
+	end += tc_forecast_format(c->body + end, pool->format, id, id_len, f->bucket_ms, &v);
 	if (pool->batch_bytes > 0) {
 		c->body[end++] = '\n';
 	}
@@ -103,23 +120,23 @@ static int append_line(const struct tc_format_pool *pool, const struct tc_foreca
 static int append_record(const struct tc_format_pool *pool, const struct tc_forecast_copy *f,
 	size_t i, size_t left, struct chunk *c, struct message *m)
 {
-	int has_warm = f->warm != NULL;
+	int has_warm = f->warm != NULL, has_interval = f->lower != NULL;
 	if (m->len == 0) {
 		size_t record_max = tc_forecast_binary_record_size(TC_ID_MAX,
-			f->n_outputs, has_warm);
+			f->n_outputs, has_warm, has_interval);
 		size_t most = pool->batch_bytes + record_max;
 		most = most < left * record_max ? most : left * record_max;
 		size_t cap = TC_FORECAST_BINARY_HEADER_LEN + most;
 		if (reserve(&c->body, &c->body_cap, m->start + cap) < 0
 			|| tc_forecast_binary_writer_init(&m->w, c->body + m->start, cap, f->n_outputs,
-				has_warm, f->bucket_ms) < 0) {
+				has_warm, has_interval, f->bucket_ms) < 0) {
 			return -1;
 		}
 	}
 	size_t id_len;
 	const char *id = series_id(f, i, &id_len);
-	tc_forecast_binary_writer_add(&m->w, id, id_len, f->outputs + i * (size_t)f->n_outputs,
-		f->warm ? f->warm[i] : 1);
+	struct tc_forecast_values v = forecast_values(f, i);
+	tc_forecast_binary_writer_add(&m->w, id, id_len, v.y, v.lower, v.upper, v.warm);
 	m->len = m->w.len;
 	return 0;
 }
@@ -267,6 +284,31 @@ size_t tc_format_pool_run(struct tc_format_pool *pool, const struct tc_forecast_
 	return f->n ? run_chunks(pool, f, send, arg) : 0;
 }
 
+size_t tc_format_pool_anomalies(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	send_fn *send, void *arg)
+{
+	size_t sent = 0;
+	for (size_t e = 0; e < f->n_anomalies; e++) {
+		const struct tc_anomaly *a = &f->anomalies[e];
+		if (a->row >= f->n) {
+			continue; /* not of this tick: the engine's mistake, not a subscriber's */
+		}
+		size_t id_len, len;
+		const char *id = series_id(f, a->row, &id_len);
+		if (pool->format == TC_FORMAT_BINARY) {
+			struct tc_anomaly_binary_writer w;
+			tc_anomaly_binary_writer_init(&w, pool->event, pool->event_cap, f->bucket_ms);
+			tc_anomaly_binary_writer_add(&w, id, id_len, a);
+			len = w.len;
+		} else {
+			len = tc_anomaly_format(pool->event, pool->format, id, id_len, f->bucket_ms, a);
+		}
+		send(arg, id, id_len, pool->event, len);
+		sent++;
+	}
+	return sent;
+}
+
 struct tc_format_pool *tc_format_pool_create(enum tc_format format, int batch_bytes, int threads,
 	char *err)
 {
@@ -285,7 +327,10 @@ struct tc_format_pool *tc_format_pool_create(enum tc_format format, int batch_by
 	pool->n_slots = pool->threads > 1 ? 2 * (size_t)pool->threads : 1;
 	pool->chunks = calloc(pool->n_slots, sizeof *pool->chunks);
 	pool->workers = calloc((size_t)pool->threads, sizeof *pool->workers);
-	if (!pool->chunks || !pool->workers) {
+	size_t binary = TC_ANOMALY_BINARY_HEADER_LEN + tc_anomaly_binary_record_size(TC_ID_MAX);
+	pool->event_cap = binary > tc_anomaly_format_max_len() ? binary : tc_anomaly_format_max_len();
+	pool->event = malloc(pool->event_cap);
+	if (!pool->chunks || !pool->workers || !pool->event) {
 		tc_err_set(err, "out of memory for the formatting threads");
 		goto err_destroy;
 	}
@@ -329,6 +374,7 @@ void tc_format_pool_destroy(struct tc_format_pool **pp)
 	}
 	free(pool->chunks);
 	free(pool->workers);
+	free(pool->event);
 	pthread_cond_destroy(&pool->done);
 	pthread_cond_destroy(&pool->work);
 	pthread_mutex_destroy(&pool->lock);

@@ -8,6 +8,8 @@
  * threads of them, reused from tick to tick), and the calling thread alone
  * hands the messages to `send`, chunk by chunk in order, as soon as each chunk
  * is ready. Alone, the caller formats a chunk, sends it, then the next.
+ * The tick's anomaly events follow, formatted and sent by the caller alone
+ * (they are few), each into one buffer made when the pool is.
  *
  * The messages are those of publish.format and publish.batch_bytes
  * (publisher.h), in series order and with the same bytes on any thread count;
@@ -26,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "anomaly.h"
 #include "config.h"
 
 /* One tick's forecasts, copied out of the tick engine (the publisher owns it). */
@@ -37,6 +40,9 @@ struct tc_forecast_copy {
 	size_t *id_end;              /* [n]: end offset of each id in ids */
 	float *outputs;              /* [n x n_outputs] */
 	uint8_t *warm;               /* [n]: 0 while a series warms up; NULL: no scaler */
+	float *lower, *upper;        /* [n x n_outputs] each: the intervals; NULL: none */
+	size_t n_anomalies;
+	struct tc_anomaly *anomalies; /* [n_anomalies]: row is a series of this copy */
 };
 
 struct tc_format_pool;
@@ -58,6 +64,14 @@ void tc_format_pool_destroy(struct tc_format_pool **pool);
  * borrowed for the call. One caller at a time. Returns the forecasts sent:
  * f->n, less those whose buffer could not be allocated (then not sent). */
 size_t tc_format_pool_run(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
+	void (*send)(void *arg, const char *id, size_t id_len, const char *body, size_t len),
+	void *arg);
+
+/* Formats each of f's anomaly events as one body (binary: a one-record
+ * batch) and calls send(arg, id, id_len, body, len) for it, on the calling
+ * thread, in f's order, after the forecasts (call it after
+ * tc_format_pool_run). Returns the events sent. */
+size_t tc_format_pool_anomalies(struct tc_format_pool *pool, const struct tc_forecast_copy *f,
 	void (*send)(void *arg, const char *id, size_t id_len, const char *body, size_t len),
 	void *arg);
 

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -143,6 +144,52 @@ static void write_model(FILE *out, const struct tc_ticker_status *t,
 		"types, input side first.", 3, labels);
 }
 
+/* One labelled sample of v, NaN spelled as the exposition format spells it. */
+static void labelled(FILE *out, const char *name, const char *labels, double v)
+{
+	if (isnan(v)) {
+		fprintf(out, "%s{%s} NaN\n", name, labels);
+	} else {
+		fprintf(out, "%s{%s} %.17g\n", name, labels, v);
+	}
+}
+
+/* Per horizon: a counter of n per horizon label. */
+static void per_horizon(FILE *out, const char *name, const char *help, const uint64_t *n, int k)
+{
+	header(out, name, "counter", help);
+	for (int h = 0; h < k; h++) {
+		fprintf(out, "%s{horizon=\"%d\"} %llu\n", name, h + 1, (unsigned long long)n[h]);
+	}
+}
+
+/* model.intervals: coverage counters per horizon, the live MASE's median
+ * and p90, anomaly events; nothing when intervals are off. */
+static void write_intervals(FILE *out, struct tc_ticker *tk)
+{
+	struct tc_tick_accuracy *a = malloc(sizeof *a);
+	char err[TC_ERR_LEN];
+	if (!a || tc_ticker_accuracy(tk, a, err) < 0 || !a->horizons) {
+		free(a);
+		return;
+	}
+	per_horizon(out, "tickcast_interval_scored_total", "Readings scored against the interval "
+		"forecast for them, by horizon (output).", a->tally.scored, a->horizons);
+	per_horizon(out, "tickcast_interval_covered_total", "Readings inside the interval "
+		"forecast for them, by horizon (output).", a->tally.covered, a->horizons);
+	sample(out, "tickcast_interval_level", "gauge", "The level intervals aim to cover "
+		"(model.intervals.level).", a->level);
+	header(out, "tickcast_live_mase", "gauge", "Live MASE (one-step error over the naive "
+		"forecast's) across series: its median and 90th percentile.");
+	labelled(out, "tickcast_live_mase", "stat=\"median\"", a->mase_median);
+	labelled(out, "tickcast_live_mase", "stat=\"p90\"", a->mase_p90);
+	sample(out, "tickcast_live_mase_series", "gauge", "Series with a live MASE.",
+		(double)a->series);
+	sample(out, "tickcast_anomalies_total", "counter", "Readings outside their anomaly "
+		"interval (anomaly events found).", (double)a->anomalies);
+	free(a);
+}
+
 static void write_checkpoints(FILE *out, struct tc_checkpointer *cp)
 {
 	struct tc_checkpointer_status c;
@@ -243,6 +290,7 @@ static int write_all(FILE *out, const struct tc_control_deps *deps)
 	write_ticks(out, &t);
 	write_published(out, deps->publisher);
 	write_model(out, &t, r);
+	write_intervals(out, deps->ticker);
 	write_checkpoints(out, deps->checkpointer);
 	write_process(out);
 	free(r);

@@ -26,6 +26,9 @@ struct entry {
 	size_t outputs_cap;          /* floats copy.outputs holds */
 	size_t ids_cap;              /* bytes copy.ids holds */
 	uint8_t *warm_buf;           /* copy.warm is it, or NULL without a scaler */
+	size_t lower_cap, upper_cap; /* floats lower_buf and upper_buf hold */
+	float *lower_buf, *upper_buf; /* copy.lower and upper are them, or NULL without intervals */
+	size_t anomalies_cap;        /* events copy.anomalies holds */
 };
 
 /* The entries are queue_ticks + 1: at most queue_ticks wait and one is being
@@ -56,8 +59,11 @@ struct tc_publisher {
 	struct tc_log_limit wait_log;
 	atomic_uint_fast64_t forecasts;
 	atomic_uint_fast64_t messages;
+	atomic_uint_fast64_t anomalies;
 	char *topic;                 /* scratch: prefix + id */
 	size_t prefix_len;
+	char *anomaly_topic;         /* scratch: anomaly prefix + id */
+	size_t anomaly_prefix_len;
 	_Atomic int64_t last_turn_ms; /* tc_now_ms() at the thread's last turn or idle wake-up */
 };
 
@@ -68,7 +74,7 @@ static void note_progress(struct tc_publisher *p)
 }
 
 struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_config *cfg,
-	struct tc_curve *curve, char *err)
+	const char *anomaly_prefix, struct tc_curve *curve, char *err)
 {
 	struct tc_publisher *p = calloc(1, sizeof *p);
 	if (!p) {
@@ -86,6 +92,8 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 	p->wait_log.interval_ms = 10000;
 	p->prefix_len = strlen(cfg->topic_prefix);
 	p->topic = malloc(p->prefix_len + TC_ID_MAX + 1);
+	p->anomaly_prefix_len = strlen(anomaly_prefix);
+	p->anomaly_topic = malloc(p->anomaly_prefix_len + TC_ID_MAX + 1);
 	p->n_entries = cfg->queue_ticks + 1;
 	p->entries = calloc((size_t)p->n_entries, sizeof *p->entries);
 	p->waiting = calloc((size_t)p->n_entries, sizeof *p->waiting);
@@ -93,12 +101,13 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 	for (int e = 0; p->free_stack && e < p->n_entries; e++) {
 		p->free_stack[p->n_free++] = p->n_entries - 1 - e; /* entry 0 on top */
 	}
-	if (!p->topic || !p->entries || !p->waiting || !p->free_stack) {
+	if (!p->topic || !p->anomaly_topic || !p->entries || !p->waiting || !p->free_stack) {
 		tc_err_set(err, "out of memory for the publisher");
 		tc_publisher_destroy(&p, 0);
 		return NULL;
 	}
 	memcpy(p->topic, cfg->topic_prefix, p->prefix_len);
+	memcpy(p->anomaly_topic, anomaly_prefix, p->anomaly_prefix_len);
 	p->socket = zmq_socket(ctx, ZMQ_PUB);
 	if (!p->socket) {
 		tc_err_set(err, "cannot create the publish socket: %s", zmq_strerror(zmq_errno()));
@@ -114,6 +123,20 @@ struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_conf
 	return p;
 }
 
+/* Sends one two-frame message: topic (topic_len bytes), then body. */
+static void send_frames(struct tc_publisher *p, const char *topic, size_t topic_len,
+	const char *body, size_t body_len)
+{
+	if (zmq_send(p->socket, topic, topic_len, ZMQ_SNDMORE) < 0) {
+		return; /* ETERM: the context is going away */
+	}
+	if (zmq_send(p->socket, body, body_len, 0) < 0) {
+		zmq_send(p->socket, "", 0, 0); /* end the message, so the next one stays whole */
+		return;
+	}
+	atomic_fetch_add(&p->messages, 1);
+}
+
 /* The pool's send: one two-frame message, its topic the prefix and, for a
  * series' own message, the series id. Publisher thread only. */
 static void send_message(void *arg, const char *id, size_t id_len, const char *body,
@@ -125,16 +148,20 @@ static void send_message(void *arg, const char *id, size_t id_len, const char *b
 		memcpy(p->topic + p->prefix_len, id, id_len);
 		topic = p->topic;
 	}
-	if (zmq_send(p->socket, topic, p->prefix_len + id_len, ZMQ_SNDMORE) < 0) {
-		return; /* ETERM: the context is going away */
-	}
-	if (zmq_send(p->socket, body, body_len, 0) < 0) {
-		zmq_send(p->socket, "", 0, 0); /* end the message, so the next one stays whole */
-		return;
-	}
-	atomic_fetch_add(&p->messages, 1);
+	send_frames(p, topic, p->prefix_len + id_len, body, body_len);
 }
 
+/* The pool's send for an anomaly event: its topic the anomaly prefix and
+ * the series id. Publisher thread only. */
+static void send_anomaly(void *arg, const char *id, size_t id_len, const char *body,
+	size_t body_len)
+{
+	struct tc_publisher *p = arg;
+	memcpy(p->anomaly_topic + p->anomaly_prefix_len, id, id_len);
+	send_frames(p, p->anomaly_topic, p->anomaly_prefix_len + id_len, body, body_len);
+}
+
+/* The tick's forecasts, then its anomaly events. */
 static void send_entry(struct tc_publisher *p, const struct entry *e)
 {
 	size_t sent = tc_format_pool_run(p->pool, &e->copy, send_message, p);
@@ -142,6 +169,8 @@ static void send_entry(struct tc_publisher *p, const struct entry *e)
 		tc_log_error("out of memory formatting forecasts: %zu not published", e->copy.n - sent);
 	}
 	atomic_fetch_add(&p->forecasts, sent);
+	atomic_fetch_add(&p->anomalies, tc_format_pool_anomalies(p->pool, &e->copy, send_anomaly,
+		p));
 }
 
 static void entry_free(struct entry *e)
@@ -150,6 +179,9 @@ static void entry_free(struct entry *e)
 	free(e->copy.id_end);
 	free(e->copy.outputs);
 	free(e->warm_buf);
+	free(e->lower_buf);
+	free(e->upper_buf);
+	free(e->copy.anomalies);
 }
 
 /* Waits (lock held) for a tick or stop, at most IDLE_WAIT_MS, and counts
@@ -239,16 +271,50 @@ static int copy_ids(struct entry *e, const struct tc_forecasts *f)
 	return grew;
 }
 
+/* Whether f's forecasts come with intervals (both bounds). */
+static int has_interval(const struct tc_forecasts *f)
+{
+	return f->lower && f->upper;
+}
+
+/* Anomaly events of f. */
+static size_t n_events(const struct tc_forecasts *f)
+{
+	return f->anomalies ? f->n_anomalies : 0;
+}
+
+/* Copies f's intervals and anomaly events into e, whose buffers hold them;
+ * NULL and none when f has none. */
+static void copy_extras(struct entry *e, const struct tc_forecasts *f, size_t outs)
+{
+	struct tc_forecast_copy *c = &e->copy;
+	c->lower = has_interval(f) ? e->lower_buf : NULL;
+	c->upper = has_interval(f) ? e->upper_buf : NULL;
+	if (c->lower) {
+		tc_parallel_copy(c->lower, f->lower, outs * sizeof *c->lower);
+		tc_parallel_copy(c->upper, f->upper, outs * sizeof *c->upper);
+	}
+	c->n_anomalies = n_events(f);
+	if (c->n_anomalies) {
+		memcpy(c->anomalies, f->anomalies, c->n_anomalies * sizeof *c->anomalies);
+	}
+}
+
 /* Copies f into e, growing e's buffers when f is larger than they are.
  * Returns as reserve. */
 static int entry_fill(struct entry *e, const struct tc_forecasts *f)
 {
 	struct tc_forecast_copy *c = &e->copy;
 	size_t outs = f->n * (size_t)f->n_outputs;
+	int interval = has_interval(f);
 	/* Each of -1, 0 and 1: or-ed, -1 (all bits set) wins, then 1. */
 	int grew = reserve((void **)&c->id_end, &e->id_end_cap, f->n, sizeof *c->id_end)
 		| (f->warm ? reserve((void **)&e->warm_buf, &e->warm_cap, f->n, 1) : 0)
-		| reserve((void **)&c->outputs, &e->outputs_cap, outs, sizeof *c->outputs);
+		| reserve((void **)&c->outputs, &e->outputs_cap, outs, sizeof *c->outputs)
+		| (interval ? reserve((void **)&e->lower_buf, &e->lower_cap, outs, sizeof (float)) : 0)
+		| (interval ? reserve((void **)&e->upper_buf, &e->upper_cap, outs, sizeof (float)) : 0)
+		| (n_events(f) ? reserve((void **)&c->anomalies, &e->anomalies_cap, n_events(f),
+			sizeof *c->anomalies) : 0);
 	if (grew < 0) {
 		return -1;
 	}
@@ -264,6 +330,7 @@ static int entry_fill(struct entry *e, const struct tc_forecasts *f)
 	if (f->warm) {
 		memcpy(e->warm_buf, f->warm, f->n);
 	}
+	copy_extras(e, f, outs);
 	return grew | grew_ids;
 }
 
@@ -350,6 +417,7 @@ void tc_publisher_destroy(struct tc_publisher **pp, int linger_ms)
 	pthread_cond_destroy(&p->room);
 	pthread_mutex_destroy(&p->lock);
 	free(p->topic);
+	free(p->anomaly_topic);
 	free(p);
 	*pp = NULL;
 }
@@ -362,6 +430,11 @@ uint64_t tc_publisher_forecasts(const struct tc_publisher *p)
 uint64_t tc_publisher_messages(const struct tc_publisher *p)
 {
 	return atomic_load(&p->messages);
+}
+
+uint64_t tc_publisher_anomalies(const struct tc_publisher *p)
+{
+	return atomic_load(&p->anomalies);
 }
 
 uint64_t tc_publisher_waits(const struct tc_publisher *p)

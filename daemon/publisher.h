@@ -6,7 +6,11 @@
  * series, a two-frame message `<topic_prefix><series>` + body (binary: a
  * one-record batch); or, with publish.batch_bytes, two-frame messages
  * `<topic_prefix>` + bodies of about that size (text and JSON:
- * newline-separated forecasts; binary: one batch of whole records). A tick
+ * newline-separated forecasts; binary: one batch of whole records). With
+ * model.intervals every forecast carries its lower and upper bounds. A
+ * tick's anomaly events follow its forecasts, one message per event:
+ * `<anomaly prefix><series>` + the event in publish.format (binary: a
+ * one-record anomaly batch; wire/anomaly_format.h). A tick
  * is formatted in chunks of up to 16384 series and a batch message never
  * spans two chunks, so a chunk's last batch may be shorter than batch_bytes.
  * With publish.threads > 1, threads - 1 more threads help format
@@ -36,10 +40,11 @@
 struct tc_publisher;
 
 /* Creates the PUB socket in zmq context ctx (a CURVE server when curve is
- * not NULL) and binds every endpoint of cfg. NULL and err on failure (the
- * endpoint and zmq's reason). */
+ * not NULL) and binds every endpoint of cfg; anomaly events go to topics
+ * `<anomaly_prefix><series>` (anomaly.topic_prefix, copied). NULL and err on
+ * failure (the endpoint and zmq's reason). */
 struct tc_publisher *tc_publisher_create(void *ctx, const struct tc_publish_config *cfg,
-	struct tc_curve *curve, char *err);
+	const char *anomaly_prefix, struct tc_curve *curve, char *err);
 
 /* Starts the publisher thread and cfg.threads - 1 formatting threads.
  * Returns 0 or -1 with err. */
@@ -58,6 +63,9 @@ void tc_publisher_destroy(struct tc_publisher **p, int linger_ms);
 /* Forecasts sent so far, and messages (a batch message counts once). */
 uint64_t tc_publisher_forecasts(const struct tc_publisher *p);
 uint64_t tc_publisher_messages(const struct tc_publisher *p);
+
+/* Anomaly events sent so far (each is also a message). */
+uint64_t tc_publisher_anomalies(const struct tc_publisher *p);
 
 /* Returns once a tick can be submitted: at once when fewer than queue_ticks
  * wait to be sent, or before start. The tick thread calls it without its

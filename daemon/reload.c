@@ -61,6 +61,8 @@ static void warn_restart_needed(const struct tc_config *old, const struct tc_con
 	} sections[] = {
 #define SECTION(name, field) {name, offsetof(struct tc_config, field), sizeof(((struct tc_config *)0)->field)}
 		SECTION("model.scaler section", scaler),
+		SECTION("model.intervals section", intervals),
+		SECTION("anomaly section", anomaly),
 		SECTION("model.watch setting", model_watch),
 		SECTION("tick section", tick),
 		SECTION("ingest section", ingest),

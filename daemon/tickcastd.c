@@ -132,7 +132,8 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 	}
 	if (!(d->queue = tc_queue_create(width, (size_t)cfg->ingest.queue_readings,
 		(size_t)cfg->ingest.queue_bytes, err))
-		|| !(d->publisher = tc_publisher_create(d->zmq, &cfg->publish, d->curve, err))
+		|| !(d->publisher = tc_publisher_create(d->zmq, &cfg->publish,
+			cfg->anomaly.topic_prefix, d->curve, err))
 		|| !(d->ingest = tc_ingest_create(d->zmq, &cfg->ingest, width, d->queue, d->curve,
 			err))) {
 		tc_model_destroy(&m);

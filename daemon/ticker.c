@@ -21,6 +21,8 @@ struct tc_ticker {
 	size_t max_series;           /* what a new engine is made with */
 	uint64_t ttl_ticks;
 	struct tc_scaler_config scaler;
+	struct tc_interval_config interval_cfg;
+	struct tc_anomaly_config anomaly_cfg;
 	struct tc_emitter emitter;   /* emit(), for the engine */
 	pthread_t thread;
 	int started;
@@ -296,8 +298,12 @@ static void *run(void *arg)
 
 static struct tc_tick *new_engine(const struct tc_ticker *tk, char *err)
 {
-	return tc_tick_create(&tk->tick_cfg, tk->model, tk->max_series, tk->ttl_ticks, &tk->scaler,
-		err);
+	struct tc_tick *t = tc_tick_create(&tk->tick_cfg, tk->model, tk->max_series, tk->ttl_ticks,
+		&tk->scaler, err);
+	if (t && tc_tick_set_intervals(t, &tk->interval_cfg, &tk->anomaly_cfg, err) < 0) {
+		tc_tick_destroy(&t);
+	}
+	return t;
 }
 
 struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model *m,
@@ -316,6 +322,8 @@ struct tc_ticker *tc_ticker_create(const struct tc_config *cfg, struct tc_model 
 	tk->max_series = (size_t)cfg->series.max;
 	tk->ttl_ticks = (uint64_t)cfg->series.ttl_ticks;
 	tk->scaler = cfg->scaler;
+	tk->interval_cfg = cfg->intervals;
+	tk->anomaly_cfg = cfg->anomaly;
 	tk->emitter = (struct tc_emitter){emit, tk};
 	tk->model = m;
 	pthread_mutex_init(&tk->engine, NULL);
@@ -430,6 +438,8 @@ int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 	pthread_mutex_lock(&tk->engine);
 	int rc = tc_tick_series(tk->tick, id, len, &out->info);
 	if (rc == 0) {
+		out->has_bounds = tc_tick_series_bounds(tk->tick, &out->info, out->lower,
+			out->upper) == 0;
 		memcpy(out->input, out->info.last_input, (size_t)out->info.n_inputs * sizeof(float));
 		memcpy(out->output, out->info.last_output, (size_t)out->info.n_outputs * sizeof(float));
 		out->info.last_input = out->input;
@@ -440,6 +450,14 @@ int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 			out->info.state[k] = out->state[k];
 		}
 	}
+	pthread_mutex_unlock(&tk->engine);
+	return rc;
+}
+
+int tc_ticker_accuracy(struct tc_ticker *tk, struct tc_tick_accuracy *acc, char *err)
+{
+	pthread_mutex_lock(&tk->engine);
+	int rc = tc_tick_accuracy(tk->tick, acc, err);
 	pthread_mutex_unlock(&tk->engine);
 	return rc;
 }

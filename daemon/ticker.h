@@ -83,8 +83,15 @@ struct tc_series_report {
 	float input[TC_MAX_INPUT];
 	float output[TC_MAX_WIDTH];
 	float state[TC_MAX_LAYERS][2 * TC_MAX_WIDTH];
+	int has_bounds;              /* model.intervals on and the series has stepped */
+	float lower[TC_MAX_WIDTH], upper[TC_MAX_WIDTH]; /* its last forecast's interval */
 };
 int tc_ticker_series(struct tc_ticker *tk, const char *id, size_t len,
 	struct tc_series_report *out);
+
+/* The live accuracy over every series (tc_tick_accuracy); waits for the
+ * step in flight and holds the engine while it goes over the series.
+ * Returns 0, or -1 with err. */
+int tc_ticker_accuracy(struct tc_ticker *tk, struct tc_tick_accuracy *acc, char *err);
 
 #endif

@@ -16,7 +16,7 @@
 #include "checkpoint_internal.h"
 
 static const char TAGS[TC_CKPT__COUNT][5] = {
-	"MODL", "SETS", "CLCK", "SLOT", "IDS_", "HIDN", "SCAL", "LAST",
+	"MODL", "SETS", "CLCK", "SLOT", "IDS_", "HIDN", "SCAL", "LAST", "INTV",
 };
 
 const char *tc_checkpoint_section_tag(enum tc_checkpoint_section s)
@@ -93,6 +93,8 @@ int tc_checkpoint_payload_sizes(const struct tc_checkpoint_info *info, uint64_t 
 	out[TC_CKPT_HIDDEN] = mul_add(s, 4 * hidden_total(&info->shape), 0);
 	out[TC_CKPT_SCALER] = info->scaler.type == TC_SCALER_EMA ? mul_add(s, 16 * in + 4, 0) : 0;
 	out[TC_CKPT_LAST] = mul_add(s, per_slot_last, 0);
+	out[TC_CKPT_INTERVALS] = info->interval_horizons
+		? mul_add(s, 4 * (uint64_t)info->interval_floats + 8, TC_CKPT_INTERVALS_HEAD) : 0;
 	for (int i = 0; i < TC_CKPT__COUNT; i++) {
 		if (out[i] > UINT64_MAX / 4) {
 			return -1;
@@ -164,6 +166,7 @@ int tc_checkpoint_begin(struct tc_checkpoint *c, const struct tc_checkpoint_info
 		return -1;
 	}
 	c->info = *info;
+	c->info.version = TC_CHECKPOINT_VERSION;
 	c->info.bytes = total;
 	tc_checkpoint_payload_sizes(info, c->info.section_bytes);
 	unsigned char *b = c->bytes;
@@ -186,6 +189,11 @@ int tc_checkpoint_begin(struct tc_checkpoint *c, const struct tc_checkpoint_info
 	put_model(tc_checkpoint_section(c, TC_CKPT_MODEL), &c->info);
 	put_settings(tc_checkpoint_section(c, TC_CKPT_SETTINGS), &c->info);
 	put_clock(tc_checkpoint_section(c, TC_CKPT_CLOCK), &c->info);
+	if (info->interval_horizons) {
+		unsigned char *p = tc_checkpoint_section(c, TC_CKPT_INTERVALS);
+		tc_store_u32(p, info->interval_horizons);
+		tc_store_u32(p + 4, info->interval_floats);
+	}
 	return 0;
 }
 

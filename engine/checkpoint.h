@@ -1,7 +1,7 @@
 /* checkpoint.h -- the checkpoint file: every series' state at a closed tick, self-describing.
  *
  * A checkpoint is an image in memory that is byte for byte the file
- * (docs/checkpoint.md): a header, then eight sections in a fixed order,
+ * (docs/checkpoint.md): a header, then nine sections in a fixed order,
  * each with its length and an XXH3-64 checksum, every number little-endian.
  * This module lays the image out, seals it (checksums), writes it to disk
  * atomically, and reads and validates one; what goes into the sections is
@@ -19,7 +19,7 @@
 #include "config.h"
 #include "model.h"
 
-#define TC_CHECKPOINT_VERSION 1
+#define TC_CHECKPOINT_VERSION 2    /* 2 added INTV; version 1 files (8 sections) still read */
 
 enum tc_checkpoint_section {
 	TC_CKPT_MODEL,     /* "MODL": weights sha256 and the layer shapes */
@@ -30,8 +30,12 @@ enum tc_checkpoint_section {
 	TC_CKPT_HIDDEN,    /* "HIDN": each layer's [slots x H_k] float32 states */
 	TC_CKPT_SCALER,    /* "SCAL": EMA mean and variance [slots x I] float64, readings [slots] */
 	TC_CKPT_LAST,      /* "LAST": last input [slots x I], forecast [slots x O], tick seen [slots] */
+	TC_CKPT_INTERVALS, /* "INTV": horizons, floats a slot, each slot's interval block and
+	                      counters; empty without model.intervals (and in version 1) */
 	TC_CKPT__COUNT
 };
+
+#define TC_CKPT_INTERVALS_HEAD 8  /* INTV's horizons and floats a slot, before the blocks */
 
 /* Per-slot flags, the SLOT section's last array. */
 #define TC_CKPT_LIVE 1u     /* the slot holds a series */
@@ -40,6 +44,7 @@ enum tc_checkpoint_section {
 /* What a checkpoint says of itself: all of the small sections and the
  * counts, for restoring and for `tickcast inspect`. */
 struct tc_checkpoint_info {
+	uint32_t version;               /* the file's format version (1 or 2) */
 	char weights_sha256[65];        /* hex; "" when the model had no weights file */
 	struct tc_model_spec shape;     /* input_size, reset_after, n_layers, hidden, outputs */
 	enum tc_clock clock;
@@ -51,6 +56,8 @@ struct tc_checkpoint_info {
 	uint64_t slots;                 /* slots handed out, free ones included */
 	uint64_t free_slots;
 	uint64_t id_bytes;              /* the IDS section: a length byte and the bytes, per series */
+	uint32_t interval_horizons;     /* INTV: 0 when there is no interval state */
+	uint32_t interval_floats;       /* INTV: floats in a slot's block (engine/interval.h) */
 	uint64_t bytes;                 /* the whole file */
 	uint64_t section_bytes[TC_CKPT__COUNT]; /* each section's payload */
 };

@@ -16,6 +16,7 @@
 #define SETTINGS_BYTES 24
 #define CLOCK_BYTES 24
 #define SLOTS_FIXED 16    /* SLOT's two counts */
+#define V1_SECTIONS 8     /* version 1 had no INTV */
 
 struct tc_checkpoint {
 	unsigned char *bytes;

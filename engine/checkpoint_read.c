@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "byte_order.h"
+#include "interval.h"
 #include "checkpoint_internal.h"
 #include "error.h"
 #include "registry.h"
@@ -41,13 +42,14 @@ static int check_header(const unsigned char *b, size_t size, char *err)
 		return tc_err_set(err, "the header's checksum does not match: the file is damaged");
 	}
 	uint32_t version = tc_load_u32(b + 8);
-	if (version != TC_CHECKPOINT_VERSION) {
+	if (version < 1 || version > TC_CHECKPOINT_VERSION) {
 		return tc_err_set(err, "checkpoint format version %" PRIu32 "; this tickcast reads "
-			"version %d", version, TC_CHECKPOINT_VERSION);
+			"versions 1 to %d", version, TC_CHECKPOINT_VERSION);
 	}
-	if (tc_load_u32(b + 12) != TC_CKPT__COUNT) {
-		return tc_err_set(err, "%" PRIu32 " sections; version %d has %d",
-			tc_load_u32(b + 12), TC_CHECKPOINT_VERSION, TC_CKPT__COUNT);
+	uint32_t want = version == 1 ? V1_SECTIONS : TC_CKPT__COUNT;
+	if (tc_load_u32(b + 12) != want) {
+		return tc_err_set(err, "%" PRIu32 " sections; version %" PRIu32 " has %" PRIu32,
+			tc_load_u32(b + 12), version, want);
 	}
 	uint64_t claimed = tc_load_u64(b + 16);
 	if (claimed != size) {
@@ -62,7 +64,8 @@ static int check_frames(struct tc_checkpoint *c, size_t size, char *err)
 {
 	const unsigned char *b = c->bytes;
 	size_t at = HEADER_BYTES;
-	for (int i = 0; i < TC_CKPT__COUNT; i++) {
+	const int sections = (int)tc_load_u32(b + 12); /* checked by check_header */
+	for (int i = 0; i < sections; i++) {
 		const char *tag = tc_checkpoint_section_tag((enum tc_checkpoint_section)i);
 		if (size - at < SECTION_HEAD) {
 			return tc_err_set(err, "section %s is cut off at byte %zu", tag, size);
@@ -102,6 +105,29 @@ static void hex_of(const unsigned char *digest, char hex[65])
 	if (zero) {
 		hex[0] = '\0';
 	}
+}
+
+/* INTV's horizons and floats a slot, when it is not empty: a block must be
+ * what engine/interval.h lays out for that many horizons. */
+static int read_interval_shape(struct tc_checkpoint *c, char *err)
+{
+	struct tc_checkpoint_info *info = &c->info;
+	if (info->section_bytes[TC_CKPT_INTERVALS] == 0) {
+		return 0;
+	}
+	if (info->section_bytes[TC_CKPT_INTERVALS] < TC_CKPT_INTERVALS_HEAD) {
+		return tc_err_set(err, "section INTV is %" PRIu64 " bytes, under %d",
+			info->section_bytes[TC_CKPT_INTERVALS], TC_CKPT_INTERVALS_HEAD);
+	}
+	const unsigned char *p = tc_checkpoint_section_const(c, TC_CKPT_INTERVALS);
+	uint32_t k = tc_load_u32(p), floats = tc_load_u32(p + 4);
+	if (k < 1 || k > TC_INTERVAL_MAX_HORIZONS || floats != tc_interval_floats_for((int)k)) {
+		return tc_err_set(err, "section INTV: %" PRIu32 " horizons of %" PRIu32 " floats a "
+			"series: not an interval state this tickcast writes", k, floats);
+	}
+	info->interval_horizons = k;
+	info->interval_floats = floats;
+	return 0;
 }
 
 /* MODL, SETS, CLCK and SLOT's counts into c->info, each in its bounds. */
@@ -175,7 +201,7 @@ static int read_small_sections(struct tc_checkpoint *c, char *err)
 			"over the limit of %u slots, or more free than there are", info->slots,
 			info->free_slots, MAX_SLOTS);
 	}
-	return 0;
+	return read_interval_shape(c, err);
 }
 
 /* Every section's length agrees with the counts. */
@@ -281,6 +307,7 @@ static int validate(struct tc_checkpoint *c, size_t size, char *err)
 	memset(&c->info, 0, sizeof c->info);
 	c->len = size;
 	c->info.bytes = size;
+	c->info.version = size >= 12 ? tc_load_u32(c->bytes + 8) : 0;
 	if (check_header(c->bytes, size, err) < 0 || check_frames(c, size, err) < 0
 		|| read_small_sections(c, err) < 0 || check_lengths(&c->info, err) < 0
 		|| check_free_slots(c, err) < 0 || check_ids(c, err) < 0) {

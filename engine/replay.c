@@ -8,64 +8,12 @@
 #include <string.h>
 
 #include "error.h"
-#include "forecast_format.h"
 #include "replay_input.h"
+#include "replay_output.h"
 #include "tick.h"
 #include "tick_checkpoint.h"
 
 #define REPLAY_MAX_SERIES ((size_t)UINT32_MAX - 1)
-
-#define PRINT_ROUND 8192   /* forecasts formatted at a time, split among the threads */
-
-/* Writes forecasts as text lines: each round is formatted by the threads,
- * each into its own part of buf, and written in order. */
-struct printer {
-	FILE *out;
-	int threads;
-	size_t max_line;     /* bytes: tc_forecast_max_len, newline included */
-	char *buf;           /* [PRINT_ROUND x max_line] */
-	size_t part_len[PRINT_ROUND]; /* bytes each thread's part holds */
-	uint64_t lines;
-};
-
-/* Formats forecasts [lo, hi) of f into buf; returns the bytes. */
-static size_t format_lines(char *buf, const struct tc_forecasts *f, size_t lo, size_t hi)
-{
-	size_t len = 0;
-	for (size_t i = lo; i < hi; i++) {
-		size_t id_len;
-		const char *id = tc_forecasts_id(f, i, &id_len);
-		len += tc_forecast_format(buf + len, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
-			f->outputs + i * (size_t)f->n_outputs, f->n_outputs, 1);
-		buf[len++] = '\n';
-	}
-	return len;
-}
-
-static int print_forecasts(void *ud, const struct tc_forecasts *f)
-{
-	struct printer *p = ud;
-	for (size_t base = 0; base < f->n; base += PRINT_ROUND) {
-		const size_t n = f->n - base < PRINT_ROUND ? f->n - base : PRINT_ROUND;
-		const int parts = n >= 512 ? p->threads : 1;
-		const size_t per = (n + (size_t)parts - 1) / (size_t)parts;
-#pragma omp parallel for schedule(static) num_threads(parts)
-		for (int k = 0; k < parts; k++) {
-			size_t lo = base + (size_t)k * per;
-			size_t hi = lo + per < base + n ? lo + per : base + n;
-			p->part_len[k] = lo < hi ? format_lines(p->buf + (size_t)k * per * p->max_line, f, lo,
-				hi) : 0;
-		}
-		for (int k = 0; k < parts; k++) {
-			const char *part = p->buf + (size_t)k * per * p->max_line;
-			if (fwrite(part, 1, p->part_len[k], p->out) != p->part_len[k]) {
-				return -1;
-			}
-		}
-	}
-	p->lines += f->n;
-	return 0;
-}
 
 /* Why the tick engine turned a parsed reading down, in words. */
 static const char *tick_reject_message(enum tc_reject why)
@@ -167,7 +115,7 @@ static int offer_block(struct tc_tick *tick, const struct tc_replay_input *in, s
 
 int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	FILE *in, FILE *out, FILE *log, const struct tc_replay_checkpoints *ck,
-	struct tc_replay_stats *stats, char *err)
+	const struct tc_replay_output *output, struct tc_replay_stats *stats, char *err)
 {
 	struct tc_tick_config tick_cfg = cfg->tick;
 	tick_cfg.clock = TC_CLOCK_EVENT;
@@ -175,24 +123,26 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	if (!tick) {
 		return -1;
 	}
+	if (tc_tick_set_intervals(tick, &cfg->intervals, &cfg->anomaly, err) < 0) {
+		tc_tick_destroy(&tick);
+		return -1;
+	}
 	memset(stats, 0, sizeof *stats);
 	if (ck && ck->in && restore(tick, ck->in, log, err) < 0) {
 		tc_tick_destroy(&tick);
 		return -1;
 	}
-	const int threads = omp_get_max_threads();
-	struct printer printer = {.out = out, .threads = threads < PRINT_ROUND ? threads : PRINT_ROUND};
-	printer.max_line = tc_forecast_max_len(tc_model_get_spec(m)->outputs);
-	printer.buf = malloc(PRINT_ROUND * printer.max_line);
+	struct tc_replay_writer *writer = tc_replay_writer_create(output ? output->format
+		: TC_FORMAT_TEXT, out, output ? output->anomalies : NULL, err);
 	struct tc_replay_input *input = tc_replay_input_create(tc_model_get_spec(m)->input_size,
-		threads);
-	if (!printer.buf || !input) {
-		free(printer.buf);
+		omp_get_max_threads());
+	if (!writer || !input) {
+		tc_replay_writer_destroy(&writer);
 		tc_replay_input_destroy(&input);
 		tc_tick_destroy(&tick);
 		return tc_err_set(err, "out of memory");
 	}
-	struct tc_emitter emitter = {print_forecasts, &printer};
+	struct tc_emitter emitter = {tc_replay_writer_emit, writer};
 	const uint64_t restored_ticks = tc_tick_get_stats(tick)->ticks;
 	long n_lines;
 	int rc = 0;
@@ -208,6 +158,9 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 	if (rc == 0 && fflush(out) != 0) {
 		rc = tc_err_set(err, "writing the forecasts failed: %s", strerror(errno));
 	}
+	if (rc == 0 && output && output->anomalies && fflush(output->anomalies) != 0) {
+		rc = tc_err_set(err, "writing the anomaly events failed: %s", strerror(errno));
+	}
 	if (rc == 0 && ck && ck->out) {
 		rc = save(tick, ck->out, err);
 	}
@@ -217,9 +170,10 @@ int tc_replay_run(const struct tc_config *cfg, const struct tc_model *m,
 		stats->rejected[i] += ts->rejected[i];
 	}
 	stats->ticks = ts->ticks - restored_ticks;
-	stats->forecasts = printer.lines;
+	stats->forecasts = tc_replay_writer_forecasts(writer);
+	stats->anomalies = tc_replay_writer_anomalies(writer);
 	stats->series = tc_registry_count(tc_tick_registry(tick));
-	free(printer.buf);
+	tc_replay_writer_destroy(&writer);
 	tc_replay_input_destroy(&input);
 	tc_tick_destroy(&tick);
 	return rc;
@@ -239,6 +193,10 @@ void tc_replay_print_summary(const struct tc_replay_stats *stats, FILE *log)
 				stats->rejected[i]);
 		}
 	}
-	fprintf(log, ", %" PRIu64 " ticks, %" PRIu64 " forecasts, %" PRIu64 " series\n",
+	fprintf(log, ", %" PRIu64 " ticks, %" PRIu64 " forecasts, %" PRIu64 " series",
 		stats->ticks, stats->forecasts, stats->series);
+	if (stats->anomalies) {
+		fprintf(log, ", %" PRIu64 " anomaly events", stats->anomalies);
+	}
+	fputc('\n', log);
 }

@@ -64,6 +64,11 @@ void tc_tick_destroy(struct tc_tick **tp)
 	tc_staging_destroy(&t->staging);
 	tc_state_destroy(&t->state);
 	tc_scaler_destroy(&t->scaler);
+	tc_interval_destroy(&t->interval);
+	free(t->batch_lower);
+	free(t->batch_upper);
+	free(t->batch_anomaly);
+	free(t->chunk_tally);
 	free(t->last_input);
 	free(t->last_output);
 	free(t->last_seen);
@@ -102,16 +107,13 @@ int tc_tick_reserve(struct tc_tick *t, size_t slot, char *err)
 		|| tc_array_grow((void **)&t->batch_out, cap, out) < 0
 		|| tc_array_grow((void **)&t->batch_warm, cap, 1) < 0
 		|| tc_staging_grow(t->staging, cap) < 0
-		|| (t->scaler && tc_scaler_grow(t->scaler, cap, err) < 0)) {
+		|| (t->scaler && tc_scaler_grow(t->scaler, cap, err) < 0)
+		|| tc_tick_reserve_intervals(t, cap) < 0) {
 		return tc_err_set(err, "out of memory for %zu series", cap);
 	}
 	t->capacity = cap;
 	return 0;
 }
-
-/* Slot ranges gathered in parallel: a fixed count, so that the batch is the
- * same on any number of threads. */
-#define GATHER_CHUNKS 64
 
 /* The end of chunk c when n items are cut into chunks of `per`. */
 static size_t chunk_end(int c, size_t per, size_t n)
@@ -127,16 +129,21 @@ static int steps(const struct tc_tick *t, uint32_t slot)
 		|| (t->cfg.missing != TC_MISSING_SKIP && tc_registry_id(t->registry, slot, NULL));
 }
 
-/* Gathers slots [lo, hi) that step into the batch from row n on, taking
- * their staged readings; returns how many series' scalers turned warm. */
-static uint64_t gather_range(struct tc_tick *t, uint32_t lo, uint32_t hi, size_t n)
+/* Gathers slots [lo, hi) (chunk c) that step into the batch from row n on,
+ * taking their staged readings, which score the intervals' forecasts;
+ * returns how many series' scalers turned warm. */
+static uint64_t gather_range(struct tc_tick *t, int c, uint32_t lo, uint32_t hi, size_t n)
 {
 	const size_t width = (size_t)t->width;
 	uint64_t warmed = 0;
 	for (uint32_t slot = lo; slot < hi; slot++) {
 		float *in = t->batch_in + n * width;
 		float *last = t->last_input + slot * width;
-		if (tc_staging_take(t->staging, slot, in)) {
+		int fresh = tc_staging_take(t->staging, slot, in);
+		if (t->interval) {
+			tc_tick_observe(t, c, slot, fresh ? in : NULL, n);
+		}
+		if (fresh) {
 			memcpy(last, in, width * sizeof *in);
 			if (t->scaler && tc_scaler_update(t->scaler, slot, in)) {
 				warmed++;
@@ -164,29 +171,29 @@ static uint64_t gather_range(struct tc_tick *t, uint32_t lo, uint32_t hi, size_t
 static size_t gather_batch(struct tc_tick *t)
 {
 	const size_t slots = tc_registry_slots(t->registry);
-	const size_t per = (slots + GATHER_CHUNKS - 1) / GATHER_CHUNKS;
-	size_t offset[GATHER_CHUNKS + 1] = {0};
+	const size_t per = (slots + TC_TICK_GATHER_CHUNKS - 1) / TC_TICK_GATHER_CHUNKS;
+	size_t offset[TC_TICK_GATHER_CHUNKS + 1] = {0};
 	const int threads = tc_tick_team(t, slots);
 #pragma omp parallel for schedule(static) num_threads(threads)
-	for (int c = 0; c < GATHER_CHUNKS; c++) {
+	for (int c = 0; c < TC_TICK_GATHER_CHUNKS; c++) {
 		size_t end = chunk_end(c, per, slots);
 		for (size_t slot = c * per; slot < end; slot++) {
 			offset[c + 1] += (size_t)steps(t, (uint32_t)slot);
 		}
 	}
-	for (int c = 0; c < GATHER_CHUNKS; c++) {
+	for (int c = 0; c < TC_TICK_GATHER_CHUNKS; c++) {
 		offset[c + 1] += offset[c];
 	}
 	uint64_t warmed = 0;
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : warmed)
-	for (int c = 0; c < GATHER_CHUNKS; c++) {
+	for (int c = 0; c < TC_TICK_GATHER_CHUNKS; c++) {
 		size_t end = chunk_end(c, per, slots);
 		if (c * per < end) {
-			warmed += gather_range(t, (uint32_t)(c * per), (uint32_t)end, offset[c]);
+			warmed += gather_range(t, c, (uint32_t)(c * per), (uint32_t)end, offset[c]);
 		}
 	}
 	t->stats.warming -= warmed;
-	return offset[GATHER_CHUNKS];
+	return offset[TC_TICK_GATHER_CHUNKS];
 }
 
 /* Frees the series that got no reading in the last ttl_ticks ticks (this
@@ -297,6 +304,9 @@ static int step_batch(struct tc_tick *t, size_t n, char *err)
 		restore_outputs(t, n);
 	}
 	remember_outputs(t, n);
+	if (t->interval) {
+		tc_tick_bound(t, n);
+	}
 	return 0;
 }
 
@@ -329,6 +339,10 @@ int tc_tick_close(struct tc_tick *t, const struct tc_emitter *out, char *err)
 		.outputs = t->batch_out,
 		.n_outputs = t->n_outputs,
 		.warm = t->scaler ? t->batch_warm : NULL,
+		.lower = t->interval ? t->batch_lower : NULL,
+		.upper = t->interval ? t->batch_upper : NULL,
+		.n_anomalies = t->n_anomalies,
+		.anomalies = t->n_anomalies ? t->batch_anomaly : NULL,
 		.id = registry_id,
 		.names = t->registry,
 	};
@@ -377,7 +391,7 @@ static int reset_states(struct tc_tick *t, const struct tc_model *m, char *err)
 	t->batch_out = batch_out;
 	t->n_outputs = outputs;
 	memset(t->stepped, 0, t->capacity);
-	return 0;
+	return tc_tick_resize_intervals(t, outputs, err);
 }
 
 int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset, char *err)
@@ -387,6 +401,10 @@ int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset, ch
 	if (next->input_size != now->input_size) {
 		return tc_err_set(err, "input_size changes from %d to %d: restart the daemon for that",
 			now->input_size, next->input_size);
+	}
+	if (t->interval && next->outputs > TC_INTERVAL_MAX_HORIZONS) {
+		return tc_err_set(err, "the model has %d outputs; model.intervals takes at most %d",
+			next->outputs, TC_INTERVAL_MAX_HORIZONS);
 	}
 	if (!tc_state_fits(t->state, m)) {
 		if (!reset) {
@@ -427,6 +445,10 @@ int tc_tick_series(const struct tc_tick *t, const char *id, size_t len,
 		info->state_width[k] = width;
 		info->state[k] = tc_state_hidden(t->state, k) + (size_t)slot * (size_t)width;
 	}
+	info->has_accuracy = t->interval != NULL;
+	if (t->interval) {
+		tc_interval_accuracy(t->interval, (size_t)slot, &info->accuracy);
+	}
 	return 0;
 }
 
@@ -441,6 +463,7 @@ void tc_tick_memory(const struct tc_tick *t, struct tc_tick_memory *mem)
 		.scaler = t->scaler ? tc_scaler_memory(t->scaler) : 0,
 		.series = t->capacity * (in + out + sizeof *t->last_seen + sizeof *t->stepped),
 		.batch = t->capacity * (sizeof *t->batch_slots + in + out + sizeof *t->batch_warm),
+		.intervals = tc_tick_interval_memory(t),
 	};
 	tc_registry_memory(t->registry, &mem->registry_table, &mem->registry_ids);
 }

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "model.h"
 #include "reading.h"
+#include "interval.h"
 #include "registry.h"
 
 /* One closed tick's forecasts; everything is borrowed for the callback. The
@@ -77,6 +78,10 @@ struct tc_tick_stats {
 	uint64_t stepped;                    /* series-steps */
 	uint64_t evicted;                    /* series freed after ttl_ticks idle */
 	uint64_t warming;                    /* live series whose scaler is not warm yet (now) */
+	uint64_t anomalies;                  /* anomaly events found */
+	/* With model.intervals: readings scored and inside their interval, per
+	 * horizon (output), over every series and tick. */
+	struct tc_interval_tally intervals;
 };
 
 /* What the engine knows of one series, for the control socket. */
@@ -93,6 +98,8 @@ struct tc_series_info {
 	 * tc_model_spec_state_width); borrowed. */
 	const float *state[TC_MAX_LAYERS];
 	int state_width[TC_MAX_LAYERS];
+	int has_accuracy;            /* model.intervals on: accuracy is filled */
+	struct tc_interval_accuracy accuracy;
 };
 
 struct tc_tick;
@@ -167,6 +174,39 @@ int tc_tick_has_open(const struct tc_tick *t);
 int tc_tick_set_model(struct tc_tick *t, const struct tc_model *m, int reset_states,
 	char *err);
 
+/* The bounds of the last forecast of info->slot (filled by tc_tick_series)
+ * into lower and upper (info->n_outputs each). Returns 0, or -1 when
+ * intervals are off or the series has not stepped. */
+int tc_tick_series_bounds(const struct tc_tick *t, const struct tc_series_info *info,
+	float *lower, float *upper);
+
+/* Turns intervals on (cfg->enabled) with cfg's settings, and anomaly
+ * events when anomaly->enabled; before the first reading. Returns 0, or -1
+ * with err when the model's outputs cannot have intervals (more than
+ * TC_INTERVAL_MAX_HORIZONS), the target column is not an input, anomaly
+ * events are asked for without intervals, or out of memory. */
+int tc_tick_set_intervals(struct tc_tick *t, const struct tc_interval_config *cfg,
+	const struct tc_anomaly_config *anomaly, char *err);
+
+/* Live accuracy over every series (model.intervals): how many series have
+ * a live MASE (one-step and naive errors both known), its median and 90th
+ * percentile over them, and the readings inside their intervals per horizon
+ * since start. */
+struct tc_tick_accuracy {
+	int horizons;                /* 0: intervals off (nothing else is filled) */
+	double level;
+	uint64_t series;             /* series with a live MASE */
+	double mase_median, mase_p90;/* NaN when series is 0 */
+	uint64_t scored, covered;    /* over every horizon */
+	struct tc_interval_tally tally; /* per horizon */
+	uint64_t anomalies;          /* anomaly events found */
+};
+
+/* Fills acc, in time linear in the series; allocates a scratch copy of the
+ * live MASEs (so call it on the caller's thread, not the tick's). Returns
+ * 0, or -1 with err out of memory. */
+int tc_tick_accuracy(const struct tc_tick *t, struct tc_tick_accuracy *acc, char *err);
+
 /* Fills info for series id; returns 0, or -1 when it is not registered. */
 int tc_tick_series(const struct tc_tick *t, const char *id, size_t len,
 	struct tc_series_info *info);
@@ -184,6 +224,8 @@ struct tc_tick_memory {
 	size_t scaler;               /* EMA figures, bytes; 0 without a scaler */
 	size_t series;               /* last input, forecast and tick seen, stepped flag, bytes */
 	size_t batch;                /* a closing tick's slots, inputs, outputs, warm flags, bytes */
+	size_t intervals;            /* forecasts kept for scoring, scales, multipliers, accuracy,
+	                                and the batch's bounds and events; 0 when off */
 };
 void tc_tick_memory(const struct tc_tick *t, struct tc_tick_memory *mem);
 

@@ -27,6 +27,10 @@ static void describe(const struct tc_tick *t, struct tc_checkpoint_info *info)
 	info->slots = tc_registry_slots(r);
 	info->free_slots = info->slots - tc_registry_count(r);
 	info->id_bytes = tc_registry_count(r) + tc_registry_id_bytes(r);
+	if (t->interval) {
+		info->interval_horizons = (uint32_t)tc_interval_horizons(t->interval);
+		info->interval_floats = (uint32_t)tc_interval_block_floats(t->interval);
+	}
 }
 
 size_t tc_tick_checkpoint_size(const struct tc_tick *t)
@@ -125,6 +129,12 @@ int tc_tick_checkpoint(struct tc_tick *t, struct tc_checkpoint *c, char *err)
 	p += put_rows(p, t->last_input, rows, slots, (size_t)t->width, 4);
 	p += put_rows(p, t->last_output, rows, slots, (size_t)t->n_outputs, 4);
 	put_rows(p, t->last_seen, rows, slots, 1, 8);
+	if (t->interval) {
+		p = tc_checkpoint_section(c, TC_CKPT_INTERVALS) + TC_CKPT_INTERVALS_HEAD;
+		p += put_rows(p, rows ? tc_interval_block(t->interval, 0) : NULL, rows, slots,
+			info.interval_floats, 4);
+		put_rows(p, rows ? tc_interval_counters(t->interval, 0) : NULL, rows, slots, 2, 4);
+	}
 	return 0;
 }
 
@@ -254,6 +264,13 @@ int tc_tick_restore(struct tc_tick *t, const struct tc_checkpoint *c, char *err)
 		tc_load_array(t->last_output, p, slots * (size_t)t->n_outputs, 4);
 		p += slots * (size_t)t->n_outputs * 4;
 		tc_load_array(t->last_seen, p, slots, 8);
+	}
+	if (t->interval && slots && info->interval_horizons
+		&& (int)info->interval_horizons == tc_interval_horizons(t->interval)) {
+		p = tc_checkpoint_section_const(c, TC_CKPT_INTERVALS) + TC_CKPT_INTERVALS_HEAD;
+		tc_load_array(tc_interval_block(t->interval, 0), p, slots * info->interval_floats, 4);
+		p += slots * info->interval_floats * 4;
+		tc_load_array(tc_interval_counters(t->interval, 0), p, slots * 2, 4);
 	}
 	t->has_closed = info->has_closed;
 	t->last_closed = info->last_bucket;

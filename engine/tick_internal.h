@@ -2,6 +2,7 @@
 #ifndef TC_TICK_INTERNAL_H
 #define TC_TICK_INTERNAL_H
 
+#include "interval.h"
 #include "scaler.h"
 #include "staging.h"
 #include "state.h"
@@ -30,6 +31,16 @@ struct tc_tick {
 	float *batch_in;             /* [capacity x I] */
 	float *batch_out;            /* [capacity x O] */
 	uint8_t *batch_warm;         /* [capacity]: with a scaler, whether each stepped one is warm */
+	struct tc_interval *interval; /* NULL: model.intervals off */
+	struct tc_interval_config interval_cfg;
+	struct tc_anomaly_config anomaly_cfg;
+	float *batch_lower;          /* [capacity x O]: with intervals, each stepped one's bounds */
+	float *batch_upper;
+	/* [capacity]: with anomaly events, row i's event (row UINT32_MAX: none);
+	 * after the step the events are packed to the front, n_anomalies of them */
+	struct tc_anomaly *batch_anomaly;
+	size_t n_anomalies;
+	struct tc_interval_tally *chunk_tally; /* [TC_TICK_GATHER_CHUNKS]: a closing tick's, per chunk */
 	/* [TC_TICK_FILE_CHUNK]: each reading's slot, or why it was turned down,
 	 * in the chunk being filed (tick_offer.c) */
 	int32_t *reading_slot;
@@ -42,6 +53,10 @@ struct tc_tick {
 	int64_t last_closed;         /* the newest bucket closed */
 	struct tc_tick_stats stats;
 };
+
+/* Slot ranges gathered in parallel: a fixed count, so that the batch is the
+ * same on any number of threads. */
+#define TC_TICK_GATHER_CHUNKS 64
 
 #define TC_TICK_PARALLEL_MIN 4096  /* slots, readings or series: fewer are worked on one thread */
 
@@ -56,5 +71,25 @@ static inline int tc_tick_team(const struct tc_tick *t, size_t items)
  * grow by half (from 1024), never past max_series. Returns 0 or -1 with
  * err. */
 int tc_tick_reserve(struct tc_tick *t, size_t slot, char *err);
+
+/* ---- intervals (tick_interval.c) ---- */
+
+/* Grows the interval arrays with the others to cap slots; 0 or -1. */
+int tc_tick_reserve_intervals(struct tc_tick *t, size_t cap);
+
+/* During gathering (chunk c): slot's reading of this tick (NULL when it
+ * steps without one) scores its forecasts; row is its batch row. */
+void tc_tick_observe(struct tc_tick *t, int c, uint32_t slot, const float *reading, size_t row);
+
+/* After the step: the n stepped series' bounds, this tick's anomalies
+ * packed to the front, the chunks' tallies added to the stats. */
+void tc_tick_bound(struct tc_tick *t, size_t n);
+
+/* After a reset to a model of `outputs` outputs: the intervals start over
+ * for that many horizons. 0, or -1 with err. */
+int tc_tick_resize_intervals(struct tc_tick *t, int outputs, char *err);
+
+/* Heap bytes of the intervals and their batch arrays. */
+size_t tc_tick_interval_memory(const struct tc_tick *t);
 
 #endif

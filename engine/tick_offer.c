@@ -158,6 +158,9 @@ static void register_new(struct tc_tick *t, const struct tc_reading_batch *b, si
 			tc_scaler_clear(t->scaler, slot);
 			warming += !tc_scaler_is_warm(t->scaler, slot);
 		}
+		if (t->interval) {
+			tc_interval_clear(t->interval, slot);
+		}
 	}
 	t->stats.warming += warming;
 }

@@ -22,7 +22,7 @@
 #define INTERVAL_MS 1000
 #define TTL_TICKS 2
 #define HEADER 32
-#define N_SECTIONS 8
+#define N_SECTIONS 9
 
 static const int hidden[] = {6, 4};
 
@@ -58,9 +58,10 @@ struct settings {
 	double alpha;
 	int warmup;
 	size_t max_series;
+	int intervals;               /* model.intervals at 80% and anomaly events at 90% */
 };
 
-static const struct settings DEFAULTS = {INTERVAL_MS, 1, 0.2, 3, 64};
+static const struct settings DEFAULTS = {INTERVAL_MS, 1, 0.2, 3, 64, 1};
 
 /* An event-clock engine, series freed after TTL_TICKS idle ticks, held inputs. */
 static inline struct tc_tick *engine(const struct tc_model *m, const struct settings *s)
@@ -72,6 +73,10 @@ static inline struct tc_tick *engine(const struct tc_model *m, const struct sett
 	char err[TC_ERR_LEN];
 	struct tc_tick *t = tc_tick_create(&cfg, m, s->max_series, TTL_TICKS, &scaler, err);
 	cr_assert_not_null(t, "%s", err);
+	struct tc_interval_config intervals = {.enabled = s->intervals, .level = 0.8,
+		.learning_rate = 0.05, .window = 20};
+	struct tc_anomaly_config anomaly = {.enabled = s->intervals, .level = 0.9};
+	cr_assert_eq(tc_tick_set_intervals(t, &intervals, &anomaly, err), 0, "%s", err);
 	return t;
 }
 
@@ -90,6 +95,14 @@ static inline int log_forecasts(void *ud, const struct tc_forecasts *f)
 		dh_buf_add(b, id, len);
 		dh_buf_add(b, f->outputs + i * (size_t)f->n_outputs, (size_t)f->n_outputs * sizeof(float));
 		dh_buf_add(b, f->warm ? &f->warm[i] : (const uint8_t *)"-", 1);
+		if (f->lower) {
+			dh_buf_add(b, f->lower + i * (size_t)f->n_outputs, (size_t)f->n_outputs * sizeof(float));
+			dh_buf_add(b, f->upper + i * (size_t)f->n_outputs, (size_t)f->n_outputs * sizeof(float));
+		}
+	}
+	dh_buf_add(b, &f->n_anomalies, sizeof f->n_anomalies);
+	for (size_t j = 0; j < f->n_anomalies; j++) {
+		dh_buf_add(b, &f->anomalies[j], sizeof f->anomalies[j]);
 	}
 	return 0;
 }

@@ -79,6 +79,7 @@ struct dh_config {
 	const char *checkpoint;
 	const char *metrics;         /* NULL: metrics off, so that daemons in parallel never share a port */
 	const char *security;       /* the inside of `security: {...}`; NULL: none */
+	const char *anomaly;        /* the inside of `anomaly: {...}`; NULL: none */
 };
 
 /* Writes the config for c to dir/name (atomically). */
@@ -103,6 +104,9 @@ static inline void dh_write_config_as(const char *name, const struct dh_config *
 	dh_buf_printf(&b, "metrics: {%s}\n", c->metrics ? c->metrics : "listen: \"\"");
 	if (c->security) {
 		dh_buf_printf(&b, "security: {%s}\n", c->security);
+	}
+	if (c->anomaly) {
+		dh_buf_printf(&b, "anomaly: {%s}\n", c->anomaly);
 	}
 	dh_buf_printf(&b, "log: {level: info}\n");
 	dh_write_file(name, b.p, b.len);
@@ -268,6 +272,17 @@ static inline long long dh_json_int(json_t *j, const char *path)
 		cr_assert_fail("%s is not an integer in %s", path, text);
 	}
 	return (long long)json_integer_value(v);
+}
+
+/* A number (real or integer) at path. */
+static inline double dh_json_real(json_t *j, const char *path)
+{
+	json_t *v = dh_json_get(j, path);
+	if (!json_is_number(v)) {
+		char *text = json_dumps(j, JSON_COMPACT);
+		cr_assert_fail("%s is not a number in %s", path, text);
+	}
+	return json_number_value(v);
 }
 
 static inline const char *dh_json_str(json_t *j, const char *path)

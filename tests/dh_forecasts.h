@@ -129,10 +129,11 @@ static inline size_t dh_receive(void *sub, struct dh_received *r, size_t want_li
 
 /* ---- the oracle ---- */
 
-/* The forecast lines `tickcast replay --config config_path` prints for the
- * readings text (the same code, in-process). */
-static inline void dh_replay(const char *config_path, const char *text, size_t len,
-	struct dh_lines *out)
+/* The forecast lines `tickcast replay --config config_path --format format`
+ * prints for the readings text (the same code, in-process), and into
+ * anomalies (unless NULL) the anomaly event lines it writes. */
+static inline void dh_replay_as(const char *config_path, const char *text, size_t len,
+	enum tc_format format, struct dh_lines *out, struct dh_lines *anomalies)
 {
 	struct tc_config *cfg = malloc(sizeof *cfg);
 	cr_assert_not_null(cfg);
@@ -141,20 +142,35 @@ static inline void dh_replay(const char *config_path, const char *text, size_t l
 	struct tc_model *m = tc_model_load(&cfg->model, cfg->weights_path, err);
 	cr_assert_not_null(m, "%s", err);
 	FILE *in = fmemopen((void *)text, len, "r");
-	char *printed = NULL;
-	size_t printed_len = 0;
+	char *printed = NULL, *events = NULL;
+	size_t printed_len = 0, events_len = 0;
 	FILE *o = open_memstream(&printed, &printed_len);
+	FILE *ev = open_memstream(&events, &events_len);
 	FILE *log = fopen("/dev/null", "w");
-	cr_assert(in && o && log);
+	cr_assert(in && o && ev && log);
 	struct tc_replay_stats stats;
-	cr_assert_eq(tc_replay_run(cfg, m, in, o, log, NULL, &stats, err), 0, "replay: %s", err);
+	struct tc_replay_output output = {format, anomalies ? ev : NULL};
+	cr_assert_eq(tc_replay_run(cfg, m, in, o, log, NULL, &output, &stats, err), 0,
+		"replay: %s", err);
 	fclose(in);
 	fclose(o);
+	fclose(ev);
 	fclose(log);
 	dh_lines_split(out, printed, printed_len);
+	if (anomalies) {
+		dh_lines_split(anomalies, events, events_len);
+	}
 	free(printed);
+	free(events);
 	tc_model_destroy(&m);
 	free(cfg);
+}
+
+/* The forecast lines `tickcast replay --config config_path` prints. */
+static inline void dh_replay(const char *config_path, const char *text, size_t len,
+	struct dh_lines *out)
+{
+	dh_replay_as(config_path, text, len, TC_FORMAT_TEXT, out, NULL);
 }
 
 #endif

@@ -263,7 +263,7 @@ Test(checkpoint, saving_onto_a_full_disk_fails_with_no_space_left_and_keeps_the_
 	snprintf(path, sizeof path, "%s/state.ckpt", tmpfs_dir);
 	save(t, path);
 	/* 1500 series: about 120 KB of states, more than the tmpfs holds. */
-	struct tc_tick *big = engine(m, &(struct settings){INTERVAL_MS, 1, 0.2, 3, 2000});
+	struct tc_tick *big = engine(m, &(struct settings){INTERVAL_MS, 1, 0.2, 3, 2000, 1});
 	for (unsigned s = 0; s < 1500; s++) {
 		char id[8];
 		snprintf(id, sizeof id, "x%u", s);

@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "checkpoint_fixture.h"
+#include "cli_run.h"
 
 TestSuite(checkpoint_damage, .init = dh_setup, .fini = dh_teardown);
 
@@ -115,10 +116,68 @@ Test(checkpoint_damage, a_checkpoint_of_another_format_version_fails_to_load_nam
 	char path[256];
 	size_t len;
 	unsigned char *b = valid_bytes(&len, path);
-	tc_store_u32(b + 8, 2);
+	tc_store_u32(b + 8, 3);
 	reseal_header(b);
 	write_bytes(path, b, len);
-	expect_load_fails(path, "version 2", "version 2");
+	expect_load_fails(path, "version 3", "version 3");
+	free(b);
+}
+
+Test(checkpoint_damage, a_version_1_file_without_interval_state_still_loads_and_restores)
+{
+	char path[256];
+	size_t len;
+	unsigned char *b = valid_bytes(&len, path);
+	size_t v1_len = section_at(b, TC_CKPT_INTERVALS); /* version 1 ended with LAST */
+	cr_assert_lt(v1_len, len, "the interval state is missing from a new checkpoint");
+	tc_store_u32(b + 8, 1);
+	tc_store_u32(b + 12, 8);
+	tc_store_u64(b + 16, v1_len);
+	reseal_header(b);
+	write_bytes(path, b, v1_len);
+	struct tc_checkpoint *c = load_ok(path);
+	cr_assert_eq(tc_checkpoint_get_info(c)->interval_horizons, 0);
+	char args[512];
+	snprintf(args, sizeof args, "inspect %s", path);
+	cr_assert_eq(run(args), 0, "%s", output);
+	expect_output("tickcast checkpoint, version 1,");
+	expect_output("intervals    none");
+	struct tc_model *m = default_model();
+	struct tc_tick *t = engine(m, &DEFAULTS);
+	int other_weights;
+	char err[TC_ERR_LEN];
+	cr_assert_eq(tc_tick_checkpoint_fits(t, c, &other_weights, err), 0, "%s", err);
+	cr_assert_eq(tc_tick_restore(t, c, err), 0, "%s", err);
+	struct tc_series_info info;
+	cr_assert_eq(tc_tick_series(t, "a", 1, &info), 0);
+	cr_assert_eq(info.accuracy.scored, 0, "a version 1 file has no interval state to restore");
+	tc_tick_destroy(&t);
+	tc_model_destroy(&m);
+	tc_checkpoint_destroy(&c);
+	free(b);
+}
+
+Test(checkpoint_damage, interval_state_of_a_shape_no_tickcast_writes_is_refused)
+{
+	char path[256];
+	size_t len;
+	unsigned char *b = valid_bytes(&len, path);
+	size_t at = section_at(b, TC_CKPT_INTERVALS);
+	cr_assert_eq(tc_load_u32(b + at + 16), OUTPUTS, "INTV's horizons");
+	char args[512];
+	snprintf(args, sizeof args, "inspect %s", path);
+	cr_assert_eq(run(args), 0, "%s", output);
+	expect_output("tickcast checkpoint, version 2,");
+	expect_output("intervals    2 horizons");
+	tc_store_u32(b + at + 16, 65);
+	reseal_section(b, TC_CKPT_INTERVALS);
+	write_bytes(path, b, len);
+	expect_load_fails(path, "section INTV: 65 horizons", "65 horizons");
+	tc_store_u32(b + at + 16, OUTPUTS);
+	tc_store_u32(b + at + 20, tc_load_u32(b + at + 20) + 1);
+	reseal_section(b, TC_CKPT_INTERVALS);
+	write_bytes(path, b, len);
+	expect_load_fails(path, "section INTV", "one float too many");
 	free(b);
 }
 

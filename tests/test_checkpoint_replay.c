@@ -2,7 +2,8 @@
  * --checkpoint-in prints exactly what one uninterrupted replay prints: for every
  * aggregate, missing policy, scaler and GRU variant, split at several ticks; and
  * with LSTM and RNN layers, whose states (an LSTM's cell state too) go through
- * the checkpoint as well. */
+ * the checkpoint as well. With the scaler the configs also have model.intervals,
+ * whose bounds (text forecasts print them) resume from the checkpoint too. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,7 +56,7 @@ static char *replay(const char *config, const char *text, size_t len,
 	FILE *out = open_memstream(&printed, &printed_len);
 	FILE *log = fopen("/dev/null", "w");
 	struct tc_replay_stats stats;
-	int rc = tc_replay_run(cfg, m, in, out, log, ck, &stats, err);
+	int rc = tc_replay_run(cfg, m, in, out, log, ck, NULL, &stats, err);
 	cr_assert_eq(rc, 0, "replay: %s", err);
 	fclose(in);
 	fclose(out);
@@ -71,7 +72,8 @@ static const char *write_config(const char *aggregate, const char *missing, int 
 {
 	char extra[256];
 	snprintf(extra, sizeof extra, "reset_after: %s%s", reset_after ? "true" : "false",
-		ema ? ", scaler: {type: ema, alpha: 0.2, warmup: 3}" : "");
+		ema ? ", scaler: {type: ema, alpha: 0.2, warmup: 3}, intervals: {level: 0.8, window: 5}"
+		: "");
 	struct dh_buf b = {0};
 	dh_buf_printf(&b, "model: {%s}\ntick: {clock: event, interval_ms: 1000, aggregate: %s, "
 		"missing: %s}\n", dh_cells_yaml("w.safetensors", cell, hidden, 2, 3, extra), aggregate,
@@ -215,7 +217,7 @@ Test(checkpoint_replay, a_gru_checkpoint_is_refused_by_an_lstm_of_the_same_sizes
 	FILE *out = fopen("/dev/null", "w"), *log = fopen("/dev/null", "w");
 	struct tc_replay_stats stats;
 	cr_assert_eq(tc_replay_run(cfg, m, in, out, log, &(struct tc_replay_checkpoints){.in = ckpt},
-		&stats, err), -1, "an LSTM resumed from a GRU's states");
+		NULL, &stats, err), -1, "an LSTM resumed from a GRU's states");
 	cr_assert(strstr(err, "layers [8, 5]") && strstr(err, "layers [lstm 8, lstm 5]"),
 		"the message names both shapes: %s", err);
 	fclose(in);

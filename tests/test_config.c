@@ -293,14 +293,14 @@ Test(config, rejects_an_unknown_key_and_lists_the_known_ones)
 		"  weights: m\n"
 		"  colour: red\n",
 		"config.yaml:3:3: model.colour: unknown key (expected one of: weights, input_size, "
-		"reset_after, precision, layers, head, scaler, tensors, watch, reset_state_on_change)");
+		"reset_after, precision, layers, head, scaler, intervals, tensors, watch, reset_state_on_change)");
 }
 
 Test(config, rejects_an_unknown_top_level_section)
 {
 	expect_error(MODEL "telemetry: {port: 9100}\n",
 		"config.yaml:5:1: telemetry: unknown key (expected one of: model, tick, ingest, "
-		"publish, control, series, checkpoint, metrics, security, log)");
+		"publish, control, series, checkpoint, anomaly, metrics, security, log)");
 }
 
 Test(config, reports_a_missing_required_key_at_its_section)
@@ -505,7 +505,7 @@ Test(config, rejects_an_alias_to_an_undefined_anchor)
 Test(config, rejects_an_empty_file)
 {
 	const char *want = "config.yaml:1:1: the file is empty (expected a mapping with keys "
-		"model, tick, ingest, publish, control, series, checkpoint, metrics, security, log)";
+		"model, tick, ingest, publish, control, series, checkpoint, anomaly, metrics, security, log)";
 	expect_error("", want);
 	expect_error("# nothing here yet\n\n", want);
 }

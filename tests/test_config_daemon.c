@@ -468,7 +468,7 @@ Test(config, rejects_an_unknown_model_reload_key)
 {
 	expect_error(MODEL "  watch_interval: 5\n",
 		"config.yaml:5:3: model.watch_interval: unknown key (expected one of: weights, "
-		"input_size, reset_after, precision, layers, head, scaler, tensors, watch, "
+		"input_size, reset_after, precision, layers, head, scaler, intervals, tensors, watch, "
 		"reset_state_on_change)");
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "anomaly_format.h"
 #include "cli_run.h"
 #include "forecast_binary.h"
 
@@ -359,10 +360,10 @@ static void make_batches(void)
 {
 	static const float a[2] = {0.5f, 0.25f}, b[2] = {1, 2};
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, good_batch, sizeof good_batch, 2, 1, 12000),
-		0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, a, 1), 0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "b", 1, b, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, good_batch, sizeof good_batch, 2, 1, 0,
+		12000), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, a, NULL, NULL, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "b", 1, b, NULL, NULL, 0), 0);
 	binary_lens[0] = binary_lens[1] = w.len;
 	memcpy(bad_batch, good_batch, w.len);
 	bad_batch[4] = 2;
@@ -388,6 +389,39 @@ Test(control_cli, sub_reports_a_malformed_binary_batch_and_goes_on)
 	cr_assert_geq(count_lines("b 12 1 2"), 1, "%s", output);
 	cr_assert_eq(run("sub --help"), 0);
 	expect_output("A binary body (publish.format: binary");
+}
+
+/* A forecast batch with intervals, then an anomaly event, both binary. */
+static unsigned char interval_batch[128], event_batch[128];
+static size_t event_lens[2];
+static const char *const events[][2] = {
+	{"forecast.", (const char *)interval_batch},
+	{"anomaly.a", (const char *)event_batch},
+};
+
+Test(control_cli, sub_prints_binary_intervals_and_anomaly_events_as_their_text_lines)
+{
+	static const float y[2] = {0.5f, 0.25f}, lower[2] = {0, -1}, upper[2] = {1, 1.5f};
+	struct tc_forecast_binary_writer w;
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, interval_batch, sizeof interval_batch, 2,
+		0, 1, 12000), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, y, lower, upper, 1), 0);
+	event_lens[0] = w.len;
+	struct tc_anomaly_binary_writer e;
+	cr_assert_eq(tc_anomaly_binary_writer_init(&e, event_batch, sizeof event_batch, 12000), 0);
+	cr_assert_eq(tc_anomaly_binary_writer_add(&e, "a", 1, &(struct tc_anomaly){.value = 9,
+		.expected = 0.5f, .lower = 0, .upper = 1, .score = 17}), 0);
+	event_lens[1] = e.len;
+	struct fake f = {.messages = events, .body_lens = event_lens, .n_messages = 2};
+	int status = run_with_fake(&f, ZMQ_PUB, "sub_events", "sub", " -n 2 -t 5000");
+	cr_assert_eq(status, 0, "%s", output);
+	expect_exactly("a 12 0.5 0.25 lower 0 -1 upper 1 1.5\na 12 9 0.5 0 1 17\n");
+	status = run_with_fake(&f, ZMQ_PUB, "sub_events_only", "sub", " anomaly. -n 1 -t 5000");
+	cr_assert_eq(status, 0, "%s", output);
+	expect_exactly("a 12 9 0.5 0 1 17\n");
+	cr_assert_eq(run("sub --help"), 0);
+	expect_output("`<series> <t> <value> <expected> <lower> <upper> <score>`");
+	expect_output("`tickcast sub ENDPOINT anomaly.` shows only the events");
 }
 
 Test(control_cli, sub_times_out_with_exit_1)

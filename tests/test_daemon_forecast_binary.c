@@ -71,7 +71,7 @@ static void keep(void *ud, zmq_msg_t *topic, zmq_msg_t *body)
 	cr_assert_eq(rd.n_outputs, OUTPUTS);
 	struct tc_forecast_binary_record f;
 	float y[OUTPUTS];
-	while (tc_forecast_binary_reader_next(&rd, &f, y)) {
+	while (tc_forecast_binary_reader_next(&rd, &f, y, NULL, NULL)) {
 		if (got->n_r == got->cap_r) {
 			got->cap_r = got->cap_r ? 2 * got->cap_r : 256;
 			got->r = realloc(got->r, got->cap_r * sizeof *got->r);
@@ -169,7 +169,7 @@ Test(daemon_forecast_binary, per_series_messages_are_one_record_batches_of_the_t
 		cr_assert_eq(m->body[8], 1, "N = 1");
 		cr_assert_eq(m->body[5], 0, "no scaler: no warm bytes");
 		cr_assert_eq(m->len, TC_FORECAST_BINARY_HEADER_LEN
-			+ tc_forecast_binary_record_size(strlen(got.r[i].id), OUTPUTS, 0));
+			+ tc_forecast_binary_record_size(strlen(got.r[i].id), OUTPUTS, 0, 0));
 		cr_assert_eq(got.r[i].warm, 1);
 	}
 	expect_the_text_floats(&got, &want);
@@ -185,7 +185,7 @@ Test(daemon_forecast_binary, batched_messages_pack_whole_records_into_about_batc
 	run_daemon(NULL, "format: binary, batch_bytes: 2048", "fbatch-", SERIES, BUCKETS, &want,
 		&got);
 	/* A message ends with the record that reaches BATCH bytes, or the tick's last. */
-	size_t record_max = tc_forecast_binary_record_size(strlen("fbatch-199"), OUTPUTS, 0);
+	size_t record_max = tc_forecast_binary_record_size(strlen("fbatch-199"), OUTPUTS, 0, 0);
 	size_t full = 0;
 	for (size_t m = 0; m < got.n_m; m++) {
 		cr_assert_str_eq(got.m[m].topic, "forecast.", "a batch's topic is the prefix");

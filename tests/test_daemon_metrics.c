@@ -159,8 +159,8 @@ static void write_metrics_config(const char *host, int port)
 	char metrics[64];
 	snprintf(metrics, sizeof metrics, "listen: \"%s:%d\"", host, port);
 	dh_copy_sample("w.safetensors");
-	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL, .tick = DH_EVENT_TICK,
-		.metrics = metrics});
+	dh_write_config(&(struct dh_config){.model = DH_SAMPLE_MODEL ", intervals: {level: 0.8}",
+		.tick = DH_EVENT_TICK, .metrics = metrics});
 }
 
 /* Starts the daemon with metrics on a free port and sends BUCKETS buckets
@@ -242,6 +242,14 @@ Test(daemon_metrics, counters_equal_the_status_figures_after_readings)
 		dh_json_str(s, "model.sha256"));
 	cr_assert_eq(sample_of(body, info), 1);
 	cr_assert_gt(sample_of(body, "process_resident_memory_bytes"), 0);
+	/* Each series' third reading is the first scored (its second only sets
+	 * the error scale): one per series at horizon 1 after three ticks. */
+	cr_assert_eq(sample_of(body, "tickcast_interval_scored_total{horizon=\"1\"}"), SERIES);
+	cr_assert_eq(sample_of(body, "tickcast_interval_scored_total{horizon=\"2\"}"), 0);
+	cr_assert_float_eq(sample_of(body, "tickcast_interval_covered_total{horizon=\"1\"}"),
+		(double)dh_json_int(s, "accuracy.scored") * dh_json_real(s, "accuracy.coverage"), 1e-9);
+	cr_assert_eq(sample_of(body, "tickcast_interval_level"), 0.8);
+	cr_assert_eq(sample_of(body, "tickcast_live_mase_series"), SERIES);
 	json_decref(s);
 	dh_buf_free(&res);
 }

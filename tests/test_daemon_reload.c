@@ -128,8 +128,9 @@ static int collect(void *ud, const struct tc_forecasts *f)
 	for (size_t i = 0; i < f->n; i++) {
 		size_t id_len;
 		const char *id = tc_forecasts_id(f, i, &id_len);
-		size_t len = tc_forecast_format(c->line, TC_FORMAT_TEXT, id, id_len, f->bucket_ms,
-			f->outputs + i * (size_t)f->n_outputs, f->n_outputs, 1);
+		struct tc_forecast_values v = {.y = f->outputs + i * (size_t)f->n_outputs,
+			.n = f->n_outputs, .warm = 1};
+		size_t len = tc_forecast_format(c->line, TC_FORMAT_TEXT, id, id_len, f->bucket_ms, &v);
 		dh_lines_add(&c->lines, c->line, len);
 	}
 	return 0;
@@ -158,7 +159,8 @@ static void swap_oracle(const char *text, size_t len, const char *before, const 
 	tick_cfg.clock = TC_CLOCK_EVENT;
 	struct tc_tick *t = tc_tick_create(&tick_cfg, m1, 1 << 20, 0, NULL, err);
 	cr_assert_not_null(t, "%s", err);
-	struct collected c = {.line = malloc(tc_forecast_max_len(tc_model_get_spec(m1)->outputs))};
+	size_t line_max = tc_forecast_max_len(tc_model_get_spec(m1)->outputs, 0);
+	struct collected c = {.line = malloc(line_max)};
 	struct tc_emitter out_emitter = {collect, &c};
 	int swapped = 0;
 	for (const char *line = text, *end = text + len; line < end;) {

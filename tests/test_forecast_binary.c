@@ -26,6 +26,8 @@ struct decoded {
 	char id[MAX_RECORDS][256];
 	size_t id_len[MAX_RECORDS];
 	uint32_t y[MAX_RECORDS][MAX_OUT];        /* the floats' bits */
+	uint32_t lower[MAX_RECORDS][MAX_OUT];    /* the bounds' bits, with has_interval */
+	uint32_t upper[MAX_RECORDS][MAX_OUT];
 	int warm[MAX_RECORDS];
 };
 
@@ -40,9 +42,11 @@ static struct decoded *decode(const void *data, size_t len)
 	}
 	d->rc = tc_forecast_binary_reader_init(&d->rd, copy, len, d->err);
 	struct tc_forecast_binary_record f;
-	float *y = malloc(TC_FORECAST_BINARY_MAX_OUTPUTS * sizeof *y);
+	float *y = malloc(3 * TC_FORECAST_BINARY_MAX_OUTPUTS * sizeof *y);
 	cr_assert_not_null(y);
-	while (tc_forecast_binary_reader_next(&d->rd, &f, y)) {
+	float *lower = y + TC_FORECAST_BINARY_MAX_OUTPUTS, *upper = lower
+		+ TC_FORECAST_BINARY_MAX_OUTPUTS;
+	while (tc_forecast_binary_reader_next(&d->rd, &f, y, lower, upper)) {
 		cr_assert_eq(d->rc, 0, "a batch that failed init must hand out no record");
 		cr_assert_lt(d->n, MAX_RECORDS, "too many records");
 		cr_assert(f.id >= (const char *)copy && f.id + f.id_len <= (const char *)copy + len,
@@ -51,11 +55,14 @@ static struct decoded *decode(const void *data, size_t len)
 		d->id_len[d->n] = f.id_len;
 		for (int k = 0; k < d->rd.n_outputs && k < MAX_OUT; k++) {
 			memcpy(&d->y[d->n][k], &y[k], sizeof y[k]);
+			memcpy(&d->lower[d->n][k], &lower[k], sizeof y[k]);
+			memcpy(&d->upper[d->n][k], &upper[k], sizeof y[k]);
 		}
 		d->warm[d->n] = f.warm;
 		d->n++;
 	}
-	cr_assert_eq(tc_forecast_binary_reader_next(&d->rd, &f, y), 0, "the end stays the end");
+	cr_assert_eq(tc_forecast_binary_reader_next(&d->rd, &f, y, NULL, NULL), 0,
+		"the end stays the end");
 	free(y);
 	free(copy);
 	return d;
@@ -97,11 +104,11 @@ static const unsigned char example[] = {
 static size_t three_records(unsigned char *buf, size_t cap)
 {
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, cap, 2, 1, 12000), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, cap, 2, 1, 0, 12000), 0);
 	const float y[3][2] = {{1, 2}, {3, 4}, {5, 6}};
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, y[0], 1), 0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "bb", 2, y[1], 0), 0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "ccc", 3, y[2], 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, y[0], NULL, NULL, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "bb", 2, y[1], NULL, NULL, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "ccc", 3, y[2], NULL, NULL, 1), 0);
 	cr_assert_eq(w.len, 20 + 11 + 12 + 13);
 	return w.len;
 }
@@ -110,13 +117,13 @@ Test(forecast_binary, lays_out_header_and_record_little_endian_as_specified)
 {
 	unsigned char buf[64];
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 2, 1, 1700000000500LL), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 2, 1, 0, 1700000000500LL), 0);
 	const float y[2] = {1.0f, -2.0f};
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "ab", 2, y, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "ab", 2, y, NULL, NULL, 0), 0);
 	cr_assert_eq(w.len, sizeof example);
 	cr_assert_eq(memcmp(buf, example, sizeof example), 0);
-	cr_assert_eq(tc_forecast_binary_record_size(2, 2, 1), 12);
-	cr_assert_eq(tc_forecast_binary_record_size(255, 12, 0), 1 + 255 + 48);
+	cr_assert_eq(tc_forecast_binary_record_size(2, 2, 1, 0), 12);
+	cr_assert_eq(tc_forecast_binary_record_size(255, 12, 0, 0), 1 + 255 + 48);
 }
 
 Test(forecast_binary, reads_the_documented_example)
@@ -149,11 +156,11 @@ Test(forecast_binary, detects_a_body_by_its_leading_zero_byte)
 static void round_trip(int o, int has_warm, size_t id_len, int n, int64_t bucket_ms)
 {
 	size_t cap = TC_FORECAST_BINARY_HEADER_LEN
-		+ (size_t)n * tc_forecast_binary_record_size(id_len, o, has_warm);
+		+ (size_t)n * tc_forecast_binary_record_size(id_len, o, has_warm, 0);
 	unsigned char *buf = malloc(cap);
 	cr_assert_not_null(buf);
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, cap, o, has_warm, bucket_ms), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, cap, o, has_warm, 0, bucket_ms), 0);
 	char id[256];
 	float y[MAX_OUT];
 	for (int i = 0; i < n; i++) {
@@ -163,7 +170,7 @@ static void round_trip(int o, int has_warm, size_t id_len, int n, int64_t bucket
 		for (int k = 0; k < o; k++) {
 			y[k] = (float)(i * 100 + k) / 7.0f - 3.0f;
 		}
-		cr_assert_eq(tc_forecast_binary_writer_add(&w, id, id_len, y, i % 3 != 0), 0);
+		cr_assert_eq(tc_forecast_binary_writer_add(&w, id, id_len, y, NULL, NULL, i % 3 != 0), 0);
 	}
 	cr_assert_eq(w.len, cap, "the records fill the buffer exactly");
 	struct decoded *d = decode(buf, w.len);
@@ -205,7 +212,7 @@ Test(forecast_binary, round_trips_255_byte_ids_and_a_negative_bucket)
 Test(forecast_binary, round_trips_the_most_outputs)
 {
 	enum { O = TC_FORECAST_BINARY_MAX_OUTPUTS };
-	size_t cap = TC_FORECAST_BINARY_HEADER_LEN + tc_forecast_binary_record_size(1, O, 0);
+	size_t cap = TC_FORECAST_BINARY_HEADER_LEN + tc_forecast_binary_record_size(1, O, 0, 0);
 	unsigned char *buf = malloc(cap);
 	float *y = malloc(O * sizeof *y), *back = malloc(O * sizeof *back);
 	cr_assert(buf && y && back);
@@ -213,15 +220,15 @@ Test(forecast_binary, round_trips_the_most_outputs)
 		y[k] = (float)k * 0.5f;
 	}
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, cap, O, 0, 7), 0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "x", 1, y, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, cap, O, 0, 0, 7), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "x", 1, y, NULL, NULL, 1), 0);
 	struct tc_forecast_binary_reader rd;
 	struct tc_forecast_binary_record f;
 	char err[TC_ERR_LEN];
 	cr_assert_eq(tc_forecast_binary_reader_init(&rd, buf, w.len, err), 0, "%s", err);
-	cr_assert_eq(tc_forecast_binary_reader_next(&rd, &f, back), 1);
+	cr_assert_eq(tc_forecast_binary_reader_next(&rd, &f, back, NULL, NULL), 1);
 	cr_assert_eq(memcmp(y, back, O * sizeof *y), 0);
-	cr_assert_eq(tc_forecast_binary_reader_next(&rd, &f, back), 0);
+	cr_assert_eq(tc_forecast_binary_reader_next(&rd, &f, back, NULL, NULL), 0);
 	free(buf);
 	free(y);
 	free(back);
@@ -240,8 +247,8 @@ Test(forecast_binary, keeps_nan_and_infinities_bit_for_bit)
 	}
 	unsigned char buf[256];
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, N, 0, 0), 0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "odd", 3, y, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, N, 0, 0, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "odd", 3, y, NULL, NULL, 1), 0);
 	/* On the wire too, as Python's struct reads them: each value's own bits. */
 	for (int k = 0; k < N; k++) {
 		const unsigned char *p = buf + 20 + 4 + 4 * k;
@@ -262,7 +269,7 @@ Test(forecast_binary, round_trips_an_empty_batch)
 {
 	unsigned char buf[TC_FORECAST_BINARY_HEADER_LEN];
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 4, 1, 5000), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 4, 1, 0, 5000), 0);
 	cr_assert_eq(w.len, TC_FORECAST_BINARY_HEADER_LEN);
 	struct decoded *d = decode(buf, w.len);
 	cr_assert_eq(d->rc, 0, "%s", d->err);
@@ -276,29 +283,31 @@ Test(forecast_binary, writer_holds_a_complete_batch_after_every_add_and_refuses_
 	/* Room for the header and two 1-byte-id records of O = 2 with warm bytes (11 bytes each). */
 	unsigned char buf[20 + 2 * 11 + 10];
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 2, 1, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 2, 1, 0, 0), 0);
 	const float y[2] = {0.5f, 0.25f};
 	for (int i = 0; i < 2; i++) {
-		cr_assert_eq(tc_forecast_binary_writer_add(&w, "s", 1, y, 1), 0);
+		cr_assert_eq(tc_forecast_binary_writer_add(&w, "s", 1, y, NULL, NULL, 1), 0);
 		struct decoded *d = decode(buf, w.len);
 		cr_assert_eq(d->rc, 0, "after record %d: %s", i + 1, d->err);
 		cr_assert_eq(d->n, i + 1);
 		free(d);
 	}
 	size_t len = w.len;
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "s", 1, y, 1), -1, "10 bytes left, needs 11");
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "s", 1, y, NULL, NULL, 1), -1,
+		"10 bytes left, needs 11");
 	cr_assert_eq(w.len, len, "a refused record leaves the batch as it was");
 	cr_assert_eq(w.count, 2);
 	cr_assert_eq(buf[8], 2, "N in the header is unchanged");
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, "", 0, y, 1), -1, "an empty id");
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "", 0, y, NULL, NULL, 1), -1, "an empty id");
 	char long_id[256];
 	memset(long_id, 'x', sizeof long_id);
 	unsigned char big[1024];
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, big, sizeof big, 2, 0, 0), 0);
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, long_id, 256, y, 1), -1, "an id over 255");
-	cr_assert_eq(tc_forecast_binary_writer_add(&w, long_id, 255, y, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, big, sizeof big, 2, 0, 0, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, long_id, 256, y, NULL, NULL, 1), -1,
+		"an id over 255");
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, long_id, 255, y, NULL, NULL, 1), 0);
 	/* Starting again makes an empty batch in the same buffer. */
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, big, sizeof big, 2, 0, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, big, sizeof big, 2, 0, 0, 0), 0);
 	cr_assert_eq(w.len, TC_FORECAST_BINARY_HEADER_LEN);
 	cr_assert_eq(big[8], 0);
 }
@@ -307,13 +316,13 @@ Test(forecast_binary, writer_refuses_a_short_buffer_and_outputs_out_of_range)
 {
 	unsigned char buf[64];
 	struct tc_forecast_binary_writer w;
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, TC_FORECAST_BINARY_HEADER_LEN - 1, 1, 0,
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, TC_FORECAST_BINARY_HEADER_LEN - 1, 1, 0, 0,
 		0), -1);
-	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 0, 0, 0), -1);
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 0, 0, 0, 0), -1);
 	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf,
-		TC_FORECAST_BINARY_MAX_OUTPUTS + 1, 0, 0), -1);
+		TC_FORECAST_BINARY_MAX_OUTPUTS + 1, 0, 0, 0), -1);
 	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf,
-		TC_FORECAST_BINARY_MAX_OUTPUTS, 0, 0), 0);
+		TC_FORECAST_BINARY_MAX_OUTPUTS, 0, 0, 0), 0);
 }
 
 /* ---- malformed batches ---- */
@@ -372,10 +381,10 @@ Test(forecast_binary, refuses_unknown_flags)
 {
 	unsigned char buf[128];
 	size_t len = three_records(buf, sizeof buf);
-	buf[5] = 0x03;
-	expect_rejected(buf, len, "binary forecast batch: unknown flags 0x03 (known: 0x01)");
+	buf[5] = 0x05;
+	expect_rejected(buf, len, "binary forecast batch: unknown flags 0x05 (known: 0x03)");
 	buf[5] = 0x80;
-	expect_rejected(buf, len, "binary forecast batch: unknown flags 0x80 (known: 0x01)");
+	expect_rejected(buf, len, "binary forecast batch: unknown flags 0x80 (known: 0x03)");
 }
 
 Test(forecast_binary, refuses_outputs_out_of_range)
@@ -482,4 +491,133 @@ Test(forecast_binary, survives_every_single_byte_corruption_of_a_batch)
 			free(d);
 		}
 	}
+}
+
+/* ---- intervals (flag 0x02) ---- */
+
+/* The interval example of docs/protocol.md: "ab", O = 2, forecasts 1 and -2,
+ * lower 0.5 and -3, upper 1.5 and -1, warming, at 1700000000.5 s. */
+static const unsigned char interval_example[] = {
+	0x00, 0x54, 0x43, 0x46, 0x01, 0x03, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0xf4, 0x69, 0xe5, 0xcf, 0x8b, 0x01, 0x00, 0x00,
+	0x02, 0x61, 0x62,
+	0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0,
+	0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x40, 0xc0,
+	0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x80, 0xbf,
+	0x00,
+};
+
+Test(forecast_binary, lays_out_lower_then_upper_after_the_forecasts_and_before_warm)
+{
+	unsigned char buf[64];
+	struct tc_forecast_binary_writer w;
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 2, 1, 1, 1700000000500LL),
+		0);
+	const float y[2] = {1.0f, -2.0f}, lower[2] = {0.5f, -3.0f}, upper[2] = {1.5f, -1.0f};
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "ab", 2, y, lower, upper, 0), 0);
+	cr_assert_eq(w.len, sizeof interval_example);
+	cr_assert_eq(memcmp(buf, interval_example, sizeof interval_example), 0);
+	cr_assert_eq(tc_forecast_binary_record_size(2, 2, 1, 1), 28);
+	cr_assert_eq(tc_forecast_binary_record_size(2, 2, 0, 1), 27);
+	struct decoded *d = decode(interval_example, sizeof interval_example);
+	cr_assert_eq(d->rc, 0, "%s", d->err);
+	cr_assert_eq(d->rd.has_interval, 1);
+	cr_assert_eq(d->rd.has_warm, 1);
+	cr_assert_eq(d->n, 1);
+	cr_assert_eq(d->y[0][1], bits_of(-2.0f));
+	cr_assert_eq(d->lower[0][0], bits_of(0.5f));
+	cr_assert_eq(d->lower[0][1], bits_of(-3.0f));
+	cr_assert_eq(d->upper[0][0], bits_of(1.5f));
+	cr_assert_eq(d->upper[0][1], bits_of(-1.0f));
+	cr_assert_eq(d->warm[0], 0);
+	free(d);
+}
+
+/* NaNs with payloads, infinities, -0 and the extremes in all three arrays
+ * come back with their own bits, with and without warm bytes. */
+Test(forecast_binary, round_trips_intervals_bit_for_bit)
+{
+	static const uint32_t odd[] = {
+		0x7fc00000, 0xffc00000, 0x7fc12345, 0x7f800001, 0x7f800000,
+		0xff800000, 0x80000000, 0x00000001, 0x7f7fffff, 0x3f800000,
+	};
+	enum { N = sizeof odd / sizeof odd[0], RECORDS = 3 };
+	for (int has_warm = 0; has_warm <= 1; has_warm++) {
+		unsigned char buf[512];
+		struct tc_forecast_binary_writer w;
+		cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, N, has_warm, 1, -7),
+			0);
+		for (int i = 0; i < RECORDS; i++) {
+			float y[N], lower[N], upper[N];
+			for (int k = 0; k < N; k++) {
+				y[k] = from_bits(odd[(k + i) % N]);
+				lower[k] = from_bits(odd[(k + i + 1) % N]);
+				upper[k] = from_bits(odd[(k + i + 2) % N]);
+			}
+			cr_assert_eq(tc_forecast_binary_writer_add(&w, "s", 1, y, lower, upper, i != 1), 0);
+		}
+		cr_assert_eq(w.len, 20 + RECORDS * tc_forecast_binary_record_size(1, N, has_warm, 1));
+		struct decoded *d = decode(buf, w.len);
+		cr_assert_eq(d->rc, 0, "%s", d->err);
+		cr_assert_eq(d->n, RECORDS);
+		for (int i = 0; i < RECORDS; i++) {
+			for (int k = 0; k < N; k++) {
+				cr_assert_eq(d->y[i][k], odd[(k + i) % N]);
+				cr_assert_eq(d->lower[i][k], odd[(k + i + 1) % N], "record %d lower %d", i, k);
+				cr_assert_eq(d->upper[i][k], odd[(k + i + 2) % N], "record %d upper %d", i, k);
+			}
+			cr_assert_eq(d->warm[i], has_warm ? i != 1 : 1);
+		}
+		free(d);
+	}
+}
+
+Test(forecast_binary, writer_refuses_a_record_without_bounds_in_a_batch_with_intervals)
+{
+	unsigned char buf[128];
+	struct tc_forecast_binary_writer w;
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, buf, sizeof buf, 2, 0, 1, 0), 0);
+	const float y[2] = {1, 2};
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, y, NULL, y, 1), -1);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, y, y, NULL, 1), -1);
+	cr_assert_eq(w.count, 0);
+	cr_assert_eq(w.len, TC_FORECAST_BINARY_HEADER_LEN);
+}
+
+/* A reader that skips the bounds (NULL) still steps over them. */
+Test(forecast_binary, reader_skips_the_bounds_when_given_no_buffers)
+{
+	struct tc_forecast_binary_reader rd;
+	struct tc_forecast_binary_record f;
+	char err[TC_ERR_LEN];
+	float y[2];
+	unsigned char twice[2 * sizeof interval_example];
+	struct tc_forecast_binary_writer w;
+	const float one[2] = {1.0f, -2.0f}, two[2] = {3.0f, 4.0f};
+	cr_assert_eq(tc_forecast_binary_writer_init(&w, twice, sizeof twice, 2, 1, 1, 0), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "a", 1, one, two, two, 1), 0);
+	cr_assert_eq(tc_forecast_binary_writer_add(&w, "b", 1, two, one, one, 0), 0);
+	cr_assert_eq(tc_forecast_binary_reader_init(&rd, twice, w.len, err), 0, "%s", err);
+	cr_assert_eq(tc_forecast_binary_reader_next(&rd, &f, y, NULL, NULL), 1);
+	cr_assert_eq(tc_forecast_binary_reader_next(&rd, &f, y, NULL, NULL), 1);
+	cr_assert_eq(f.id[0], 'b');
+	cr_assert_eq(y[0], 3.0f);
+	cr_assert_eq(f.warm, 0);
+}
+
+/* Every cut of the interval example: the record's size counts the bounds. */
+Test(forecast_binary, refuses_a_cut_record_with_the_interval_flag)
+{
+	for (size_t cut = 21; cut < sizeof interval_example; cut++) {
+		char want[TC_ERR_LEN];
+		snprintf(want, sizeof want, "binary forecast batch: record 1 of 1 truncated "
+			"(28 bytes, %zu left)", cut - 20);
+		expect_rejected(interval_example, cut, want);
+	}
+	/* The same bytes without the flag are a 12-byte record and 16 bytes too many. */
+	unsigned char flagless[sizeof interval_example];
+	memcpy(flagless, interval_example, sizeof flagless);
+	flagless[5] = 0x01;
+	expect_rejected(flagless, sizeof flagless, "binary forecast batch: 16 bytes after the last "
+		"of 1 records (N is too small, or trailing bytes)");
 }

@@ -14,16 +14,24 @@
 
 /* Formats into a heap buffer of exactly tc_forecast_max_len bytes, so
  * that writing past it trips AddressSanitizer; returns it (caller frees). */
-static char *format(enum tc_format format, const char *id, int64_t bucket_ms,
-	const float *y, int n, int warm)
+static char *format_values(enum tc_format format, const char *id, int64_t bucket_ms,
+	const struct tc_forecast_values *v)
 {
-	size_t cap = tc_forecast_max_len(n);
+	size_t cap = tc_forecast_max_len(v->n, v->lower != NULL);
 	char *buf = malloc(cap);
 	cr_assert_not_null(buf);
-	size_t len = tc_forecast_format(buf, format, id, strlen(id), bucket_ms, y, n, warm);
+	size_t len = tc_forecast_format(buf, format, id, strlen(id), bucket_ms, v);
 	cr_assert_lt(len, cap);
 	cr_assert_eq(strlen(buf), len, "the length returned is the string's");
 	return buf;
+}
+
+/* As format_values, for a forecast without an interval. */
+static char *format(enum tc_format format, const char *id, int64_t bucket_ms,
+	const float *y, int n, int warm)
+{
+	return format_values(format, id, bucket_ms,
+		&(struct tc_forecast_values){.y = y, .n = n, .warm = warm});
 }
 
 Test(forecast_format, writes_text_lines_as_printf_would)
@@ -95,4 +103,77 @@ Test(forecast_format, the_longest_forecast_fits_tc_forecast_max_len)
 	}
 	memset(id, 0xff, TC_ID_MAX);
 	free(format(TC_FORMAT_JSON, id, INT64_MIN, y, 64, 0));
+}
+
+/* ---- intervals ---- */
+
+static const float iv_y[] = { 1.5f, NAN, -0.25f };
+static const float iv_lower[] = { 1.0f, -INFINITY, -1e-7f };
+static const float iv_upper[] = { 2.0f, INFINITY, 3.4e38f };
+
+Test(forecast_format, text_writes_the_interval_after_the_forecast_with_keywords)
+{
+	struct tc_forecast_values v = {.y = iv_y, .lower = iv_lower, .upper = iv_upper, .n = 3,
+		.warm = 0};
+	char *got = format_values(TC_FORMAT_TEXT, "cpu", 1500, &v);
+	cr_assert_str_eq(got, "cpu 1.5 1.5 nan -0.25 lower 1 -inf -1.00000001e-07 "
+		"upper 2 inf 3.39999995e+38");
+	free(got);
+}
+
+/* Each array parsed back with jansson holds the same floats (null for the
+ * non-finite ones); lower and upper come before warm. */
+Test(forecast_format, json_writes_lower_and_upper_arrays_that_parse_back)
+{
+	struct tc_forecast_values v = {.y = iv_y, .lower = iv_lower, .upper = iv_upper, .n = 3,
+		.warm = 0};
+	char *got = format_values(TC_FORMAT_JSON, "cpu", 1500, &v);
+	cr_assert_str_eq(got, "{\"series\":\"cpu\",\"t\":1.5,\"forecast\":[1.5,null,-0.25],"
+		"\"lower\":[1,null,-1.00000001e-07],\"upper\":[2,null,3.39999995e+38],\"warm\":false}");
+	json_error_t e;
+	json_t *j = json_loads(got, 0, &e);
+	cr_assert_not_null(j, "%s", e.text);
+	const char *keys[] = { "forecast", "lower", "upper" };
+	const float *want[] = { iv_y, iv_lower, iv_upper };
+	for (int a = 0; a < 3; a++) {
+		json_t *arr = json_object_get(j, keys[a]);
+		cr_assert(json_is_array(arr), "%s", keys[a]);
+		cr_assert_eq(json_array_size(arr), 3);
+		for (size_t k = 0; k < 3; k++) {
+			json_t *x = json_array_get(arr, k);
+			if (isfinite(want[a][k])) {
+				cr_assert_eq((float)json_number_value(x), want[a][k], "%s[%zu]", keys[a], k);
+			} else {
+				cr_assert(json_is_null(x), "%s[%zu]", keys[a], k);
+			}
+		}
+	}
+	cr_assert(json_is_false(json_object_get(j, "warm")));
+	json_decref(j);
+	free(got);
+	v.warm = 1;
+	got = format_values(TC_FORMAT_JSON, "cpu", 0, &v);
+	cr_assert_str_eq(got, "{\"series\":\"cpu\",\"t\":0,\"forecast\":[1.5,null,-0.25],"
+		"\"lower\":[1,null,-1.00000001e-07],\"upper\":[2,null,3.39999995e+38]}");
+	free(got);
+}
+
+/* The longest forecast with an interval: every float of the three arrays at
+ * its widest, in a buffer of exactly tc_forecast_max_len(n, 1) bytes. */
+Test(forecast_format, the_longest_forecast_with_an_interval_fits_tc_forecast_max_len)
+{
+	char id[TC_ID_MAX + 1];
+	memset(id, 0xff, TC_ID_MAX);
+	id[TC_ID_MAX] = '\0';
+	float y[64];
+	for (int k = 0; k < 64; k++) {
+		y[k] = -1.17549421e-38f;
+	}
+	struct tc_forecast_values v = {.y = y, .lower = y, .upper = y, .n = 64, .warm = 0};
+	for (int f = TC_FORMAT_TEXT; f <= TC_FORMAT_JSON; f++) {
+		char *got = format_values((enum tc_format)f, id, INT64_MIN, &v);
+		cr_assert_gt(strlen(got), tc_forecast_max_len(64, 0),
+			"the interval's floats need more than the bound without one");
+		free(got);
+	}
 }

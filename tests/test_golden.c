@@ -98,7 +98,8 @@ static void run_case(const char *name, const char *kernel)
 	FILE *log = tmpfile();
 	cr_assert(in && want && got && log);
 	struct tc_replay_stats stats;
-	cr_assert_eq(tc_replay_run(&cfg, m, in, got, log, NULL, &stats, err), 0, "%s", err);
+	cr_assert_eq(tc_replay_run(&cfg, m, in, got, log, NULL, NULL, &stats, err), 0, "%s",
+		err);
 	rewind(got);
 	compare(name, kernel, precision == TC_PRECISION_BF16, got, want);
 	fclose(in);

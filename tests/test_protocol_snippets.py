@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """test_protocol_snippets.py -- the Python of docs/protocol.md against a real tickcastd.
 
-The doc's `batch()` encodes binary readings and its `forecasts()` decodes binary
-forecast batches; both are taken from the doc as it is and run against a daemon
+The doc's `batch()` encodes binary readings, its `forecasts()` decodes binary
+forecast batches (intervals included) and `anomalies()` binary anomaly events; the
+doc's byte examples must decode as it says, and the first two are run against a daemon
 with publish.format: binary (event clock, ipc endpoints in a temp folder, the
 bundled sample model). The decoded floats must equal, bit for bit, what
 `tickcast replay` prints as text for the same readings. Prints TAP; the cases
@@ -26,8 +27,10 @@ T0 = 1700000000
 SERIES, BUCKETS, FIRST = 25, 3, 1000
 
 TESTS = [
-    "docs/protocol.md has batch() and forecasts() in Python blocks",
+    "docs/protocol.md has batch(), forecasts() and anomalies() in Python blocks",
     "forecasts() decodes the doc's 32-byte example",
+    "forecasts() decodes the doc's 48-byte example with an interval",
+    "anomalies() decodes the doc's 43-byte example",
     "tickcastd starts with publish.format: binary",
     "forecasts() reads every batch the daemon sends",
     "the decoded floats are replay's text forecasts, bit for bit",
@@ -41,7 +44,7 @@ def snippets():
         doc = f.read()
     blocks = [b.split("```", 1)[0] for b in doc.split("```python\n")[1:]]
     ns = {}
-    for name in ("def batch(", "def forecasts("):
+    for name in ("def batch(", "def forecasts(", "def anomalies("):
         found = [b for b in blocks if name in b]
         if len(found) != 1:
             return None
@@ -101,12 +104,21 @@ def main():
     example = bytes.fromhex("0054434601010200010000 00f469e5cf8b010000 026162"
                             "0000803f000000c0 00".replace(" ", ""))
     got = ns["forecasts"](example)
-    report(got == (1700000000500, [("ab", [1.0, -2.0], False)]), got)
+    report(got == (1700000000500, [("ab", [1.0, -2.0], False, None, None)]), got)
+    with_interval = bytes.fromhex("0054434601030200010000 00f469e5cf8b010000 026162"
+                                  "0000803f000000c0 0000003f000040c0 0000c03f000080bf 00"
+                                  .replace(" ", ""))
+    got = ns["forecasts"](with_interval)
+    report(got == (1700000000500, [("ab", [1.0, -2.0], False, [0.5, -3.0], [1.5, -1.0])]), got)
+    event = bytes.fromhex("0054434101000000010000 00f469e5cf8b010000 026162"
+                          "00001841 00000040 0000803f 00004040 0000f040".replace(" ", ""))
+    got = ns["anomalies"](event)
+    report(got == (1700000000500, [("ab", 9.5, 2.0, 1.0, 3.0, 7.5)]), got)
 
     try:
         import zmq
     except ImportError as e:
-        for name in TESTS[2:]:
+        for name in TESTS[4:]:
             print(f"ok {len(results) + 1} - {name} # SKIP pyzmq not installed ({e})")
             results.append(True)
         return 0 if all(results) else 1
@@ -125,7 +137,7 @@ def main():
         log.seek(0)
         report(ready, "" if ready else log.read())
         if not ready:
-            for _ in TESTS[3:]:
+            for _ in TESTS[5:]:
                 report(False, "no daemon")
             return 1
         pub = ctx.socket(zmq.PUB)
@@ -161,7 +173,7 @@ def main():
             except (ValueError, struct.error, IndexError) as e:
                 errors.append(repr(e))
                 continue
-            for sid, values, warm in records:
+            for sid, values, warm, lower, upper in records:
                 if sid.startswith("py-"):
                     decoded[(sid, bucket_ms)] = values
         report(not errors and len(decoded) == SERIES * BUCKETS,

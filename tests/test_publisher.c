@@ -51,7 +51,7 @@ static void setup_unstarted(struct fixture *x, struct tc_publish_config cfg, con
 	snprintf(cfg.bind[0], sizeof cfg.bind[0], "inproc://%s", name);
 	snprintf(cfg.topic_prefix, sizeof cfg.topic_prefix, "forecast.");
 	x->ctx = zmq_ctx_new();
-	x->pub = tc_publisher_create(x->ctx, &cfg, NULL, err);
+	x->pub = tc_publisher_create(x->ctx, &cfg, "anomaly.", NULL, err);
 	cr_assert_not_null(x->pub, "%s", err);
 	x->ids = malloc(SERIES * sizeof *x->ids);
 	x->slots = malloc(SERIES * sizeof *x->slots);
@@ -314,7 +314,7 @@ static void keep_binary_records(struct delivery *d, const char *body, size_t len
 	char err[TC_ERR_LEN];
 	cr_assert_eq(tc_forecast_binary_reader_init(&rd, body, len, err), 0, "%s", err);
 	cr_assert_eq(rd.n_outputs, OUTPUTS);
-	while (tc_forecast_binary_reader_next(&rd, &r, y)) {
+	while (tc_forecast_binary_reader_next(&rd, &r, y, NULL, NULL)) {
 		unsigned char warm = (unsigned char)r.warm;
 		append(d, &rd.bucket_ms, sizeof rd.bucket_ms);
 		append(d, r.id, r.id_len);
@@ -443,7 +443,7 @@ static void expect_same_on_any_thread_count(enum tc_format format, int batch_byt
 				"%d threads", counts[c]);
 			/* A batch ends with the forecast that takes it to batch_bytes (a
 			 * binary record with its header is shorter than a text line). */
-			size_t most = (size_t)batch_bytes + tc_forecast_max_len(OUTPUTS);
+			size_t most = (size_t)batch_bytes + tc_forecast_max_len(OUTPUTS, 0);
 			cr_assert_leq(many.max_body, most, "%d threads", counts[c]);
 			cr_assert_leq(one.max_body, most);
 		}

@@ -53,7 +53,7 @@ static void replay(const char *input, size_t len)
 	FILE *out = fmemopen(out_text, sizeof out_text - 1, "w");
 	FILE *log = fmemopen(log_text, sizeof log_text - 1, "w");
 	char err[TC_ERR_LEN];
-	cr_assert_eq(tc_replay_run(&cfg, model, in, out, log, NULL, &stats, err), 0, "%s", err);
+	cr_assert_eq(tc_replay_run(&cfg, model, in, out, log, NULL, NULL, &stats, err), 0, "%s", err);
 	tc_replay_print_summary(&stats, log);
 	fclose(in);
 	fclose(out);
@@ -193,7 +193,7 @@ Test(replay, a_long_input_reports_every_bad_line_in_order)
 	memset(log_text, 0, sizeof log_text);
 	FILE *log = fmemopen(log_text, sizeof log_text - 1, "w");
 	char err[TC_ERR_LEN];
-	cr_assert_eq(tc_replay_run(&cfg, model, in, out, log, NULL, &stats, err), 0, "%s", err);
+	cr_assert_eq(tc_replay_run(&cfg, model, in, out, log, NULL, NULL, &stats, err), 0, "%s", err);
 	fclose(in);
 	fclose(out);
 	fclose(log);

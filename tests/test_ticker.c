@@ -87,7 +87,8 @@ Test(ticker, a_series_request_is_answered_while_one_batch_closes_many_ticks)
 	cfg.publish.queue_ticks = 1;
 	cfg.publish.threads = 1;
 	void *ctx = zmq_ctx_new();
-	struct tc_publisher *pub = tc_publisher_create(ctx, &cfg.publish, NULL, err);
+	struct tc_publisher *pub = tc_publisher_create(ctx, &cfg.publish,
+		cfg.anomaly.topic_prefix, NULL, err);
 	cr_assert_not_null(pub, "%s", err);
 	cr_assert_eq(tc_publisher_start(pub, err), 0, "%s", err);
 	struct tc_queue *q = tc_queue_create(1, SERIES + BUCKETS, SIZE_MAX, err);

@@ -24,10 +24,11 @@ mkdir -p "$obj"
 # and short inputs let libFuzzer cover more per second.
 declare -A max_len=(
   [reading]=512 [message]=4096 [reading_binary]=4096 [forecast_binary]=4096
+  [anomaly_binary]=4096
   [decimal]=80 [config]=4096 [safetensors]=8192 [checkpoint]=8192 [control]=520
 )
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(reading message reading_binary forecast_binary
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(reading message reading_binary forecast_binary anomaly_binary
   decimal config safetensors checkpoint control)
 
 CC=${CC:-clang}

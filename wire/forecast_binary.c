@@ -11,15 +11,34 @@ int tc_forecast_binary_detect(const void *data, size_t len)
 	return len > 0 && *(const unsigned char *)data == 0x00;
 }
 
-size_t tc_forecast_binary_record_size(size_t id_len, int n_outputs, int has_warm)
+size_t tc_forecast_binary_record_size(size_t id_len, int n_outputs, int has_warm,
+	int has_interval)
 {
-	return 1 + id_len + 4 * (size_t)n_outputs + (has_warm ? 1 : 0);
+	return 1 + id_len + 4 * (size_t)n_outputs * (has_interval ? 3 : 1) + (has_warm ? 1 : 0);
+}
+
+/* Writes n floats at p, bit for bit; returns the byte after them. */
+static unsigned char *store_floats(unsigned char *p, const float *v, int n)
+{
+	for (int k = 0; k < n; k++, p += 4) {
+		tc_store_f32(p, v[k]);
+	}
+	return p;
+}
+
+/* Reads n floats at p into v (NULL: skips them); returns the byte after them. */
+static const unsigned char *load_floats(const unsigned char *p, float *v, int n)
+{
+	for (int k = 0; v && k < n; k++) {
+		v[k] = tc_load_f32(p + 4 * (size_t)k);
+	}
+	return p + 4 * (size_t)n;
 }
 
 /* ---- writing ---- */
 
 int tc_forecast_binary_writer_init(struct tc_forecast_binary_writer *w, void *buf, size_t cap,
-	int n_outputs, int has_warm, int64_t bucket_ms)
+	int n_outputs, int has_warm, int has_interval, int64_t bucket_ms)
 {
 	if (cap < TC_FORECAST_BINARY_HEADER_LEN || n_outputs < 1
 		|| n_outputs > TC_FORECAST_BINARY_MAX_OUTPUTS) {
@@ -31,10 +50,12 @@ int tc_forecast_binary_writer_init(struct tc_forecast_binary_writer *w, void *bu
 		.len = TC_FORECAST_BINARY_HEADER_LEN,
 		.n_outputs = n_outputs,
 		.has_warm = has_warm != 0,
+		.has_interval = has_interval != 0,
 	};
 	memcpy(w->buf, TC_FORECAST_BINARY_MAGIC, TC_FORECAST_BINARY_MAGIC_LEN);
 	w->buf[4] = TC_FORECAST_BINARY_VERSION;
-	w->buf[5] = w->has_warm ? TC_FORECAST_BINARY_FLAG_WARM : 0;
+	w->buf[5] = (unsigned char)((w->has_warm ? TC_FORECAST_BINARY_FLAG_WARM : 0)
+		| (w->has_interval ? TC_FORECAST_BINARY_FLAG_INTERVAL : 0));
 	tc_store_u16(w->buf + 6, (uint16_t)n_outputs);
 	tc_store_u32(w->buf + 8, 0);
 	tc_store_u64(w->buf + 12, (uint64_t)bucket_ms);
@@ -42,12 +63,14 @@ int tc_forecast_binary_writer_init(struct tc_forecast_binary_writer *w, void *bu
 }
 
 int tc_forecast_binary_writer_add(struct tc_forecast_binary_writer *w, const char *id,
-	size_t id_len, const float *y, int warm)
+	size_t id_len, const float *y, const float *lower, const float *upper, int warm)
 {
-	if (id_len < 1 || id_len > TC_ID_MAX || w->count == UINT32_MAX) {
+	if (id_len < 1 || id_len > TC_ID_MAX || w->count == UINT32_MAX
+		|| (w->has_interval && (!lower || !upper))) {
 		return -1;
 	}
-	size_t size = tc_forecast_binary_record_size(id_len, w->n_outputs, w->has_warm);
+	size_t size = tc_forecast_binary_record_size(id_len, w->n_outputs, w->has_warm,
+		w->has_interval);
 	if (size > w->cap - w->len) {
 		return -1;
 	}
@@ -55,8 +78,9 @@ int tc_forecast_binary_writer_add(struct tc_forecast_binary_writer *w, const cha
 	*p++ = (unsigned char)id_len;
 	memcpy(p, id, id_len);
 	p += id_len;
-	for (int k = 0; k < w->n_outputs; k++, p += 4) {
-		tc_store_f32(p, y[k]);
+	p = store_floats(p, y, w->n_outputs);
+	if (w->has_interval) {
+		p = store_floats(store_floats(p, lower, w->n_outputs), upper, w->n_outputs);
 	}
 	if (w->has_warm) {
 		*p = warm != 0;
@@ -83,9 +107,10 @@ static int check_header(const unsigned char *p, size_t len, char *err)
 		return tc_err_set(err, "binary forecast batch: version %u, this reader knows version %d",
 			p[4], TC_FORECAST_BINARY_VERSION);
 	}
-	if (p[5] & ~TC_FORECAST_BINARY_FLAG_WARM) {
+	const unsigned known = TC_FORECAST_BINARY_FLAG_WARM | TC_FORECAST_BINARY_FLAG_INTERVAL;
+	if (p[5] & ~known) {
 		return tc_err_set(err, "binary forecast batch: unknown flags 0x%02x (known: 0x%02x)",
-			p[5], TC_FORECAST_BINARY_FLAG_WARM);
+			p[5], known);
 	}
 	unsigned o = tc_load_u16(p + 6);
 	if (o < 1 || o > TC_FORECAST_BINARY_MAX_OUTPUTS) {
@@ -106,7 +131,8 @@ static size_t check_record(const struct tc_forecast_binary_reader *rd, const uns
 		return 0;
 	}
 	size_t id_len = p[0];
-	size_t size = tc_forecast_binary_record_size(id_len, rd->n_outputs, rd->has_warm);
+	size_t size = tc_forecast_binary_record_size(id_len, rd->n_outputs, rd->has_warm,
+		rd->has_interval);
 	/* An empty id is reported as such even in a truncated record: it reads no byte. */
 	if (id_len > 0 && size > left) {
 		tc_err_set(err, "binary forecast batch: record %u of %u truncated (%zu bytes, %zu left)",
@@ -138,6 +164,7 @@ int tc_forecast_binary_reader_init(struct tc_forecast_binary_reader *rd, const v
 		.count = tc_load_u32(p + 8),
 		.n_outputs = tc_load_u16(p + 6),
 		.has_warm = (p[5] & TC_FORECAST_BINARY_FLAG_WARM) != 0,
+		.has_interval = (p[5] & TC_FORECAST_BINARY_FLAG_INTERVAL) != 0,
 		.bucket_ms = (int64_t)tc_load_u64(p + 12),
 	};
 	/* The loop ends at the body's end whatever N says: a record is 5 bytes at least. */
@@ -159,7 +186,7 @@ int tc_forecast_binary_reader_init(struct tc_forecast_binary_reader *rd, const v
 }
 
 int tc_forecast_binary_reader_next(struct tc_forecast_binary_reader *rd,
-	struct tc_forecast_binary_record *f, float *y)
+	struct tc_forecast_binary_record *f, float *y, float *lower, float *upper)
 {
 	if (rd->index >= rd->count) {
 		return 0;
@@ -168,8 +195,9 @@ int tc_forecast_binary_reader_next(struct tc_forecast_binary_reader *rd,
 	f->id_len = p[0];
 	f->id = (const char *)p + 1;
 	p += 1 + f->id_len;
-	for (int k = 0; k < rd->n_outputs; k++, p += 4) {
-		y[k] = tc_load_f32(p);
+	p = load_floats(p, y, rd->n_outputs);
+	if (rd->has_interval) {
+		p = load_floats(load_floats(p, lower, rd->n_outputs), upper, rd->n_outputs);
 	}
 	f->warm = rd->has_warm ? *p++ : 1;
 	rd->pos = p;

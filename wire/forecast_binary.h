@@ -4,18 +4,21 @@
  * little-endian, with no alignment anywhere:
  *
  *     header  00 'T' 'C' 'F' | u8 version (1) | u8 flags | u16 O | u32 N | i64 bucket_ms
- *     record  u8 L | L id bytes | O x f32 forecasts | u8 warm (if flags & 1)
+ *     record  u8 L | L id bytes | O x f32 forecasts
+ *             | O x f32 lower, O x f32 upper (if flags & 2) | u8 warm (if flags & 1)
  *
  * All records of a batch belong to one tick (bucket_ms); flag bit 0 says the
- * model has a scaler, and then each record says whether its series is warm.
+ * model has a scaler, and then each record says whether its series is warm;
+ * flag bit 1 says forecasts come with intervals (model.intervals).
  *
  * Writing a batch:
  *
  *     unsigned char buf[65536];
  *     struct tc_forecast_binary_writer w;
- *     tc_forecast_binary_writer_init(&w, buf, sizeof buf, n_outputs, has_warm, bucket_ms);
- *     while (have_forecast(&id, &id_len, y, &warm)
- *            && tc_forecast_binary_writer_add(&w, id, id_len, y, warm) == 0) {
+ *     tc_forecast_binary_writer_init(&w, buf, sizeof buf, n_outputs, has_warm, has_interval,
+ *         bucket_ms);
+ *     while (have_forecast(&id, &id_len, y, lower, upper, &warm)
+ *            && tc_forecast_binary_writer_add(&w, id, id_len, y, lower, upper, warm) == 0) {
  *     }
  *     send(buf, w.len);          // buf holds a complete batch after every add
  *
@@ -23,10 +26,11 @@
  *
  *     struct tc_forecast_binary_reader rd;
  *     struct tc_forecast_binary_record f;
- *     float y[TC_FORECAST_BINARY_MAX_OUTPUTS];
+ *     float y[MAX], lower[MAX], upper[MAX];    // MAX: TC_FORECAST_BINARY_MAX_OUTPUTS
  *     if (tc_forecast_binary_reader_init(&rd, data, len, err) < 0) { bad_message(err); }
- *     else while (tc_forecast_binary_reader_next(&rd, &f, y)) {
- *         use(f.id, f.id_len, rd.bucket_ms, y, rd.n_outputs, f.warm);
+ *     else while (tc_forecast_binary_reader_next(&rd, &f, y, lower, upper)) {
+ *         use(f.id, f.id_len, rd.bucket_ms, y, rd.n_outputs, f.warm,
+ *             rd.has_interval ? lower : NULL, rd.has_interval ? upper : NULL);
  *     }
  */
 #ifndef TC_FORECAST_BINARY_H
@@ -41,6 +45,7 @@
 #define TC_FORECAST_BINARY_MAGIC_LEN 4
 #define TC_FORECAST_BINARY_VERSION 1
 #define TC_FORECAST_BINARY_FLAG_WARM 0x01   /* every record ends with a warm byte */
+#define TC_FORECAST_BINARY_FLAG_INTERVAL 0x02 /* every record has lower and upper bounds */
 #define TC_FORECAST_BINARY_HEADER_LEN 20    /* bytes before the first record */
 #define TC_FORECAST_BINARY_MAX_OUTPUTS 8192 /* O at most: model.head.outputs' bound */
 
@@ -49,8 +54,10 @@
  * even when the rest of the magic is wrong; the reader then rejects it. */
 int tc_forecast_binary_detect(const void *data, size_t len);
 
-/* Bytes one record takes: 1 + id_len + 4 * n_outputs (+ 1 with a warm byte). */
-size_t tc_forecast_binary_record_size(size_t id_len, int n_outputs, int has_warm);
+/* Bytes one record takes: 1 + id_len + 4 * n_outputs (3 times that with an
+ * interval), + 1 with a warm byte. */
+size_t tc_forecast_binary_record_size(size_t id_len, int n_outputs, int has_warm,
+	int has_interval);
 
 /* ---- writing ---- */
 
@@ -61,6 +68,7 @@ struct tc_forecast_binary_writer {
 	uint32_t count;              /* records in it (also written in the header) */
 	int n_outputs;               /* O */
 	int has_warm;                /* whether records carry a warm byte */
+	int has_interval;            /* whether records carry lower and upper bounds */
 };
 
 /* Starts an empty batch (header, N = 0) for the tick starting at bucket_ms
@@ -69,18 +77,20 @@ struct tc_forecast_binary_writer {
  * TC_FORECAST_BINARY_HEADER_LEN or n_outputs is outside
  * 1..TC_FORECAST_BINARY_MAX_OUTPUTS. Calling it again starts a new batch. */
 int tc_forecast_binary_writer_init(struct tc_forecast_binary_writer *w, void *buf, size_t cap,
-	int n_outputs, int has_warm, int64_t bucket_ms);
+	int n_outputs, int has_warm, int has_interval, int64_t bucket_ms);
 
 /* Appends the forecast y (w->n_outputs floats, written bit for bit, NaN and
  * infinities included) of series id (id_len bytes) and updates N, so that
- * buf[0..w->len) is a complete batch after every call; warm (0 or not) is
- * written only when the batch has warm bytes. Returns 0, or -1 with w
- * unchanged when the record does not fit in cap, id_len is outside
- * 1..TC_ID_MAX, or N is at UINT32_MAX. The id's bytes are
+ * buf[0..w->len) is a complete batch after every call; lower and upper
+ * (w->n_outputs floats each) are written only when the batch has intervals
+ * (NULL otherwise), warm (0 or not) only when it has warm bytes. Returns 0,
+ * or -1 with w unchanged when the record does not fit in cap, id_len is
+ * outside 1..TC_ID_MAX, N is at UINT32_MAX, or the batch has intervals and
+ * lower or upper is NULL. The id's bytes are
  * not checked (the daemon's ids were checked when they came in): one with a
  * space or control character makes a batch that readers refuse. */
 int tc_forecast_binary_writer_add(struct tc_forecast_binary_writer *w, const char *id,
-	size_t id_len, const float *y, int warm);
+	size_t id_len, const float *y, const float *lower, const float *upper, int warm);
 
 /* ---- reading ---- */
 
@@ -97,6 +107,7 @@ struct tc_forecast_binary_reader {
 	uint32_t index;              /* records read so far */
 	int n_outputs;               /* O */
 	int has_warm;                /* whether records carry a warm byte */
+	int has_interval;            /* whether records carry lower and upper bounds */
 	int64_t bucket_ms;           /* the tick's start, ms since the epoch */
 };
 
@@ -110,8 +121,10 @@ int tc_forecast_binary_reader_init(struct tc_forecast_binary_reader *rd, const v
 	size_t len, char *err);
 
 /* Hands out the next record in f and its outputs in y (rd->n_outputs
- * floats, bit for bit). Returns 1, or 0 after the last record. */
+ * floats, bit for bit); with rd->has_interval, its bounds in lower and upper
+ * (as many floats each; either may be NULL to skip them), which are left
+ * alone otherwise. Returns 1, or 0 after the last record. */
 int tc_forecast_binary_reader_next(struct tc_forecast_binary_reader *rd,
-	struct tc_forecast_binary_record *f, float *y);
+	struct tc_forecast_binary_record *f, float *y, float *lower, float *upper);
 
 #endif

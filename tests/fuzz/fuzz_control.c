@@ -75,7 +75,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(cfg.publish.bind[0], sizeof cfg.publish.bind[0], "inproc://fuzz_control");
 	cfg.publish.threads = 1;
 	void *ctx = zmq_ctx_new();
-	struct tc_publisher *pub = ctx ? tc_publisher_create(ctx, &cfg.publish, NULL, err) : NULL;
+	struct tc_publisher *pub = ctx ? tc_publisher_create(ctx, &cfg.publish,
+		cfg.anomaly.topic_prefix, NULL, err) : NULL;
 	struct tc_queue *q = tc_queue_create(1, 16, SIZE_MAX, err);
 	struct tc_checkpointer *cp = tc_checkpointer_create(&cfg.checkpoint, err);
 	if (!pub || !q || !cp || tc_publisher_start(pub, err) < 0) {
