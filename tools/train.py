@@ -59,7 +59,7 @@ series through `tickcast replay --config config/tickcast.yaml` and compares
 them with PyTorch + tools/scaler.py (needs the C scaler; skipped, with a note,
 when `tickcast check` rejects model.scaler).
 
-  /usr/bin/python3 tools/train.py                 # the bundled default (TRAIN_NOTE)
+  /usr/bin/python3 tools/train.py                 # the bundled default (450 steps: 25.7 min on an AMD EPYC, cpu family 26, 2 threads, shared)
   /usr/bin/python3 tools/train.py --steps 100 --out /tmp/m   # a smoke test
   /usr/bin/python3 tools/train.py --cell lstm --hidden 56 --out /tmp/lstm   # another cell
 
