@@ -59,7 +59,7 @@ series through `tickcast replay --config config/tickcast.yaml` and compares
 them with PyTorch + tools/scaler.py (needs the C scaler; skipped, with a note,
 when `tickcast check` rejects model.scaler).
 
-  /usr/bin/python3 tools/train.py                 # the bundled default (450 steps: 25.7 min on an AMD EPYC, cpu family 26, 2 threads, shared)
+  /usr/bin/python3 tools/train.py                 # the bundled default (800 steps: 36.9 min on an AMD EPYC, cpu family 26, 2 threads, shared)
   /usr/bin/python3 tools/train.py --steps 100 --out /tmp/m   # a smoke test
   /usr/bin/python3 tools/train.py --cell lstm --hidden 56 --out /tmp/lstm   # another cell
 
@@ -677,7 +677,7 @@ def check_end_to_end(model, config):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=450, help="optimiser steps (450)")
+    ap.add_argument("--steps", type=int, default=800, help="optimiser steps (800)")
     ap.add_argument("--batch", type=int, default=384, help="windows per step (384)")
     ap.add_argument("--window", type=int, default=128, help="input steps per window (128)")
     ap.add_argument("--long-window", type=int, default=320,
