@@ -389,7 +389,11 @@ def parse_forecasts(body):
             f = json.loads(line)
             out.append((f["series"], float(f["t"]), [float("nan") if y is None else y for y in f["forecast"]]))
         else:
+            # With model.intervals the forecasts are followed by "lower ..."
+            # and "upper ..." (docs/protocol.md); the demo shows the forecasts.
             sid, t, *ys = line.split()
+            if "lower" in ys:
+                ys = ys[:ys.index("lower")]
             out.append((sid, float(t), [float(y) for y in ys]))
     return out
 

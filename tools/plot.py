@@ -46,6 +46,8 @@ def parse_forecast_line(line):
         f = json.loads(line)
         return f["series"], float(f["t"]), [math.nan if y is None else float(y) for y in f["forecast"]]
     sid, t, *ys = line.split()
+    if "lower" in ys:                 # model.intervals: "lower ... upper ..." follow
+        ys = ys[:ys.index("lower")]
     return sid, float(t), [float(y) for y in ys]
 
 

@@ -3,10 +3,28 @@
 
 A generic, zero-shot forecaster: nn.GRU(1, 64, 2) + nn.Linear(64, 12), output
 k (0-based) forecasts the reading k+1 ticks after the tick that produced it.
-It is trained on many varied synthetic series and on the real series of
-Debian's python3-statsmodels datasets listed in REAL_TRAIN below; the datasets
-of REAL_HELDOUT are never seen in training: tools/evaluate.py measures the
-model on them (docs/accuracy.md).
+
+Data. Each batch mixes four sources (shares --synth-frac, --kernel-frac,
+--mixup-frac, --real-frac):
+  - real series: every series of the training datasets of
+    tools/series_data.py (the ts objects of R's forecast, AER and tseries
+    packages, and statsmodels' time-series datasets), each dataset the same
+    share, split evenly among its series; the held-out datasets
+    (series_data.is_heldout, docs/accuracy.md) are never read here;
+  - KernelSynth (tools/kernel_synth.py): --kernel-bank draws from Gaussian
+    processes with random composite kernels, lengths 256..1024, drawn once
+    from the seed and cached;
+  - TSMixup (tools/kernel_synth.py): a fresh pool every --refresh steps of
+    convex combinations (Dirichlet weights) of 1 to 3 mean-scaled series
+    taken from the real training series, the KernelSynth bank and the
+    current hand-made pool;
+  - the hand-made generator below (trends, seasons of several periods and
+    shapes, level shifts, random walks, AR quasi-cycles, noise of several
+    kinds, spikes, intermittent counts), a fresh pool every --refresh steps.
+With --validate, the validation datasets (is_validation: a hash of the
+dataset's name, 1 in VAL_MOD of the training datasets) are left out and the
+model is scored on them at the end (mean MASE as tools/evaluate.py computes
+it, and seasonal naive's): the recipe was chosen on those.
 
 Scaling. The model sees each series standardised by tickcast's per-series EMA
 scaler (tools/scaler.py, `model.scaler: {type: ema, alpha: ALPHA, warmup:
@@ -31,16 +49,17 @@ at least NAIVE_FLOOR), so that seasonal, smooth and trending series, where a
 small error in z is a large one against a naive forecast, count as much as
 noisy ones, as they do in MASE. Targets clipped to
 +-TARGET_CLIP (a series that sat flat has a tiny s, and its next move is a
-huge z). Batches: 80% synthetic windows (a fresh pool every --refresh steps),
-20% real ones (REAL_SHARE per dataset), each series sign-flipped at random.
+huge z). Each window is sign-flipped at random (x -> -x is a series too).
 
 Writes models/default.safetensors (gru.* and fc.*, float32) and edits the
-model.weights and model.scaler lines of config/tickcast.yaml; then runs a few
+model.weights, model.layers and model.scaler lines of config/tickcast.yaml,
+and sets model.intervals to {level: INTERVAL_LEVEL} (bounds the daemon
+calibrates online from each series' errors; the model itself is unchanged); then runs a few
 series through `tickcast replay --config config/tickcast.yaml` and compares
 them with PyTorch + tools/scaler.py (needs the C scaler; skipped, with a note,
 when `tickcast check` rejects model.scaler).
 
-  /usr/bin/python3 tools/train.py                 # the bundled default (~15 min, 2 threads)
+  /usr/bin/python3 tools/train.py                 # the bundled default (800 steps: 36.9 min on an AMD EPYC, cpu family 26, 2 threads, shared)
   /usr/bin/python3 tools/train.py --steps 100 --out /tmp/m   # a smoke test
   /usr/bin/python3 tools/train.py --cell lstm --hidden 56 --out /tmp/lstm   # another cell
 
@@ -50,7 +69,10 @@ says so in model.layers ({type: lstm, hidden: H, module: lstm}, ...). The
 defaults (gru, 64, 2) build the same module, drawing the same random numbers,
 as before the options existed.
 
-Seeded (torch, numpy, random); torch.set_num_threads(2).
+Seeded (torch, numpy, random; the KernelSynth bank from the seed too):
+the same seed, data and threads give the same model. torch.set_num_threads
+(--threads, 2). The recurrent stack and head are those of earlier versions,
+so a step costs the same FLOPs per series-step (1.0x).
 """
 import argparse
 import math
@@ -79,65 +101,44 @@ WARMUP_WEIGHT = 0.25    # loss weight of steps 2..WARMUP-1 of a series
 BURN_IN = 16            # mid-series windows: steps without loss at the window's start
 TARGET_CLIP = 50.0
 NAIVE_FLOOR = 0.05      # the smallest naive error a window's loss is divided by
+INTERVAL_LEVEL = 0.8    # model.intervals.level written to the config
 
 # --------------------------------------------------------------------------
-# Real series: statsmodels.datasets (Debian's python3-statsmodels)
+# Real series: tools/series_data.py (R packages and statsmodels.datasets)
 # --------------------------------------------------------------------------
-# Every real dataset is either in REAL_TRAIN or in REAL_HELDOUT, never both;
-# held-out datasets are excluded from training entirely (all their columns).
-REAL_TRAIN = ["elnino", "macrodata", "fertility"]
-REAL_HELDOUT = ["nile", "sunspots", "co2", "elec_equip", "interest_inflation", "danish_data"]
-
-REAL_SHARE = {"elnino": 0.2, "macrodata": 0.4, "fertility": 0.4}   # of the real windows
-
-MACRO_COLUMNS = ["realgdp", "realcons", "realinv", "realgovt", "realdpi", "cpi", "m1",
-                 "tbilrate", "unemp", "pop", "infl", "realint"]
+# The held-out datasets (series_data.is_heldout) never enter training. Of the
+# rest, the datasets that VAL_SALT's hash picks (1 in VAL_MOD) are the
+# validation set of --validate runs, which leave them out of training and
+# score on them: the recipe was chosen on those, never on the held-out set.
+VAL_SALT = "tickcast-validation-v1"
+VAL_MOD = 6
 
 
-def _load(name):
-    import importlib
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return importlib.import_module("statsmodels.datasets." + name).load_pandas().data
+def is_validation(dataset):
+    import hashlib
+    h = hashlib.sha256(f"{VAL_SALT}:{dataset}".encode()).hexdigest()
+    return int(h[:8], 16) % VAL_MOD == 0
 
 
-def load_real(name):
-    """Returns [(series name, float64 array, period)] for one dataset; period is
-    the dataset's calendar frequency (12 monthly, 4 quarterly, 1 annual)."""
-    d = _load(name)
-    if name == "nile":
-        return [("nile.volume", d["volume"].to_numpy(float), 1)]
-    if name == "sunspots":
-        return [("sunspots.activity", d["SUNACTIVITY"].to_numpy(float), 1)]
-    if name == "co2":          # weekly with gaps: monthly means, empty months dropped
-        return [("co2.monthly", d["co2"].resample("MS").mean().dropna().to_numpy(float), 12)]
-    if name == "elec_equip":
-        return [("elec_equip", d.iloc[:, 0].to_numpy(float), 12)]
-    if name == "elnino":       # one row a year, JAN..DEC: flattened to months
-        return [("elnino.sst", d.drop(columns="YEAR").to_numpy(float).reshape(-1), 12)]
-    if name == "macrodata":
-        return [("macrodata." + c, d[c].to_numpy(float), 4) for c in MACRO_COLUMNS]
-    if name == "interest_inflation":
-        return [("interest_inflation." + c, d[c].to_numpy(float), 4) for c in ("Dp", "R")]
-    if name == "danish_data":
-        return [("danish_data." + c, d[c].to_numpy(float), 4) for c in d.columns]
-    if name == "fertility":    # one row per country/region, a column a year 1960..
-        years = [c for c in d.columns if c.isdigit()]
-        out = []
-        for _, row in d.iterrows():
-            v = row[years].to_numpy(float)
-            v = v[~np.isnan(v)]
-            if len(v) >= 30:
-                out.append((f"fertility.{row['Country Code']}", v, 1))
-        return out
-    raise ValueError(f"unknown dataset {name}")
-
-
-def real_series(names):
-    out = []
-    for n in names:
-        out.extend(load_real(n))
-    return out
+def real_split(validate):
+    """(train, validation, {series: dataset}): lists of (series, values,
+    period). Without validate, the validation datasets are trained on too
+    and validation is empty."""
+    import series_data
+    ds = series_data.all_datasets()
+    train_set, val = [], []
+    owner = {}
+    for k in sorted(ds):
+        if series_data.is_heldout(k):
+            continue
+        items = [(n, v, series_data.period(f)) for n, v, f in ds[k]]
+        for n, _, _ in items:
+            owner[n] = k
+        if validate and is_validation(k):
+            val.extend(s for s in items if len(s[1]) >= series_data.MIN_HELDOUT)
+        else:
+            train_set.extend(items)
+    return train_set, val, owner
 
 
 # --------------------------------------------------------------------------
@@ -401,51 +402,110 @@ def Forecaster():
     return build_model()
 
 
+def kernel_bank(seed, n):
+    """n KernelSynth series (lengths log-uniform in 256..1024) and their
+    periods, drawn from their own seed; cached in series_data's cache
+    folder, as they take a few minutes to draw."""
+    import series_data
+    from kernel_synth import kernel_synth
+    path = os.path.join(series_data.cache_dir(), f"kernelsynth-{seed}-{n}.npz")
+    if os.path.exists(path):
+        d = np.load(path)
+        cut = np.cumsum(d["lengths"])[:-1]
+        return np.split(d["values"], cut), list(d["periods"])
+    rng = np.random.default_rng([seed, 7])
+    xs, ps = [], []
+    for _ in range(n):
+        x, p = kernel_synth(rng, int(round(math.exp(rng.uniform(math.log(256), math.log(1024))))))
+        xs.append(x)
+        ps.append(p)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    np.savez(path, values=np.concatenate(xs), lengths=np.array([len(x) for x in xs]),
+             periods=np.array(ps))
+    return xs, ps
+
+
+def real_weights(names, owner):
+    """Sampling weights of real series: each dataset the same share, split
+    evenly among its series (fertility's ~200 countries would crowd out the
+    rest)."""
+    ds = [owner[n] for n in names]
+    count = {d: ds.count(d) for d in set(ds)}
+    p = np.array([1.0 / count[d] for d in ds])
+    return p / p.sum()
+
+
+def validate(model, val):
+    """Mean MASE (k = 1..HORIZON, origins over the last 30%, as
+    tools/evaluate.py scores) of the model (PyTorch + tools/scaler.py) on
+    the validation series, and of seasonal naive."""
+    import evaluate
+    ours, sn = [], []
+    for name, x, m in val:
+        n_hist = int(evaluate.HISTORY * len(x))
+        if n_hist <= m:
+            continue
+        ours.append(np.nanmean(evaluate.score(x, python_forecasts(model, x), n_hist, m)["MASE"]))
+        sn.append(np.nanmean(evaluate.score(x, evaluate.forecasts_seasonal_naive(x, m), n_hist, m)["MASE"]))
+    ours, sn = np.array(ours), np.array(sn)
+    return float(np.mean(ours)), float(np.mean(sn)), float(np.mean(ours < sn)), len(ours)
+
+
 def train(args):
     import torch
+    from kernel_synth import tsmixup
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     random.seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
 
     t0 = time.time()
-    real = real_series(REAL_TRAIN)
+    real, val, owner = real_split(args.validate)
     real_pool = Pool([v for _, v, _ in real], [p for _, _, p in real])
-    # Windows of real series: each dataset its share (fertility's ~200 short
-    # series would crowd out the others), then uniform within it.
-    ds = [name.split(".")[0] for name, _, _ in real]
-    real_p = np.array([REAL_SHARE[d] / ds.count(d) for d in ds])
-    real_p /= real_p.sum()
-    print(f"real training series: {len(real)} from {', '.join(REAL_TRAIN)} "
-          f"({int(real_pool.n.sum())} readings); held out: {', '.join(REAL_HELDOUT)}",
+    real_p = real_weights([n for n, _, _ in real], owner)
+    print(f"real training series: {len(real)} from {len(set(owner[n] for n, _, _ in real))} "
+          f"datasets ({int(real_pool.n.sum())} readings); validation: {len(val)} series",
           flush=True)
+    kx, kp = kernel_bank(args.seed, args.kernel_bank)
+    kernel_pool = Pool(kx, kp)
+    print(f"KernelSynth bank: {len(kx)} series ({time.time() - t0:.0f} s)", flush=True)
 
-    def new_synth_pool():
+    def new_pools():
         xs = [synthetic(rng, args.synth_len, with_period=True) for _ in range(args.pool)]
-        return Pool([x for x, _ in xs], [p for _, p in xs])
+        synth = Pool([x for x, _ in xs], [p for _, p in xs])
+        # TSMixup over the real training series, the bank and this pool.
+        src = [v for _, v, _ in real] + kx + [x for x, _ in xs]
+        per = [p for _, _, p in real] + kp + [p for _, p in xs]
+        mixed = [tsmixup(rng, src, per) for _ in range(args.mixup_pool)]
+        return synth, Pool([x for x, _ in mixed], [p for _, p in mixed])
 
     model = build_model(args.cell, args.hidden, args.layers)
     print(f"model: {args.layers} x {args.cell} of {args.hidden} + linear head, "
           f"{count_parameters(model)} parameters", flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     total = args.steps
+    long_from = int(args.long_from * total)
 
     def lr_at(step):
         if step < 100:
             return args.lr * (step + 1) / 100
         return 1e-4 + 0.5 * (args.lr - 1e-4) * (1 + math.cos(math.pi * step / total))
 
-    synth = None
+    shares = np.array([args.synth_frac, args.kernel_frac, args.mixup_frac, args.real_frac])
+    shares = shares / shares.sum()
+    synth = mixed = None
     ema_loss = None
     for step in range(total):
         if step % args.refresh == 0:
-            synth = new_synth_pool()
-        L = args.window if step < int(0.75 * total) else args.long_window
-        B = args.batch if step < int(0.75 * total) else max(32, args.batch * args.window // args.long_window)
-        nr = int(round(B * args.real_frac))
+            synth, mixed = new_pools()
+        L = args.window if step < long_from else args.long_window
+        B = args.batch if step < long_from else max(32, args.batch * args.window // args.long_window)
+        counts = np.floor(shares * B).astype(int)
+        counts[0] += B - counts.sum()
         zs, ys, ws = [], [], []
-        for pool, k, p in ((synth, B - nr, None), (real_pool, nr, real_p)):
+        for pool, k, p in ((synth, counts[0], None), (kernel_pool, counts[1], None),
+                           (mixed, counts[2], None), (real_pool, counts[3], real_p)):
             if k:
                 z, y, w = make_batch(rng, pool, rng.choice(len(pool.n), k, p=p), L, args.p_start,
                                      args.loss == "mase")
@@ -468,7 +528,12 @@ def train(args):
             print(f"step {step + 1}/{total}  loss {ema_loss:.4f}  lr {lr_at(step):.2e}  "
                   f"window {L}x{B}  {el / 60:.1f} min, ~{eta / 60:.1f} min left", flush=True)
     print(f"training took {(time.time() - t0) / 60:.1f} min", flush=True)
-    return model.eval()
+    model.eval()
+    if val:
+        ours, sn, share, n = validate(model, val)
+        print(f"validation ({n} series): mean MASE {ours:.3f}, seasonal naive {sn:.3f}, "
+              f"beats seasonal naive on {100 * share:.0f}%", flush=True)
+    return model
 
 
 # --------------------------------------------------------------------------
@@ -494,7 +559,7 @@ def layers_yaml(cell, hidden, layers):
 
 
 def edit_config(path, weights_rel, cell=CELL, hidden=HIDDEN, layers=LAYERS):
-    """Sets model.weights, model.layers and model.scaler in the config,
+    """Sets model.weights, model.layers, model.scaler and model.intervals in the config,
     leaving the rest (a 2-layer GRU of 64 writes the layers as they are)."""
     with open(path) as f:
         text = f.read()
@@ -508,6 +573,13 @@ def edit_config(path, weights_rel, cell=CELL, hidden=HIDDEN, layers=LAYERS):
     text, n2 = re.subn(r"(?m)^  scaler:.*$", lambda m: scaler, text, 1)
     if n0 != 1 or n1 != 1 or n2 != 1:
         raise RuntimeError(f"{path}: no model.layers, model.weights or model.scaler line to edit")
+    # 80% intervals, calibrated online by the daemon from each series' errors.
+    intervals = f"  intervals: {{level: {INTERVAL_LEVEL:g}}}   # lower and upper bounds with every forecast"
+    text, n3 = re.subn(r"(?m)^  intervals:.*$", lambda m: intervals, text, 1)
+    if n3 == 0:
+        text, n3 = re.subn(r"(?m)^(  watch:)", lambda m: intervals + "\n" + m.group(1), text, 1)
+    if n3 != 1:
+        raise RuntimeError(f"{path}: no model.watch line to put model.intervals before")
     with open(path, "w") as f:
         f.write(text)
 
@@ -521,23 +593,50 @@ def scaler_available(config):
     return r.returncode == 0, (r.stdout + r.stderr).strip()
 
 
-def replay(config, series):
-    """Runs {name: values} through `tickcast replay`, one reading a second.
-    Returns {name: (n, HORIZON) float64}: row t forecasts t+1..t+HORIZON."""
+def replay_has_json():
+    """Whether this tickcast's replay takes --format json (forecast lines
+    with their interval bounds)."""
+    r = subprocess.run([tickcast_bin(), "replay", "--help"], capture_output=True, text=True)
+    return "--format" in r.stdout + r.stderr
+
+
+def replay_output(config, series, json_format=False):
+    """Runs {name: values} through `tickcast replay`, one reading a second,
+    each series under the id s<i> (its place in the dict), and returns the
+    output with the names put back."""
+    import json
+    names = list(series)
     lines = []
     T = max(len(v) for v in series.values())
     for t in range(T):
-        for name, v in series.items():
+        for i, v in enumerate(series.values()):
             if t < len(v):
-                lines.append(f"{name} {v[t]:.17g} {t + 1}\n")
-    r = subprocess.run([tickcast_bin(), "replay", "-q", "--config", config],
-                       input="".join(lines), capture_output=True, text=True)
+                lines.append(f"s{i} {v[t]:.17g} {t + 1}\n")
+    cmd = [tickcast_bin(), "replay", "-q", "--config", config]
+    if json_format:
+        cmd += ["--format", "json"]
+    r = subprocess.run(cmd, input="".join(lines), capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"tickcast replay failed ({r.returncode}): {r.stderr[-2000:]}")
-    out = {k: [] for k in series}
+    out = []
     for line in r.stdout.splitlines():
+        if json_format:
+            d = json.loads(line)
+            d["series"] = names[int(d["series"][1:])]
+            out.append(json.dumps(d))
+        else:
+            f = line.split(None, 1)
+            out.append(names[int(f[0][1:])] + " " + f[1])
+    return "\n".join(out) + "\n"
+
+
+def replay(config, series):
+    """{name: (n, HORIZON) float64} from `tickcast replay`'s text lines: row t
+    forecasts t+1..t+HORIZON (the first HORIZON figures after the time)."""
+    out = {k: [] for k in series}
+    for line in replay_output(config, series).splitlines():
         f = line.split()
-        out[f[0]].append([float(a) for a in f[2:]])
+        out[f[0]].append([float(a) for a in f[2:2 + HORIZON]])
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
@@ -578,12 +677,23 @@ def check_end_to_end(model, config):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=2000, help="optimiser steps (2000)")
+    ap.add_argument("--steps", type=int, default=800, help="optimiser steps (800)")
     ap.add_argument("--batch", type=int, default=384, help="windows per step (384)")
     ap.add_argument("--window", type=int, default=128, help="input steps per window (128)")
     ap.add_argument("--long-window", type=int, default=320,
                     help="window of the last quarter of the steps (320; batch shrinks to match)")
-    ap.add_argument("--real-frac", type=float, default=0.2, help="share of real series per batch")
+    ap.add_argument("--real-frac", type=float, default=0.25, help="share of real windows per batch")
+    ap.add_argument("--synth-frac", type=float, default=0.3,
+                    help="share of windows from the hand-made synthetic generator")
+    ap.add_argument("--kernel-frac", type=float, default=0.25, help="share of KernelSynth windows")
+    ap.add_argument("--mixup-frac", type=float, default=0.2, help="share of TSMixup windows")
+    ap.add_argument("--kernel-bank", type=int, default=2000, help="KernelSynth series drawn (2000)")
+    ap.add_argument("--mixup-pool", type=int, default=2000, help="TSMixup series per pool (2000)")
+    ap.add_argument("--long-from", type=float, default=0.75,
+                    help="share of the steps before windows become --long-window long")
+    ap.add_argument("--validate", action="store_true",
+                    help="leave the validation datasets out of training and score on them")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (2)")
     ap.add_argument("--p-start", type=float, default=0.3,
                     help="share of windows that start at a series' first reading")
     ap.add_argument("--pool", type=int, default=4000, help="synthetic series per pool")
