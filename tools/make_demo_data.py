@@ -12,10 +12,11 @@ under models/demo/, `date,value`, oldest first:
   elec_equip.csv  EU manufacture of electrical equipment, monthly index
                   (2010 = 100), 1995-01 .. 2016-05
 
-co2, sunspots and nile are used nowhere in training (tools/series_data.py
+None of these four datasets was used to train the bundled default model
+(docs/accuracy.md), so the demo shows forecasts of series the model has never
+seen. co2, sunspots and nile are used nowhere in training (tools/series_data.py
 refuses them: R's datasets package, kept for an independent evaluation, has
-the same data); elec_equip is one of the training series of the bundled
-default model since its held-out set became the one of docs/accuracy.md.
+the same data); the current tools/train.py recipe trains on elec_equip.
 
   /usr/bin/python3 tools/make_demo_data.py          # rewrites models/demo/*.csv
 """
