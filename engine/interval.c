@@ -127,11 +127,7 @@ int tc_interval_grow(struct tc_interval *iv, size_t capacity, char *err)
 		|| tc_array_grow((void **)&iv->counters, capacity, COUNTERS * sizeof(uint32_t)) < 0) {
 		return tc_err_set(err, "out of memory growing the intervals to %zu series", capacity);
 	}
-	size_t old = iv->capacity;
 	iv->capacity = capacity;
-	for (size_t slot = old; slot < capacity; slot++) {
-		tc_interval_clear(iv, slot);
-	}
 	return 0;
 }
 

@@ -67,7 +67,9 @@ struct tc_interval *tc_interval_create(int horizons, const struct tc_interval_co
 
 void tc_interval_destroy(struct tc_interval **iv);
 
-/* Makes it hold `capacity` slots; new ones are cleared. 0 or -1 with err. */
+/* Makes it hold `capacity` slots. New slots hold nothing meaningful until
+ * tc_interval_clear (the tick engine clears a slot when a series takes it,
+ * so growing touches no memory). 0 or -1 with err. */
 int tc_interval_grow(struct tc_interval *iv, size_t capacity, char *err);
 
 /* A new series in slot: nothing forecast, nothing known. */

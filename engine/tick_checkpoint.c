@@ -235,6 +235,28 @@ static void restore_scaler(struct tc_tick *t, const unsigned char *p, size_t slo
 	}
 }
 
+/* Each slot's interval state from INTV; when the file has none for this
+ * many outputs (intervals were off, or a version 1 file), every series
+ * starts its intervals over. */
+static void restore_intervals(struct tc_tick *t, const struct tc_checkpoint *c, size_t slots)
+{
+	const struct tc_checkpoint_info *info = tc_checkpoint_get_info(c);
+	if (!info->interval_horizons
+		|| (int)info->interval_horizons != tc_interval_horizons(t->interval)) {
+		for (size_t slot = 0; slot < slots; slot++) {
+			tc_interval_clear(t->interval, slot);
+		}
+		return;
+	}
+	if (slots) {
+		const unsigned char *p = tc_checkpoint_section_const(c, TC_CKPT_INTERVALS)
+			+ TC_CKPT_INTERVALS_HEAD;
+		tc_load_array(tc_interval_block(t->interval, 0), p, slots * info->interval_floats, 4);
+		p += slots * info->interval_floats * 4;
+		tc_load_array(tc_interval_counters(t->interval, 0), p, slots * 2, 4);
+	}
+}
+
 int tc_tick_restore(struct tc_tick *t, const struct tc_checkpoint *c, char *err)
 {
 	const struct tc_checkpoint_info *info = tc_checkpoint_get_info(c);
@@ -265,12 +287,8 @@ int tc_tick_restore(struct tc_tick *t, const struct tc_checkpoint *c, char *err)
 		p += slots * (size_t)t->n_outputs * 4;
 		tc_load_array(t->last_seen, p, slots, 8);
 	}
-	if (t->interval && slots && info->interval_horizons
-		&& (int)info->interval_horizons == tc_interval_horizons(t->interval)) {
-		p = tc_checkpoint_section_const(c, TC_CKPT_INTERVALS) + TC_CKPT_INTERVALS_HEAD;
-		tc_load_array(tc_interval_block(t->interval, 0), p, slots * info->interval_floats, 4);
-		p += slots * info->interval_floats * 4;
-		tc_load_array(tc_interval_counters(t->interval, 0), p, slots * 2, 4);
+	if (t->interval) {
+		restore_intervals(t, c, slots);
 	}
 	t->has_closed = info->has_closed;
 	t->last_closed = info->last_bucket;

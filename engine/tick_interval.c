@@ -39,12 +39,16 @@ int tc_tick_reserve_intervals(struct tc_tick *t, size_t cap)
 		? -1 : 0;
 }
 
-/* A store for `outputs` horizons, grown to the engine's capacity. */
+/* A store for `outputs` horizons, grown to the engine's capacity, every
+ * slot cleared (a reset keeps the series: they start their intervals over). */
 static struct tc_interval *make_store(struct tc_tick *t, int outputs, char *err)
 {
 	struct tc_interval *iv = tc_interval_create(outputs, &t->interval_cfg, &t->anomaly_cfg, err);
 	if (iv && tc_interval_grow(iv, t->capacity, err) < 0) {
 		tc_interval_destroy(&iv);
+	}
+	for (size_t slot = 0; iv && slot < t->capacity; slot++) {
+		tc_interval_clear(iv, slot);
 	}
 	return iv;
 }

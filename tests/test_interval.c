@@ -36,6 +36,9 @@ static struct tc_interval *make(int k, double level, const struct tc_anomaly_con
 	struct tc_interval *iv = tc_interval_create(k, &cfg, anomaly, err);
 	cr_assert_not_null(iv, "%s", err);
 	cr_assert_eq(tc_interval_grow(iv, 4, err), 0, "%s", err);
+	for (size_t slot = 0; slot < 4; slot++) {
+		tc_interval_clear(iv, slot);
+	}
 	return iv;
 }
 
