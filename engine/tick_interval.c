@@ -71,9 +71,11 @@ int tc_tick_set_intervals(struct tc_tick *t, const struct tc_interval_config *cf
 	if (anomaly) {
 		t->anomaly_cfg = *anomaly;
 	}
-	if (!(t->chunk_tally = calloc(TC_TICK_GATHER_CHUNKS, sizeof *t->chunk_tally))
-		|| !(t->interval = make_store(t, t->n_outputs, err))) {
-		return err[0] ? -1 : tc_err_set(err, "out of memory for the intervals");
+	if (!(t->chunk_tally = calloc(TC_TICK_GATHER_CHUNKS, sizeof *t->chunk_tally))) {
+		return tc_err_set(err, "out of memory for the intervals");
+	}
+	if (!(t->interval = make_store(t, t->n_outputs, err))) {
+		return -1;
 	}
 	if (grow_batch(t, t->capacity, t->n_outputs) < 0) {
 		tc_interval_destroy(&t->interval);
