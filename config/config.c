@@ -33,6 +33,7 @@
  * yet because nothing reads one. */
 #include "config.h"
 
+#include "config_cluster.h"
 #include "config_model.h"
 #include "error.h"
 #include "option.h"
@@ -361,6 +362,10 @@ static const struct tc_option root_options[] = {
 		.help = "daemon: the Prometheus metrics endpoint over HTTP" },
 	{ .name = "security", .type = TC_OPTION_MAP, .child = security_options,
 		.help = "daemon: who may connect, and encryption" },
+	{ .name = "cluster", .type = TC_OPTION_MAP, .child = tc_config_cluster_options,
+		.offset = CFG(cluster.enabled), .marks_given = 1,
+		.help = "daemon: a member of a NATS JetStream cluster instead of the ZeroMQ "
+			"readings socket (off unless this section is given; docs/cluster.md)" },
 	{ .name = "log", .type = TC_OPTION_MAP, .child = log_options,
 		.help = "daemon: what is logged" },
 	{ 0 },
@@ -519,6 +524,9 @@ int tc_config_parse(struct tc_config *cfg, const char *name, const char *text,
 	if (rc == 0) {
 		tc_config_model_finish(cfg);
 		rc = check_intervals(cfg, name, err);
+	}
+	if (rc == 0) {
+		rc = tc_config_cluster_check(cfg, name, err);
 	}
 	return rc;
 }

@@ -129,6 +129,25 @@ struct tc_anomaly_config {
 	char topic_prefix[TC_PREFIX_MAX]; /* events go to <topic_prefix><series> */
 };
 
+/* cluster: a member of a NATS JetStream cluster (docs/cluster.md); the
+ * section given turns cluster mode on. */
+#define TC_CLUSTER_MAX_URLS 8
+#define TC_NATS_URL_MAX 256   /* bytes of one NATS URL, NUL included */
+
+struct tc_cluster_config {
+	int enabled;
+	int n_nats;
+	char nats[TC_CLUSTER_MAX_URLS][TC_NATS_URL_MAX];
+	char prefix[TC_PREFIX_MAX];  /* first tokens of every subject, and the streams' names */
+	int partitions;            /* of the readings stream */
+	int members;               /* members sharing the partitions */
+	int member;                /* this one, 0..members-1 */
+	int replicas;              /* JetStream replicas of both streams */
+	int64_t max_age_s;         /* readings kept this long; 0: no age limit */
+	int64_t max_bytes;         /* readings stream's size limit; 0: none */
+	int checkpoint_every_s;    /* a partition's state into JetStream this often */
+};
+
 /* model.layers[i] as written; tc_config_parse turns them into model's layers. */
 struct tc_config_layer {
 	int type;                    /* enum tc_layer_type */
@@ -167,6 +186,7 @@ struct tc_config {
 	struct tc_checkpoint_config checkpoint;
 	struct tc_metrics_config metrics;
 	struct tc_security_config security;
+	struct tc_cluster_config cluster;
 	enum tc_log_level log_level;
 };
 

@@ -300,7 +300,7 @@ Test(config, rejects_an_unknown_top_level_section)
 {
 	expect_error(MODEL "telemetry: {port: 9100}\n",
 		"config.yaml:5:1: telemetry: unknown key (expected one of: model, tick, ingest, "
-		"publish, control, series, checkpoint, anomaly, metrics, security, log)");
+		"publish, control, series, checkpoint, anomaly, metrics, security, cluster, log)");
 }
 
 Test(config, reports_a_missing_required_key_at_its_section)
@@ -505,7 +505,7 @@ Test(config, rejects_an_alias_to_an_undefined_anchor)
 Test(config, rejects_an_empty_file)
 {
 	const char *want = "config.yaml:1:1: the file is empty (expected a mapping with keys "
-		"model, tick, ingest, publish, control, series, checkpoint, anomaly, metrics, security, log)";
+		"model, tick, ingest, publish, control, series, checkpoint, anomaly, metrics, security, cluster, log)";
 	expect_error("", want);
 	expect_error("# nothing here yet\n\n", want);
 }
