@@ -228,6 +228,13 @@ static void seal(struct tc_checkpoint *c)
 	}
 }
 
+const unsigned char *tc_checkpoint_seal(struct tc_checkpoint *c, size_t *len)
+{
+	seal(c);
+	*len = c->len;
+	return c->bytes;
+}
+
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
 	while (n) {

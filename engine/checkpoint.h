@@ -113,6 +113,16 @@ int tc_checkpoint_save(struct tc_checkpoint *c, const char *path, char *err);
  * and what is wrong. */
 int tc_checkpoint_load(struct tc_checkpoint *c, const char *path, char *err);
 
+/* Seals the image as tc_checkpoint_save does and lends its bytes (*len of
+ * them), valid until c changes: for a checkpoint that goes elsewhere than a
+ * file (a cluster member's, into JetStream). */
+const unsigned char *tc_checkpoint_seal(struct tc_checkpoint *c, size_t *len);
+
+/* As tc_checkpoint_load, from len bytes in memory (copied). Returns 0, or
+ * -1 with err saying what is wrong (without a file name). */
+int tc_checkpoint_load_bytes(struct tc_checkpoint *c, const void *bytes, size_t len,
+	char *err);
+
 /* The section's four-letter tag. */
 const char *tc_checkpoint_section_tag(enum tc_checkpoint_section s);
 

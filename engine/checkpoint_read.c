@@ -360,3 +360,16 @@ int tc_checkpoint_load(struct tc_checkpoint *c, const char *path, char *err)
 	}
 	return rc;
 }
+
+int tc_checkpoint_load_bytes(struct tc_checkpoint *c, const void *bytes, size_t len, char *err)
+{
+	if (tc_checkpoint_reserve(c, len, err) < 0) {
+		return -1;
+	}
+	memcpy(c->bytes, bytes, len);
+	if (validate(c, len, err) < 0) {
+		c->len = 0;
+		return -1;
+	}
+	return 0;
+}

@@ -359,3 +359,28 @@ Test(checkpoint_damage, random_damage_never_crashes_loading_and_what_loads_resto
 	free(b);
 	free(good);
 }
+
+/* A cluster member's checkpoints travel as bytes (cluster/ckpt_store.h):
+ * sealing in memory gives the file's bytes, and loading bytes checks them
+ * as loading the file does. */
+Test(checkpoint_damage, sealed_bytes_equal_the_file_and_loading_bytes_checks_them_as_a_file)
+{
+	char path[256];
+	size_t len;
+	unsigned char *b = valid_bytes(&len, path);
+	struct tc_checkpoint *c = tc_checkpoint_create();
+	char err[TC_ERR_LEN] = "";
+	cr_assert_eq(tc_checkpoint_load_bytes(c, b, len, err), 0, "%s", err);
+	size_t sealed_len;
+	const unsigned char *sealed = tc_checkpoint_seal(c, &sealed_len);
+	cr_assert_eq(sealed_len, len);
+	cr_assert_eq(memcmp(sealed, b, len), 0, "sealing again changed the bytes");
+	cr_assert_eq(tc_checkpoint_get_info(c)->bytes, len);
+	b[section_at(b, 3) + 20] ^= 0x01;
+	cr_assert_eq(tc_checkpoint_load_bytes(c, b, len, err), -1);
+	cr_assert_not_null(strstr(err, "section SLOT's checksum"), "%s", err);
+	cr_assert_eq(tc_checkpoint_load_bytes(c, b, 100, err), -1);
+	cr_assert_not_null(strstr(err, "truncated"), "%s", err);
+	tc_checkpoint_destroy(&c);
+	free(b);
+}
