@@ -1,4 +1,4 @@
-/* ckpt_store.c -- checkpoint images in a JetStream stream: chunks, a manifest last, then a purge of the older epoch. */
+/* ckpt_store.c -- checkpoint images in a JetStream stream: chunks, a manifest last, then the older epoch deleted. */
 #include "ckpt_store.h"
 
 #include <inttypes.h>
@@ -224,20 +224,49 @@ static int put_manifest(struct tc_ckpt_store *s, const struct tc_ckpt_manifest *
 	return rc;
 }
 
-/* Removes every message of m's partition older than its first chunk. */
-static int purge_older(struct tc_ckpt_store *s, const struct tc_ckpt_manifest *m, char *err)
+/* The messages of p's checkpoint before a put: its chunks and its manifest,
+ * by stream sequence (n of them in *seqs, malloc'ed; 0 when p has none or
+ * its manifest cannot be read, whose chunks then stay). */
+static size_t older_messages(struct tc_ckpt_store *s, uint32_t p, uint64_t **seqs)
 {
-	char filter[SUBJECT_LEN], buf[WHY_LEN];
-	subject(s, filter, m->partition, "*", 0);
-	jsOptions o;
-	jsOptions_Init(&o);
-	o.Stream.Purge.Subject = filter;
-	o.Stream.Purge.Sequence = m->chunk_seq[0];
-	jsErrCode code = 0;
-	natsStatus st = js_PurgeStream(s->js, s->stream, &o, &code);
-	if (st != NATS_OK) {
-		return tc_err_set(err, "purging %s below stream sequence %" PRIu64 ": %s", filter,
-			m->chunk_seq[0], why(st, code, buf));
+	natsMsg *msg = NULL;
+	char err[TC_ERR_LEN];
+	struct tc_ckpt_manifest old;
+	*seqs = NULL;
+	if (last_manifest(s, p, &msg, err) != 1) {
+		return 0;
+	}
+	size_t n = 0;
+	if (tc_ckpt_manifest_parse(natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg), p,
+		&old, err) == 0) {
+		if ((*seqs = malloc(((size_t)old.n_chunks + 1) * sizeof **seqs))) {
+			memcpy(*seqs, old.chunk_seq, old.n_chunks * sizeof **seqs);
+			n = old.n_chunks;
+		}
+		tc_ckpt_manifest_release(&old);
+	} else {
+		*seqs = malloc(sizeof **seqs);
+	}
+	if (*seqs) {
+		(*seqs)[n++] = natsMsg_GetSequence(msg);
+	}
+	natsMsg_Destroy(msg);
+	return n;
+}
+
+/* Deletes the n messages at seqs, one by one: nats-server 2.9.10 replays a
+ * purge with a subject filter wrongly after a restart (docs/cluster.md),
+ * while a delete by sequence replays safely. */
+static int delete_older(struct tc_ckpt_store *s, const uint64_t *seqs, size_t n, char *err)
+{
+	char buf[WHY_LEN];
+	for (size_t i = 0; i < n; i++) {
+		jsErrCode code = 0;
+		natsStatus st = js_DeleteMsg(s->js, s->stream, seqs[i], NULL, &code);
+		if (st != NATS_OK && code != JSSequenceNotFoundErr && code != JSNoMessageFoundErr) {
+			return tc_err_set(err, "deleting stream sequence %" PRIu64 ": %s", seqs[i],
+				why(st, code, buf));
+		}
 	}
 	return 0;
 }
@@ -292,16 +321,21 @@ int tc_ckpt_store_put(struct tc_ckpt_store *s, uint32_t p, uint32_t partitions,
 			"sequence %" PRIu64 ": the partition must be below the count and the sequence 1 or more",
 			p, partitions, pos->resume_seq);
 	}
+	uint64_t *older = NULL;
+	size_t n_older = older_messages(s, p, &older);
 	if (plan(s, p, partitions, pos, image, len, &m, err) != 0
 		|| put_chunks(s, &m, image, err) != 0 || put_manifest(s, &m, err) != 0) {
 		tc_err_prefix(err, "partition %" PRIu32 " epoch %" PRIu64 ": checkpoint not written "
 			"(the previous one stands)", p, m.epoch);
 		tc_ckpt_manifest_release(&m);
+		free(older);
 		return -1;
 	}
 	note_epoch(s, p, m.epoch);
 	int rc = 0;
-	if (purge_older(s, &m, err) != 0) {
+	int deleted = delete_older(s, older, n_older, err);
+	free(older);
+	if (deleted != 0) {
 		tc_err_prefix(err, "partition %" PRIu32 " epoch %" PRIu64 ": checkpoint written, its "
 			"predecessors not removed", p, m.epoch);
 		rc = 1;

@@ -35,7 +35,7 @@ struct tc_member {
 	struct tc_shard *shards;         /* [count] */
 	struct route *routes;            /* [count] */
 	natsSubscription **subs;         /* [count] */
-	char stream[TC_PREFIX_MAX + 16]; /* the readings stream's name */
+	char stream[TC_CLUSTER_PREFIX_MAX + 16]; /* the readings stream's name */
 	volatile int stop;
 	pthread_t thread;
 	int started;
@@ -194,7 +194,7 @@ static void *run(void *arg)
 static int subscribe(struct tc_member *m, uint32_t i, char *err)
 {
 	const struct tc_shard *s = &m->shards[i];
-	char subject[TC_PREFIX_MAX + 32];
+	char subject[TC_CLUSTER_PREFIX_MAX + 32];
 	snprintf(subject, sizeof subject, "%s.readings.%u", m->env.cfg->cluster.prefix,
 		s->partition);
 	jsSubOptions so;

@@ -347,6 +347,7 @@ static const struct tc_option root_options[] = {
 	{ .name = "ingest", .type = TC_OPTION_MAP, .child = ingest_options,
 		.help = "daemon: the ZeroMQ socket readings arrive on" },
 	{ .name = "publish", .type = TC_OPTION_MAP, .child = publish_options,
+		.offset = CFG(publish.given), .marks_given = 1,
 		.help = "daemon: the ZeroMQ socket forecasts leave on" },
 	{ .name = "control", .type = TC_OPTION_MAP, .child = control_options,
 		.help = "daemon: the ZeroMQ socket for commands (stats, reload, ...)" },

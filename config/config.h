@@ -68,6 +68,7 @@ struct tc_ingest_config {
 };
 
 struct tc_publish_config {
+	int given;                   /* the section is in the file (cluster mode publishes on ZeroMQ only then) */
 	int n_bind;
 	char bind[TC_MAX_ENDPOINTS][TC_ENDPOINT_MAX];        /* PUB binds here */
 	char topic_prefix[TC_PREFIX_MAX];                    /* topic = prefix + series id */
@@ -133,12 +134,13 @@ struct tc_anomaly_config {
  * section given turns cluster mode on. */
 #define TC_CLUSTER_MAX_URLS 8
 #define TC_NATS_URL_MAX 256   /* bytes of one NATS URL, NUL included */
+#define TC_CLUSTER_PREFIX_MAX 128 /* bytes of cluster.prefix, NUL included */
 
 struct tc_cluster_config {
 	int enabled;
 	int n_nats;
 	char nats[TC_CLUSTER_MAX_URLS][TC_NATS_URL_MAX];
-	char prefix[TC_PREFIX_MAX];  /* first tokens of every subject, and the streams' names */
+	char prefix[TC_CLUSTER_PREFIX_MAX]; /* first tokens of every subject; the streams' names */
 	int partitions;            /* of the readings stream */
 	int members;               /* members sharing the partitions */
 	int member;                /* this one, 0..members-1 */

@@ -289,11 +289,36 @@ static json_t *series_json(const struct tc_control_deps *d, const char *id, size
 }
 
 
+/* A cluster member's answers: status and series from its partitions; the
+ * model cannot be reloaded, and checkpoints go to JetStream on their own. */
+static json_t *cluster_answer(const struct tc_control_deps *d, const char *request, size_t len)
+{
+	if (len == 6 && memcmp(request, "status", 6) == 0) {
+		json_t *s = json_pack("{s:b, s:s, s:f, s:s}", "ok", 1, "version", TC_VERSION,
+			"uptime_s", (double)(tc_now_ms() - d->started_ms) / 1000.0, "mode", "cluster");
+		json_object_set_new(s, "cluster", tc_cluster_node_status_json(d->cluster));
+		json_object_set_new(s, "security", json_pack("{s:b, s:I}", "curve", d->curve != NULL,
+			"refused", (json_int_t)tc_curve_refused(d->curve)));
+		return s;
+	}
+	if (len > 7 && memcmp(request, "series ", 7) == 0) {
+		return tc_cluster_node_series_json(d->cluster, request + 7, len - 7);
+	}
+	if ((len == 6 && memcmp(request, "reload", 6) == 0)
+		|| (len == 10 && memcmp(request, "checkpoint", 10) == 0)) {
+		return error_json("not in cluster mode: members reload by restarting, and write "
+			"each partition's checkpoint to JetStream every cluster.checkpoint_every_s");
+	}
+	return error_json("unknown request; expected status or series <id>");
+}
+
 char *tc_control_answer(const struct tc_control_deps *d, const char *request, size_t len)
 {
 	json_t *reply;
 	char err[TC_ERR_LEN];
-	if (len == 6 && memcmp(request, "status", 6) == 0) {
+	if (d->cluster) {
+		reply = cluster_answer(d, request, len);
+	} else if (len == 6 && memcmp(request, "status", 6) == 0) {
 		reply = status_json(d);
 	} else if (len == 6 && memcmp(request, "reload", 6) == 0) {
 		reply = tc_reloader_run(d->reloader, "control", err) == 0

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "checkpointer.h"
+#include "cluster_node.h"
 #include "curve.h"
 #include "ingest.h"
 #include "publisher.h"
@@ -25,6 +26,9 @@ struct tc_control_deps {
 	struct tc_checkpointer *checkpointer;
 	int64_t started_ms;          /* tc_now_ms() at start, for the uptime */
 	struct tc_curve *curve;      /* NULL: CURVE off; else its socket is a CURVE server */
+	/* Cluster mode: the member (ticker, ingest, reloader and checkpointer
+	 * are then NULL); NULL otherwise. */
+	struct tc_cluster_node *cluster;
 };
 
 struct tc_control;

@@ -275,6 +275,14 @@ static void write_process(FILE *out)
  * (out of memory). */
 static int write_all(FILE *out, const struct tc_control_deps *deps)
 {
+	if (deps->cluster) {
+		const char *const build[][2] = {{"version", TC_VERSION}, {"mode", "cluster"}};
+		info(out, "tickcast_build_info", "The version, and that this is a cluster member.",
+			2, build);
+		tc_cluster_node_metrics(deps->cluster, out);
+		write_process(out);
+		return ferror(out) ? -1 : 0;
+	}
 	struct tc_ticker_status t;
 	struct tc_ingest_counts in;
 	struct tc_reload_status *r = malloc(sizeof *r); /* it holds a whole config */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cluster_node.h"
 #include "config.h"
 #include "control.h"
 #include "curve.h"
@@ -40,15 +41,20 @@
 #define WATCHDOG_RETRY_MS 100  /* while a thread is stuck: how soon to look again */
 
 static const char usage[] =
-	"Usage: tickcastd [--config FILE] [--check]\n"
+	"Usage: tickcastd [--config FILE] [--member K] [--check]\n"
 	"\n"
 	"The tickcast daemon: takes readings of many time series on a ZeroMQ SUB\n"
 	"socket, advances every series' GRU state once per tick in one batched step,\n"
 	"and publishes each series' forecast on a ZeroMQ PUB socket. A REP socket\n"
 	"answers `status`, `reload` and `series <id>` (see `tickcast status`).\n"
+	"With a `cluster:` section it is instead a member of a NATS JetStream\n"
+	"cluster: it consumes its share of the readings stream's partitions and\n"
+	"publishes forecasts on NATS (docs/cluster.md).\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE   the YAML config (default " DEFAULT_CONFIG ")\n"
+	"  -m, --member K      cluster mode: be member K (overrides cluster.member;\n"
+	"                      for the tickcastd@K systemd template)\n"
 	"      --check         validate the config and weights, print the model, exit\n"
 	"  -V, --version       print the version\n"
 	"  -h, --help          this text\n"
@@ -71,6 +77,7 @@ struct daemon {
 	struct tc_metrics *metrics;
 	struct tc_watch *watch;
 	struct tc_curve *curve;        /* NULL: CURVE off */
+	struct tc_cluster_node *cluster; /* cluster mode: instead of ingest, ticker, reloader */
 	int signal_fd;
 	int watchdog_held;           /* whether the last WATCHDOG=1 due was held back */
 	struct tc_log_limit watchdog_log;
@@ -80,20 +87,31 @@ struct daemon {
 #define N_WATCHED 2
 static const char *const watched_threads[N_WATCHED] = {"tick", "publisher"};
 
-static int parse_args(int argc, char **argv, const char **config, int *check)
+static int parse_args(int argc, char **argv, const char **config, int *check,
+	long *member)
 {
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"member", required_argument, NULL, 'm'},
 		{"check", no_argument, NULL, 'k'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "c:Vh", options, NULL)) != -1) {
+	char *end;
+	while ((opt = getopt_long(argc, argv, "c:m:Vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			*config = optarg;
+			break;
+		case 'm':
+			*member = strtol(optarg, &end, 10);
+			if (end == optarg || *end || *member < 0 || *member > 4095) {
+				fprintf(stderr, "tickcastd: --member: \"%s\" is not a member number "
+					"(0..4095)\n", optarg);
+				return 2;
+			}
 			break;
 		case 'k':
 			*check = 1;
@@ -116,9 +134,54 @@ static int parse_args(int argc, char **argv, const char **config, int *check)
 	return -1;
 }
 
+/* The control socket and the metrics endpoint, on what deps name. */
+static int start_reporting(struct daemon *d, const struct tc_control_deps *deps, char *err)
+{
+	const struct tc_config *cfg = &d->cfg;
+	if (cfg->control.bind[0]
+		&& !(d->control = tc_control_create(d->zmq, cfg->control.bind, deps, err))) {
+		return -1;
+	}
+	if (cfg->metrics.listen[0]
+		&& !(d->metrics = tc_metrics_start(cfg->metrics.listen, deps, err))) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Cluster mode: a member of a NATS JetStream cluster (cluster_node.h)
+ * instead of the readings socket and the ticker; the ZeroMQ publisher only
+ * when the config has a publish section. */
+static int start_cluster(struct daemon *d, struct tc_model *m, char *err)
+{
+	const struct tc_config *cfg = &d->cfg;
+	if (!(d->zmq = tc_socket_context(err))
+		|| (cfg->security.curve_secret_key[0]
+			&& !(d->curve = tc_curve_create(d->zmq, &cfg->security, err)))
+		|| (cfg->publish.given && !(d->publisher = tc_publisher_create(d->zmq, &cfg->publish,
+			cfg->anomaly.topic_prefix, d->curve, err)))
+		|| tc_curve_start(d->curve, err) < 0
+		|| (d->publisher && tc_publisher_start(d->publisher, err) < 0)) {
+		tc_model_destroy(&m);
+		return -1;
+	}
+	if (!(d->cluster = tc_cluster_node_start(cfg, m, d->publisher, err))) {
+		return -1;
+	}
+	struct tc_control_deps deps = {.publisher = d->publisher, .started_ms = tc_now_ms(),
+		.curve = d->curve, .cluster = d->cluster};
+	if (start_reporting(d, &deps, err) < 0) {
+		return -1;
+	}
+	return d->control ? tc_control_start(d->control, err) : 0;
+}
+
 /* Builds every part; on failure err says which and why. */
 static int start(struct daemon *d, struct tc_model *m, const char *sha256, char *err)
 {
+	if (d->cfg.cluster.enabled) {
+		return start_cluster(d, m, err);
+	}
 	const struct tc_config *cfg = &d->cfg;
 	const int width = cfg->model.input_size;
 	if (!(d->zmq = tc_socket_context(err))) {
@@ -151,13 +214,8 @@ static int start(struct daemon *d, struct tc_model *m, const char *sha256, char 
 		return -1;
 	}
 	struct tc_control_deps deps = {d->ticker, d->ingest, d->publisher, d->reloader,
-		d->checkpointer, tc_now_ms(), d->curve};
-	if (cfg->control.bind[0]
-		&& !(d->control = tc_control_create(d->zmq, cfg->control.bind, &deps, err))) {
-		return -1;
-	}
-	if (cfg->metrics.listen[0]
-		&& !(d->metrics = tc_metrics_start(cfg->metrics.listen, &deps, err))) {
+		d->checkpointer, tc_now_ms(), d->curve, NULL};
+	if (start_reporting(d, &deps, err) < 0) {
 		return -1;
 	}
 	if (cfg->model_watch) {
@@ -203,6 +261,7 @@ static void stop(struct daemon *d, int started)
 {
 	tc_metrics_destroy(&d->metrics);
 	tc_control_destroy(&d->control);
+	tc_cluster_node_stop(&d->cluster); /* its forecasts still go to the publisher */
 	tc_reloader_destroy(&d->reloader); /* before the ticker it swaps models into */
 	tc_ingest_destroy(&d->ingest);
 	if (d->queue) {
@@ -245,6 +304,12 @@ static int block_signals(struct daemon *d, char *err)
 
 static void report_status(struct daemon *d)
 {
+	if (d->cluster) {
+		char line[256];
+		tc_cluster_node_summary(d->cluster, line, sizeof line);
+		tc_notify_status("%s", line);
+		return;
+	}
 	struct tc_ticker_status s;
 	tc_ticker_get_status(d->ticker, &s);
 	tc_notify_status("%llu series, %llu ticks, last tick %.1f ms, p99 %.1f ms",
@@ -257,8 +322,9 @@ static void report_status(struct daemon *d)
  * stuck. Returns whether it sent it. */
 static int pet_watchdog(struct daemon *d, int64_t now)
 {
-	const int64_t last[N_WATCHED] = {tc_ticker_last_turn_ms(d->ticker),
-		tc_publisher_last_turn_ms(d->publisher)};
+	const int64_t last[N_WATCHED] = {d->cluster ? tc_cluster_node_last_turn_ms(d->cluster)
+		: tc_ticker_last_turn_ms(d->ticker),
+		d->publisher ? tc_publisher_last_turn_ms(d->publisher) : now};
 	const int64_t bound = tc_watchdog_bound_ms(d->cfg.tick.interval_ms);
 	unsigned stuck = tc_watchdog_stuck(last, N_WATCHED, now, bound);
 	if (!stuck) {
@@ -319,7 +385,10 @@ static void main_loop(struct daemon *d)
 		zmq_poll(items, n, timeout > 0 ? (long)timeout : 0);
 		struct signalfd_siginfo si;
 		while (read(d->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-			if (si.ssi_signo == SIGHUP) {
+			if (si.ssi_signo == SIGHUP && d->cluster) {
+				tc_log_warning("SIGHUP: a cluster member does not reload; restart it "
+					"(its partitions restore from JetStream)");
+			} else if (si.ssi_signo == SIGHUP) {
 				tc_reloader_request(d->reloader, "SIGHUP");
 			} else {
 				tc_log_info("%s: finishing the tick in flight and exiting",
@@ -333,6 +402,20 @@ static void main_loop(struct daemon *d)
 			reload_at = tc_now_ms() + WATCH_SETTLE_MS;
 		}
 	}
+}
+
+/* --member K: this member's number, in place of cluster.member. */
+static int set_member(struct tc_config *cfg, long member, char *err)
+{
+	if (!cfg->cluster.enabled) {
+		return tc_err_set(err, "--member %ld: %s has no cluster section", member, cfg->path);
+	}
+	if (member >= cfg->cluster.members) {
+		return tc_err_set(err, "--member %ld: %s's cluster has %d members (numbered from 0)",
+			member, cfg->path, cfg->cluster.members);
+	}
+	cfg->cluster.member = (int)member;
+	return 0;
 }
 
 static void log_start(const struct daemon *d)
@@ -350,7 +433,8 @@ int main(int argc, char **argv)
 	tc_openmp_wait_passive(argv);
 	const char *config_path = DEFAULT_CONFIG;
 	int check = 0;
-	int status = parse_args(argc, argv, &config_path, &check);
+	long member = -1;
+	int status = parse_args(argc, argv, &config_path, &check, &member);
 	if (status >= 0) {
 		return status;
 	}
@@ -366,6 +450,11 @@ int main(int argc, char **argv)
 	struct tc_model *m = tc_reload_load(&d.cfg, config_path, sha256, err);
 	if (!m) {
 		fprintf(stderr, "tickcastd: %s\n", err);
+		return 1;
+	}
+	if (member >= 0 && set_member(&d.cfg, member, err) < 0) {
+		fprintf(stderr, "tickcastd: %s\n", err);
+		tc_model_destroy(&m);
 		return 1;
 	}
 	if (check) {

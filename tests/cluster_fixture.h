@@ -1,0 +1,251 @@
+/* cluster_fixture.h -- tickcastd members of a cluster on a real nats-server cluster
+ * (nats_fixture.h), the readings they consume, and the oracle: `tickcast replay` of
+ * each partition's readings in stream order. */
+#ifndef TC_TEST_CLUSTER_FIXTURE_H
+#define TC_TEST_CLUSTER_FIXTURE_H
+
+#include "daemon_harness.h"
+#include "nats_fixture.h"
+#include "partition.h"
+
+#define CF_PARTITIONS 8
+#define CF_SERIES 48
+#define CF_MAX_MEMBERS 3
+#define CF_WAIT_MS 60000     /* every expected forecast must arrive within this */
+
+struct cf {
+	struct nf_cluster nats;
+	int replicas;
+	pid_t member[CF_MAX_MEMBERS];
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *forecasts; /* core NATS <prefix>.forecast.> */
+	struct dh_buf readings[CF_PARTITIONS]; /* each partition's readings, in stream order */
+	unsigned buckets;            /* published so far */
+	struct dh_lines got;         /* forecast bodies received, sorted and unique on demand */
+};
+
+static struct cf cf;
+
+static inline void cf_setup(int nodes, int replicas)
+{
+	dh_setup();
+	memset(&cf, 0, sizeof cf);
+	cf.replicas = replicas;
+	cr_assert_eq(nf_start(&cf.nats, nodes), 0, "nats-server did not start");
+	cr_assert_eq(nf_connect(&cf.nats, &cf.nc, &cf.js), 0);
+	cr_assert_eq(natsConnection_SubscribeSync(&cf.forecasts, cf.nc, "tickcast.forecast.>"),
+		NATS_OK);
+	natsSubscription_SetPendingLimits(cf.forecasts, -1, -1);
+	dh_copy_sample("w.safetensors");
+}
+
+static inline void cf_kill_member(int k, int sig)
+{
+	if (cf.member[k] > 0) {
+		kill(cf.member[k], sig);
+		waitpid(cf.member[k], NULL, 0);
+		cf.member[k] = 0;
+	}
+}
+
+static inline void cf_teardown(void)
+{
+	for (int k = 0; k < CF_MAX_MEMBERS; k++) {
+		cf_kill_member(k, SIGKILL);
+	}
+	natsSubscription_Destroy(cf.forecasts);
+	jsCtx_Destroy(cf.js);
+	natsConnection_Destroy(cf.nc);
+	nf_stop(&cf.nats);
+	for (int p = 0; p < CF_PARTITIONS; p++) {
+		dh_buf_free(&cf.readings[p]);
+	}
+	dh_lines_free(&cf.got);
+	dh_teardown();
+}
+
+/* Writes dir/m<k>.yaml for member k of members. */
+static inline const char *cf_config(int k, int members)
+{
+	static char name[32];
+	snprintf(name, sizeof name, "m%d.yaml", k);
+	struct dh_buf b = {0};
+	dh_buf_printf(&b, "model: {%s}\ntick: {%s}\ncontrol: {bind: \"ipc://%s/control%d.sock\"}\n"
+		"metrics: {listen: \"\"}\nlog: {level: info}\n"
+		"cluster: {nats: [", DH_SAMPLE_MODEL, DH_EVENT_TICK, dh.dir, k);
+	for (int i = 0; i < cf.nats.n; i++) {
+		dh_buf_printf(&b, "%s\"nats://127.0.0.1:%d\"", i ? ", " : "",
+			cf.nats.node[i].client_port);
+	}
+	dh_buf_printf(&b, "], partitions: %d, members: %d, member: %d, replicas: %d, "
+		"checkpoint_every_s: 1}\n", CF_PARTITIONS, members, k, cf.replicas);
+	dh_write_file(name, b.p, b.len);
+	dh_buf_free(&b);
+	return dh_path(name);
+}
+
+/* Member k's log (static; for failure messages). */
+static inline const char *cf_log(int k)
+{
+	static char text[8192];
+	char name[32];
+	snprintf(name, sizeof name, "m%d.log", k);
+	size_t len = 0;
+	char *all = dh_read_file(dh_path(name), &len);
+	snprintf(text, sizeof text, "%s", len > sizeof text - 1 ? all + len - (sizeof text - 1) : all);
+	free(all);
+	return text;
+}
+
+/* Asks member k for status. */
+static inline json_t *cf_status(int k)
+{
+	char saved[sizeof dh.control];
+	memcpy(saved, dh.control, sizeof saved);
+	snprintf(dh.control, sizeof dh.control, "ipc://%s/control%d.sock", dh.dir, k);
+	const char *req = "status";
+	size_t len = 6;
+	json_t *reply = dh_request_frames_raw(&req, &len, 1, 1000);
+	memcpy(dh.control, saved, sizeof saved);
+	return reply;
+}
+
+/* Starts member k of members (its log in dir/m<k>.log) and waits until it answers. */
+static inline void cf_start_member(int k, int members)
+{
+	const char *config = cf_config(k, members);
+	char log_path[256];
+	snprintf(log_path, sizeof log_path, "%s/m%d.log", dh.dir, k);
+	int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	cr_assert_geq(log, 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(log, 1);
+		dup2(log, 2);
+		signal(SIGTERM, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		const char *exe = getenv("TC_TICKCASTD");
+		execl(exe, exe, "--config", config, (char *)NULL);
+		_exit(127);
+	}
+	close(log);
+	cf.member[k] = pid;
+	double deadline = dh_now_ms() + 30000;
+	for (;;) {
+		json_t *s = cf_status(k);
+		int ok = json_is_true(json_object_get(s, "ok"));
+		json_decref(s);
+		if (ok) {
+			return;
+		}
+		int status;
+		cr_assert_neq(waitpid(pid, &status, WNOHANG), pid, "member %d exited; its log:\n%s", k,
+			cf_log(k));
+		cr_assert_lt(dh_now_ms(), deadline, "member %d did not answer; its log:\n%s", k,
+			cf_log(k));
+		dh_sleep_ms(50);
+	}
+}
+
+/* Publishes one message to partition p's subject with a JetStream ack,
+ * retrying while the stream has no leader. */
+static inline void cf_publish(uint32_t p, const void *body, size_t len)
+{
+	char subject[64];
+	snprintf(subject, sizeof subject, "tickcast.readings.%u", p);
+	double deadline = dh_now_ms() + 30000;
+	jsErrCode jerr = 0;
+	while (js_Publish(NULL, cf.js, subject, body, (int)len, NULL, &jerr) != NATS_OK) {
+		cr_assert_lt(dh_now_ms(), deadline, "publishing to %s: %s (%d)", subject,
+			nats_GetLastError(NULL), (int)jerr);
+		dh_sleep_ms(100);
+	}
+}
+
+/* Publishes buckets [cf.buckets, until): each bucket's readings split by
+ * partition, one message per partition and bucket, remembered for replay. */
+static inline void cf_publish_buckets(unsigned until)
+{
+	for (; cf.buckets < until; cf.buckets++) {
+		struct dh_buf all = {0}, part[CF_PARTITIONS] = {{0}};
+		dh_add_bucket(&all, "s", 0, CF_SERIES, cf.buckets);
+		for (char *line = all.p, *end; line && line < all.p + all.len; line = end + 1) {
+			end = strchr(line, '\n');
+			uint32_t p = tc_partition_of(line, (size_t)(strchr(line, ' ') - line),
+				CF_PARTITIONS);
+			dh_buf_add(&part[p], line, (size_t)(end - line) + 1);
+		}
+		for (uint32_t p = 0; p < CF_PARTITIONS; p++) {
+			if (part[p].len) {
+				cf_publish(p, part[p].p, part[p].len);
+				dh_buf_add(&cf.readings[p], part[p].p, part[p].len);
+			}
+			dh_buf_free(&part[p]);
+		}
+		dh_buf_free(&all);
+	}
+}
+
+/* The forecasts replay gives for each partition's readings so far, but for
+ * each partition's last bucket, which no later reading has closed yet. */
+static inline void cf_expected(struct dh_lines *want, const char *config)
+{
+	for (int p = 0; p < CF_PARTITIONS; p++) {
+		struct dh_lines lines = {0};
+		if (cf.readings[p].len) {
+			dh_replay(config, cf.readings[p].p, cf.readings[p].len, &lines);
+		}
+		double last = DH_T0 + cf.buckets - 1;
+		for (size_t i = 0; i < lines.n; i++) {
+			if (dh_line_time(lines.v[i]) < last - 0.5) {
+				dh_lines_add(want, lines.v[i], strlen(lines.v[i]));
+			}
+		}
+		dh_lines_free(&lines);
+	}
+	dh_lines_sort(want);
+}
+
+/* Sorts l and drops repeated lines. */
+static inline void cf_unique(struct dh_lines *l)
+{
+	dh_lines_sort(l);
+	size_t kept = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (kept && strcmp(l->v[kept - 1], l->v[i]) == 0) {
+			free(l->v[i]);
+		} else {
+			l->v[kept++] = l->v[i];
+		}
+	}
+	l->n = kept;
+}
+
+/* Receives forecasts until the distinct ones number want->n (or the time is
+ * up), then expects exactly want: every forecast, and a forecast published
+ * twice (a replayed tick) the same both times. */
+static inline void cf_expect_forecasts(struct dh_lines *want)
+{
+	double deadline = dh_now_ms() + CF_WAIT_MS;
+	while (dh_now_ms() < deadline) {
+		natsMsg *m = NULL;
+		if (natsSubscription_NextMsg(&m, cf.forecasts, 200) == NATS_OK) {
+			dh_lines_add(&cf.got, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+			natsMsg_Destroy(m);
+			continue;
+		}
+		cf_unique(&cf.got);
+		if (cf.got.n >= want->n) {
+			break;
+		}
+	}
+	cf_unique(&cf.got);
+	dh_expect_same_lines(&cf.got, want, "forecasts on NATS against replay per partition");
+}
+
+#endif

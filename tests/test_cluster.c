@@ -1,0 +1,122 @@
+/* test_cluster.c -- tickcastd members on a real 3-node nats-server cluster: every forecast
+ * equals `tickcast replay` of its partition's readings in stream order, through garbage on
+ * a partition, a member killed with SIGKILL and restarted, a restart of all with another
+ * member count, and the loss of the readings stream's leader. */
+#include <criterion/criterion.h>
+
+#include "cluster_fixture.h"
+
+static void setup_r1(void)
+{
+	cf_setup(3, 1);
+}
+
+static void setup_r3(void)
+{
+	cf_setup(3, 3);
+}
+
+static long long member_total(int k, const char *field)
+{
+	json_t *s = cf_status(k);
+	char path[96];
+	snprintf(path, sizeof path, "cluster.totals.%s", field);
+	long long v = dh_json_int(s, path);
+	json_decref(s);
+	return v;
+}
+
+/* Waits until member k has written n checkpoints in all. */
+static void wait_checkpoints(int k, long long n)
+{
+	double deadline = dh_now_ms() + 20000;
+	while (member_total(k, "checkpoints") < n) {
+		cr_assert_lt(dh_now_ms(), deadline, "member %d wrote no %lld checkpoints", k, n);
+		dh_sleep_ms(50);
+	}
+}
+
+Test(cluster, two_members_over_8_partitions_forecast_what_replay_gives_and_skip_garbage,
+	.init = setup_r1, .fini = cf_teardown, .timeout = 120)
+{
+	cf_start_member(0, 2);
+	cf_start_member(1, 2);
+	cf_publish_buckets(6);
+	/* Partition 5 (member 1's: 4..7) gets garbage between its readings. */
+	static const char garbage[][24] = {"no value here", "s1 abc 1700000000", "\0TCR\x09junk"};
+	for (int i = 0; i < 3; i++) {
+		cf_publish(5, garbage[i], i == 2 ? 10 : strlen(garbage[i]));
+	}
+	cf_publish_buckets(12);
+	struct dh_lines want = {0};
+	cf_expected(&want, dh_path("m0.yaml"));
+	cr_assert_gt(want.n, (size_t)CF_SERIES * 9, "the reference is too small: %zu", want.n);
+	cf_expect_forecasts(&want);
+	cr_assert_eq(member_total(1, "bad_messages"), 3, "each garbage message is counted once");
+	cr_assert_eq(member_total(0, "bad_messages"), 0);
+	long long readings = member_total(0, "readings") + member_total(1, "readings");
+	cr_assert_eq(readings, CF_SERIES * 12, "every reading applied once");
+	dh_lines_free(&want);
+}
+
+Test(cluster, a_member_killed_and_restarted_then_all_restarted_as_three_continue_exactly,
+	.init = setup_r1, .fini = cf_teardown, .timeout = 180)
+{
+	cf_start_member(0, 2);
+	cf_start_member(1, 2);
+	cf_publish_buckets(8);
+	struct dh_lines want = {0};
+	cf_expected(&want, dh_path("m0.yaml"));
+	cf_expect_forecasts(&want);
+	dh_lines_free(&want);
+	dh_sleep_ms(1500); /* a checkpoint of each partition comes due (checkpoint_every_s: 1) */
+	cf_publish_buckets(10);
+	wait_checkpoints(0, 4);
+	cf_kill_member(0, SIGKILL);
+	cf_publish_buckets(14);
+	cf_start_member(0, 2);
+	json_t *s = cf_status(0);
+	json_t *p0 = json_array_get(dh_json_get(s, "cluster.by_partition"), 0);
+	cr_assert(json_is_true(json_object_get(p0, "restored")),
+		"member 0 did not restore partition 0 from JetStream: %s; its log:\n%s",
+		json_dumps(s, 0), cf_log(0));
+	json_decref(s);
+	cf_publish_buckets(16);
+	cf_expected(&want, dh_path("m0.yaml"));
+	cf_expect_forecasts(&want);
+	dh_lines_free(&want);
+
+	dh_sleep_ms(1500);
+	cf_publish_buckets(17);
+	cf_kill_member(0, SIGTERM);
+	cf_kill_member(1, SIGTERM);
+	for (int k = 0; k < 3; k++) {
+		cf_start_member(k, 3);
+	}
+	cf_publish_buckets(22);
+	cf_expected(&want, dh_path("m0.yaml"));
+	cf_expect_forecasts(&want);
+	long long readings = 0;
+	for (int k = 0; k < 3; k++) {
+		readings += member_total(k, "readings");
+	}
+	cr_assert_leq(readings, CF_SERIES * 22, "the three replay no more than they own");
+	dh_lines_free(&want);
+}
+
+Test(cluster, losing_the_readings_streams_leader_loses_nothing_once_another_is_elected,
+	.init = setup_r3, .fini = cf_teardown, .timeout = 180)
+{
+	cf_start_member(0, 2);
+	cf_start_member(1, 2);
+	cf_publish_buckets(6);
+	int leader = nf_stream_leader(&cf.nats, "tickcast_readings");
+	cr_assert_geq(leader, 0, "no leader of tickcast_readings");
+	nf_kill(&cf.nats, leader, SIGKILL);
+	cf_publish_buckets(12);
+	struct dh_lines want = {0};
+	cf_expected(&want, dh_path("m0.yaml"));
+	cf_expect_forecasts(&want);
+	cr_assert_eq(nf_restart(&cf.nats, leader), 0);
+	dh_lines_free(&want);
+}
