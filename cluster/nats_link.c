@@ -86,12 +86,13 @@ static void on_closed(natsConnection *nc, void *closure)
 {
 	(void)nc;
 	struct tc_nats_link *l = closure;
+	/* Before the broadcast: once it is out, close may free l. */
+	say(l, TC_NATS_INFO, "NATS: connection closed");
 	pthread_mutex_lock(&l->lock);
 	l->st.connected = 0;
 	l->closed = 1;
 	pthread_cond_broadcast(&l->closed_cond);
 	pthread_mutex_unlock(&l->lock);
-	say(l, TC_NATS_INFO, "NATS: connection closed");
 }
 
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *closure)
