@@ -224,10 +224,15 @@ static int put_manifest(struct tc_ckpt_store *s, const struct tc_ckpt_manifest *
 	return rc;
 }
 
-/* Removes every message of m's partition older than its first chunk. */
+/* Removes every message of m's partition older than its first chunk.  The
+ * server reads a purge below sequence 1 as no bound at all (it would take
+ * this checkpoint too), and nothing is older than sequence 1 anyway. */
 static int purge_older(struct tc_ckpt_store *s, const struct tc_ckpt_manifest *m, char *err)
 {
 	char filter[SUBJECT_LEN], buf[WHY_LEN];
+	if (m->chunk_seq[0] <= 1) {
+		return 0;
+	}
 	subject(s, filter, m->partition, "*", 0);
 	jsOptions o;
 	jsOptions_Init(&o);
