@@ -26,8 +26,9 @@ static void down(void)
 
 TestSuite(ckpt_store, .fini = down, .timeout = 60);
 
-/* The checkpoint stream as the plan lays it out, max_msg_size bytes a message at most. */
-static void add_stream(int replicas, int32_t max_msg_size)
+/* The checkpoint stream as the plan lays it out, max_msg_size bytes a message at most,
+ * purges refused when deny_purge. */
+static void add_stream(int replicas, int32_t max_msg_size, bool deny_purge)
 {
 	const char *subjects[] = {"tickcast.checkpoints.>"};
 	jsStreamConfig cfg;
@@ -38,6 +39,7 @@ static void add_stream(int replicas, int32_t max_msg_size)
 	cfg.Storage = js_FileStorage;
 	cfg.Replicas = replicas;
 	cfg.MaxMsgSize = max_msg_size;
+	cfg.DenyPurge = deny_purge;
 	jsStreamInfo *si = NULL;
 	jsErrCode code = 0;
 	cr_assert_eq(js_AddStream(&si, js, &cfg, NULL, &code), NATS_OK, "add stream: %s (%d)",
@@ -46,19 +48,19 @@ static void add_stream(int replicas, int32_t max_msg_size)
 }
 
 /* nodes nats-servers (server config extra, may be NULL), the stream, a store on them. */
-static void up_with(int nodes, const char *extra, int32_t max_msg_size)
+static void up_with(int nodes, const char *extra, int32_t max_msg_size, bool deny_purge)
 {
 	char err[TC_ERR_LEN];
 	cr_assert_eq(nf_start_conf(&cluster, nodes, extra), 0);
 	cr_assert_eq(nf_connect(&cluster, &nc, &js), 0);
-	add_stream(nodes, max_msg_size);
+	add_stream(nodes, max_msg_size, deny_purge);
 	store = tc_ckpt_store_create(nc, js, "tickcast", err);
 	cr_assert_not_null(store, "%s", err);
 }
 
 static void up(void)
 {
-	up_with(1, NULL, 2 * 1024 * 1024);
+	up_with(1, NULL, 2 * 1024 * 1024, false);
 }
 
 /* len bytes that differ from seed to seed (xorshift), so a misplaced chunk shows. */
@@ -224,7 +226,7 @@ Test(ckpt_store, a_deleted_chunk_fails_the_get_naming_partition_epoch_and_chunk)
 	put(4, BIG, 1, 1, &m);
 	cr_assert_eq(js_DeleteMsg(js, STREAM, m.chunk_seq[2], NULL, NULL), NATS_OK, "%s", nats_GetLastError(NULL));
 	cr_assert_eq(get_fails(4, err), -1);
-	cr_assert(strstr(err, "partition 4 epoch 1") && strstr(err, "chunk 2 of 4"), "%s", err);
+	cr_assert(strstr(err, "partition 4 epoch 1") && strstr(err, "chunk 2 of 4") && strstr(err, "deleted or purged"), "%s", err);
 	tc_ckpt_manifest_release(&m);
 }
 
@@ -284,7 +286,7 @@ Test(ckpt_store, puts_on_partition_1_leave_partition_0s_checkpoint_alone)
 Test(ckpt_store, an_image_larger_than_the_max_payload_is_cut_below_it)
 {
 	struct tc_ckpt_manifest m;
-	up_with(1, "max_payload: 65536", 65536);
+	up_with(1, "max_payload: 65536", 65536, false);
 	put(0, 200000, 1, 1, &m);
 	cr_assert_eq(m.chunk_bytes, 65536 - TC_CKPT_HEADROOM);
 	cr_assert_eq(m.n_chunks, 4);
@@ -297,7 +299,7 @@ Test(ckpt_store, a_put_the_stream_refuses_leaves_the_previous_checkpoint_the_new
 {
 	char err[TC_ERR_LEN] = "";
 	struct tc_ckpt_manifest m;
-	up_with(1, NULL, 500000);
+	up_with(1, NULL, 500000, false);
 	put(0, 1000, 1, 1, &m);
 	uint64_t kept = m.chunk_seq[0];
 	tc_ckpt_manifest_release(&m);
@@ -317,7 +319,7 @@ Test(ckpt_store, a_put_the_stream_refuses_leaves_the_previous_checkpoint_the_new
 Test(ckpt_store, a_replicated_checkpoint_survives_its_stream_leaders_death, .timeout = 120)
 {
 	struct tc_ckpt_manifest m;
-	up_with(3, NULL, 2 * 1024 * 1024);
+	up_with(3, NULL, 2 * 1024 * 1024, false);
 	put(6, BIG, 1, 1, NULL);
 	int leader = nf_stream_leader(&cluster, STREAM);
 	cr_assert_geq(leader, 0);
@@ -340,4 +342,36 @@ Test(ckpt_store, a_prefix_that_is_not_subject_tokens_is_refused)
 	store = tc_ckpt_store_create(NULL, NULL, "eu-1.tick_cast", err);
 	cr_assert_not_null(store, "%s", err);
 	cr_assert_str_eq(tc_ckpt_store_stream(store), "eu-1_tick_cast_checkpoints");
+}
+
+Test(ckpt_store, without_its_stream_get_and_put_fail_naming_the_stream)
+{
+	char err[TC_ERR_LEN] = "";
+	struct tc_ckpt_position pos = {1, 0};
+	up();
+	tc_ckpt_store_destroy(&store);
+	store = tc_ckpt_store_create(nc, js, "other", err);
+	cr_assert_eq(get_fails(0, err), -1);
+	cr_assert(strstr(err, "partition 0") && strstr(err, "other_checkpoints"), "%s", err);
+	cr_assert_eq(tc_ckpt_store_put(store, 0, 8, &pos, "x", 1, NULL, err), -1);
+	cr_assert(strstr(err, "partition 0") && strstr(err, "other_checkpoints"), "%s", err);
+	cr_assert_eq(tc_ckpt_store_put(store, 8, 8, &pos, "x", 1, NULL, err), -1);
+	cr_assert(strstr(err, "partition 8 of 8"), "%s", err);
+}
+
+Test(ckpt_store, a_refused_purge_is_reported_and_the_new_checkpoint_stands)
+{
+	char err[TC_ERR_LEN] = "";
+	struct tc_ckpt_position pos = {9, 0};
+	struct tc_ckpt_manifest m;
+	up_with(1, NULL, 2 * 1024 * 1024, true);
+	put(0, 1000, 1, 1, NULL);
+	unsigned char *img = image_of(2000, 2);
+	cr_assert_eq(tc_ckpt_store_put(store, 0, 8, &pos, img, 2000, NULL, err), 1);
+	free(img);
+	cr_assert(strstr(err, "partition 0 epoch 2: checkpoint written") && strstr(err, "purging"), "%s", err);
+	cr_assert_eq(msgs_on("tickcast.checkpoints.0.1"), 1);
+	expect_image(0, 2000, 2, &m);
+	cr_assert_eq(m.epoch, 2);
+	tc_ckpt_manifest_release(&m);
 }
