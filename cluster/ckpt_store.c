@@ -82,6 +82,8 @@ const char *tc_ckpt_store_stream(const struct tc_ckpt_store *s)
 static const char *why(natsStatus st, jsErrCode code, char buf[WHY_LEN])
 {
 	const char *text = nats_GetLastError(NULL);
+	const char *place = text && text[0] == '(' ? strstr(text, "): ") : NULL;
+	text = place ? place + 3 : text;   /* past libnats' "(file.c:line): " */
 	snprintf(buf, WHY_LEN, "%s", text && *text ? text : natsStatus_GetText(st));
 	if (code) {
 		size_t n = strlen(buf);
@@ -325,8 +327,12 @@ int tc_ckpt_store_put(struct tc_ckpt_store *s, uint32_t p, uint32_t partitions,
 	size_t n_older = older_messages(s, p, &older);
 	if (plan(s, p, partitions, pos, image, len, &m, err) != 0
 		|| put_chunks(s, &m, image, err) != 0 || put_manifest(s, &m, err) != 0) {
-		tc_err_prefix(err, "partition %" PRIu32 " epoch %" PRIu64 ": checkpoint not written "
-			"(the previous one stands)", p, m.epoch);
+		char epoch[32] = "";   /* none when it failed before the epoch was known */
+		if (m.epoch) {
+			snprintf(epoch, sizeof epoch, " epoch %" PRIu64, m.epoch);
+		}
+		tc_err_prefix(err, "partition %" PRIu32 "%s: checkpoint not written (any previous one "
+			"stands)", p, epoch);
 		tc_ckpt_manifest_release(&m);
 		free(older);
 		return -1;
@@ -358,7 +364,9 @@ static int get_chunk(struct tc_ckpt_store *s, const struct tc_ckpt_manifest *m, 
 	uint32_t want = tc_ckpt_manifest_chunk_len(m, i);
 	natsStatus st = js_GetMsg(&msg, s->js, s->stream, m->chunk_seq[i], NULL, &code);
 	int rc = -1;
-	if (st != NATS_OK) {
+	if (code == JSNoMessageFoundErr) {
+		tc_err_set(err, "no message there (deleted or purged)");
+	} else if (st != NATS_OK) {
 		tc_err_set(err, "%s", why(st, code, buf));
 	} else if (strcmp(natsMsg_GetSubject(msg), subj) != 0) {
 		tc_err_set(err, "the message there is on %s, not %s", natsMsg_GetSubject(msg), subj);

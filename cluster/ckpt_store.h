@@ -6,7 +6,7 @@
  * A put publishes the chunks, then the manifest, each acknowledged by the
  * stream; only then does the new checkpoint replace the old one, so a put
  * that fails part way leaves the previous checkpoint the newest.  After the
- * manifest, every older message of the partition is purged.
+ * manifest, the older checkpoint's messages are deleted by sequence.
  *
  *     struct tc_ckpt_store *s = tc_ckpt_store_create(nc, js, "tickcast", err);
  *     tc_ckpt_store_put(s, p, partitions, &pos, image, len, NULL, err);
@@ -41,12 +41,14 @@ void tc_ckpt_store_destroy(struct tc_ckpt_store **s);
 
 /* Stores the len bytes of image as partition p's (of partitions) newest
  * checkpoint, resuming at *pos: chunks of min(TC_CKPT_CHUNK_MAX, max payload -
- * TC_CKPT_HEADROOM) bytes, then the manifest, then the purge of the
- * partition's older messages.  The epoch is one past the partition's last
+ * TC_CKPT_HEADROOM) bytes, then the manifest, then the previous checkpoint's
+ * chunks and manifest deleted one by one by stream sequence (not a purge
+ * with a subject filter, which nats-server 2.9.10 replays wrongly after a
+ * restart; chunks of a put that failed before its manifest stay).  The epoch is one past the partition's last
  * (read from its manifest on the first put; when that manifest is damaged,
  * the damaged message's stream sequence, which exceeds every earlier epoch).
- * Returns 0; 1 when the checkpoint stands but the purge failed (err says why;
- * the next put purges them); -1 with err when nothing new stands.  out (may be
+ * Returns 0; 1 when the checkpoint stands but a delete failed (err says why;
+ * those messages stay); -1 with err when nothing new stands.  out (may be
  * NULL) receives the manifest written: release it. */
 int tc_ckpt_store_put(struct tc_ckpt_store *s, uint32_t p, uint32_t partitions,
 	const struct tc_ckpt_position *pos, const void *image, size_t len,
