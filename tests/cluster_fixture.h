@@ -4,6 +4,8 @@
 #ifndef TC_TEST_CLUSTER_FIXTURE_H
 #define TC_TEST_CLUSTER_FIXTURE_H
 
+#include <math.h>
+
 #include "daemon_harness.h"
 #include "nats_fixture.h"
 #include "partition.h"
@@ -21,6 +23,8 @@ struct cf {
 	jsCtx *js;
 	natsSubscription *forecasts; /* core NATS <prefix>.forecast.> */
 	struct dh_buf readings[CF_PARTITIONS]; /* each partition's readings, in stream order */
+	struct dh_buf pending[CF_PARTITIONS];  /* generated, not yet published */
+	unsigned pending_lines[CF_PARTITIONS];
 	unsigned buckets;            /* published so far */
 	struct dh_lines got;         /* forecast bodies received, sorted and unique on demand */
 };
@@ -60,6 +64,7 @@ static inline void cf_teardown(void)
 	nf_stop(&cf.nats);
 	for (int p = 0; p < CF_PARTITIONS; p++) {
 		dh_buf_free(&cf.readings[p]);
+		dh_buf_free(&cf.pending[p]);
 	}
 	dh_lines_free(&cf.got);
 	dh_teardown();
@@ -167,32 +172,62 @@ static inline void cf_publish(uint32_t p, const void *body, size_t len)
 	}
 }
 
-/* Publishes buckets [cf.buckets, until): each bucket's readings split by
- * partition, one message per partition and bucket, remembered for replay. */
+/* Publishes partition p's pending lines as one message, remembered for replay. */
+static inline void cf_flush_partition(uint32_t p)
+{
+	if (cf.pending[p].len) {
+		cf_publish(p, cf.pending[p].p, cf.pending[p].len);
+		dh_buf_add(&cf.readings[p], cf.pending[p].p, cf.pending[p].len);
+	}
+	cf.pending[p].len = 0;
+	cf.pending_lines[p] = 0;
+}
+
+static inline void cf_flush_all(void)
+{
+	for (uint32_t p = 0; p < CF_PARTITIONS; p++) {
+		cf_flush_partition(p);
+	}
+}
+
+/* Generates buckets [cf.buckets, until) and publishes each partition's
+ * readings in messages of CF_LINES lines, which cut across buckets and
+ * across calls (the rest waits for the next call), so that ticks close in
+ * the middle of messages, and checkpoints are taken there. */
+#define CF_LINES 3
 static inline void cf_publish_buckets(unsigned until)
 {
 	for (; cf.buckets < until; cf.buckets++) {
-		struct dh_buf all = {0}, part[CF_PARTITIONS] = {{0}};
+		struct dh_buf all = {0};
 		dh_add_bucket(&all, "s", 0, CF_SERIES, cf.buckets);
 		for (char *line = all.p, *end; line && line < all.p + all.len; line = end + 1) {
 			end = strchr(line, '\n');
 			uint32_t p = tc_partition_of(line, (size_t)(strchr(line, ' ') - line),
 				CF_PARTITIONS);
-			dh_buf_add(&part[p], line, (size_t)(end - line) + 1);
-		}
-		for (uint32_t p = 0; p < CF_PARTITIONS; p++) {
-			if (part[p].len) {
-				cf_publish(p, part[p].p, part[p].len);
-				dh_buf_add(&cf.readings[p], part[p].p, part[p].len);
+			dh_buf_add(&cf.pending[p], line, (size_t)(end - line) + 1);
+			if (++cf.pending_lines[p] == CF_LINES) {
+				cf_flush_partition(p);
 			}
-			dh_buf_free(&part[p]);
 		}
 		dh_buf_free(&all);
 	}
 }
 
-/* The forecasts replay gives for each partition's readings so far, but for
- * each partition's last bucket, which no later reading has closed yet. */
+/* The time of the last line of text (len bytes), or 0 when it is empty. */
+static inline double cf_last_time(const char *text, size_t len)
+{
+	if (!len) {
+		return 0;
+	}
+	const char *last = text + len - 1;
+	while (last > text && last[-1] != '\n') {
+		last--;
+	}
+	return atof(strrchr(last, ' ') + 1);
+}
+
+/* The forecasts replay gives for each partition's published readings, but
+ * for each partition's last bucket, which no later reading has closed yet. */
 static inline void cf_expected(struct dh_lines *want, const char *config)
 {
 	for (int p = 0; p < CF_PARTITIONS; p++) {
@@ -200,9 +235,9 @@ static inline void cf_expected(struct dh_lines *want, const char *config)
 		if (cf.readings[p].len) {
 			dh_replay(config, cf.readings[p].p, cf.readings[p].len, &lines);
 		}
-		double last = DH_T0 + cf.buckets - 1;
+		double last_bucket = floor(cf_last_time(cf.readings[p].p, cf.readings[p].len));
 		for (size_t i = 0; i < lines.n; i++) {
-			if (dh_line_time(lines.v[i]) < last - 0.5) {
+			if (dh_line_time(lines.v[i]) < last_bucket - 0.5) {
 				dh_lines_add(want, lines.v[i], strlen(lines.v[i]));
 			}
 		}
