@@ -52,9 +52,9 @@ struct nf_node {
 	int cluster_port;   /* routes between nodes (3-node clusters only) */
 	int http_port;      /* monitoring: /healthz, /jsz */
 	char name[8];       /* server_name: "n0", "n1", "n2" */
-	char conf[PATH_MAX];
-	char store[PATH_MAX]; /* JetStream store_dir */
-	char log[PATH_MAX];   /* the node's stdout and stderr */
+	char conf[96];
+	char store[96];  /* JetStream store_dir */
+	char log[96];    /* the node's stdout and stderr */
 };
 
 struct nf_cluster {
