@@ -27,6 +27,8 @@ struct cf {
 	unsigned pending_lines[CF_PARTITIONS];
 	unsigned buckets;            /* published so far */
 	struct dh_lines got;         /* forecast bodies received, sorted and unique on demand */
+	int metrics_port[CF_MAX_MEMBERS]; /* 0: no metrics endpoint */
+	const char *publish;         /* the inside of a publish section; NULL: none */
 };
 
 static struct cf cf;
@@ -77,8 +79,16 @@ static inline const char *cf_config(int k, int members)
 	snprintf(name, sizeof name, "m%d.yaml", k);
 	struct dh_buf b = {0};
 	dh_buf_printf(&b, "model: {%s}\ntick: {%s}\ncontrol: {bind: \"ipc://%s/control%d.sock\"}\n"
-		"metrics: {listen: \"\"}\nlog: {level: info}\n"
-		"cluster: {nats: [", DH_SAMPLE_MODEL, DH_EVENT_TICK, dh.dir, k);
+		"log: {level: info}\n", DH_SAMPLE_MODEL, DH_EVENT_TICK, dh.dir, k);
+	if (cf.metrics_port[k]) {
+		dh_buf_printf(&b, "metrics: {listen: \"127.0.0.1:%d\"}\n", cf.metrics_port[k]);
+	} else {
+		dh_buf_printf(&b, "metrics: {listen: \"\"}\n");
+	}
+	if (cf.publish) {
+		dh_buf_printf(&b, "publish: {%s}\n", cf.publish);
+	}
+	dh_buf_printf(&b, "cluster: {nats: [");
 	for (int i = 0; i < cf.nats.n; i++) {
 		dh_buf_printf(&b, "%s\"nats://127.0.0.1:%d\"", i ? ", " : "",
 			cf.nats.node[i].client_port);

@@ -139,3 +139,104 @@ Test(cluster, losing_the_readings_streams_leader_loses_nothing_once_another_is_e
 	cr_assert_eq(nf_restart(&cf.nats, leader), 0);
 	dh_lines_free(&want);
 }
+
+/* The NATS node of index i serving client port port; -1 if none. */
+static int node_of_port(int port)
+{
+	for (int i = 0; i < cf.nats.n; i++) {
+		if (cf.nats.node[i].client_port == port) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+Test(cluster, a_member_whose_nats_server_dies_reconnects_and_resumes_from_its_position,
+	.init = setup_r1, .fini = cf_teardown, .timeout = 180)
+{
+	cf_start_member(0, 1);
+	cf_publish_buckets(5);
+	json_t *s = cf_status(0);
+	const char *url = dh_json_str(s, "cluster.nats.url");
+	const char *colon = strrchr(url, ':');
+	int node = node_of_port(colon ? atoi(colon + 1) : 0);
+	json_decref(s);
+	cr_assert_geq(node, 0, "member 0 is connected to no node of the cluster: %s", url);
+	nf_kill(&cf.nats, node, SIGKILL);
+	dh_sleep_ms(1000);
+	cr_assert_eq(nf_restart(&cf.nats, node), 0);
+	cf_publish_buckets(10);
+	cf_flush_all();
+	struct dh_lines want = {0};
+	cf_expected(&want, dh_path("m0.yaml"));
+	cf_expect_forecasts(&want);
+	dh_lines_free(&want);
+	s = cf_status(0);
+	cr_assert_geq(dh_json_int(s, "cluster.nats.disconnects"), 1, "%s", json_dumps(s, 0));
+	cr_assert_geq(dh_json_int(s, "cluster.nats.reconnects"), 1, "%s", json_dumps(s, 0));
+	cr_assert(json_is_true(dh_json_get(s, "cluster.nats.connected")));
+	cr_assert_eq(dh_json_int(s, "cluster.totals.late"), 0, "a reading was applied twice");
+	json_decref(s);
+	cr_assert_not_null(strstr(cf_log(0), "NATS: disconnected from"), "the disconnect is not "
+		"logged:\n%s", cf_log(0));
+	cr_assert_not_null(strstr(cf_log(0), "NATS: reconnected to"), "%s", cf_log(0));
+}
+
+/* A sample's value in Prometheus text, or -1 when it is not there. */
+static double sample(const char *text, const char *name_and_labels)
+{
+	char want[160];
+	snprintf(want, sizeof want, "\n%s ", name_and_labels);
+	const char *at = strstr(text, want);
+	return at ? atof(at + strlen(want)) : -1;
+}
+
+Test(cluster, metrics_pass_promtool_and_equal_status_and_forecasts_also_go_to_zeromq,
+	.init = setup_r1, .fini = cf_teardown, .timeout = 120)
+{
+	int ports[1];
+	cr_assert_eq(nf_free_ports(ports, 1), 0);
+	cf.metrics_port[0] = ports[0];
+	char publish[256];
+	snprintf(publish, sizeof publish, "bind: [\"%s\"]", dh.publish);
+	cf.publish = publish;
+	cf_start_member(0, 1);
+	void *sub = dh_subscriber();
+	dh_sleep_ms(300); /* the subscription reaches the PUB socket */
+	cf_publish_buckets(6);
+	cf_flush_all();
+	struct dh_lines want = {0};
+	cf_expected(&want, dh_path("m0.yaml"));
+	cf_expect_forecasts(&want);
+	struct dh_received zmq = {0};
+	dh_receive(sub, &zmq, want.n, 300, 10000);
+	dh_expect_same_lines(&zmq.lines, &want, "forecasts on ZeroMQ against replay per partition");
+	dh_received_free(&zmq);
+
+	static char body[1 << 20];
+	cr_assert_eq(nf_http_get(ports[0], "/metrics", body, sizeof body), 200);
+	dh_write_file("metrics.txt", body, strlen(body));
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "promtool check metrics < %s > %s 2>&1", dh_path("metrics.txt"),
+		dh_path("promtool.out"));
+	int rc = system(cmd);
+	size_t len;
+	char *said = dh_read_file(dh_path("promtool.out"), &len);
+	cr_assert_eq(rc, 0, "promtool check metrics failed:\n%s\non:\n%s", said, body);
+	cr_assert_eq(len, 0, "promtool check metrics found problems:\n%s", said);
+	free(said);
+	json_t *s = cf_status(0);
+	json_t *parts = dh_json_get(s, "cluster.by_partition");
+	cr_assert_eq(json_array_size(parts), CF_PARTITIONS);
+	for (size_t i = 0; i < json_array_size(parts); i++) {
+		char name[96];
+		snprintf(name, sizeof name, "tickcast_cluster_readings_total{partition=\"%zu\"}", i);
+		cr_assert_eq(sample(body, name),
+			(double)json_integer_value(json_object_get(json_array_get(parts, i), "readings")),
+			"%s", name);
+	}
+	cr_assert_eq(sample(body, "tickcast_cluster_nats_connected"), 1);
+	json_decref(s);
+	dh_lines_free(&want);
+	zmq_close(sub);
+}
