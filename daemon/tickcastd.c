@@ -421,10 +421,19 @@ static int set_member(struct tc_config *cfg, long member, char *err)
 static void log_start(const struct daemon *d)
 {
 	const struct tc_config *c = &d->cfg;
+	char readings[TC_ENDPOINT_MAX + 160], forecasts[2 * TC_ENDPOINT_MAX + 160];
+	if (d->cluster) {
+		snprintf(readings, sizeof readings, "NATS %s.readings.*", c->cluster.prefix);
+		snprintf(forecasts, sizeof forecasts, "NATS %s.forecast.*%s%s", c->cluster.prefix,
+			d->publisher ? " and " : "", d->publisher ? c->publish.bind[0] : "");
+	} else {
+		snprintf(readings, sizeof readings, "%s", c->ingest.bind[0]);
+		snprintf(forecasts, sizeof forecasts, "%s", c->publish.bind[0]);
+	}
 	tc_log_info("tickcastd %s: %d layer%s, %s clock every %d ms, kernel %s; readings on %s, "
 		"forecasts on %s, control on %s", TC_VERSION, c->model.n_layers,
 		c->model.n_layers == 1 ? "" : "s", tc_clock_to_string(c->tick.clock),
-		c->tick.interval_ms, tc_step_kernel_name(c->model.precision), c->ingest.bind[0], c->publish.bind[0],
+		c->tick.interval_ms, tc_step_kernel_name(c->model.precision), readings, forecasts,
 		c->control.bind[0] ? c->control.bind : "(none)");
 }
 
