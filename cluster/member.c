@@ -15,6 +15,8 @@
 
 #define INBOX_SLOTS 1024         /* messages received, not yet applied */
 #define IDLE_WAIT_MS 100         /* the thread's longest sleep, so that its turns show */
+#define SUBSCRIBE_TRIES 40       /* a consumer's creation is tried this often at start, */
+#define SUBSCRIBE_RETRY_MS 250   /* this far apart (a stream without a leader for 10 s) */
 
 struct queued {
 	uint32_t shard;              /* index into shards */
@@ -204,8 +206,14 @@ static int subscribe(struct tc_member *m, uint32_t i, char *err)
 	so.Config.DeliverPolicy = js_DeliverByStartSequence;
 	so.Config.OptStartSeq = s->next.resume_seq;
 	jsErrCode jerr = 0;
-	natsStatus st = js_Subscribe(&m->subs[i], m->env.js, subject, on_message, &m->routes[i],
-		NULL, &so, &jerr);
+	natsStatus st = NATS_ERR;
+	for (int tries = 0; st != NATS_OK && tries < SUBSCRIBE_TRIES; tries++) {
+		if (tries) {
+			nats_Sleep(SUBSCRIBE_RETRY_MS);
+		}
+		st = js_Subscribe(&m->subs[i], m->env.js, subject, on_message, &m->routes[i], NULL,
+			&so, &jerr);
+	}
 	if (st != NATS_OK) {
 		return tc_err_set(err, "partition %u: cannot consume %s from sequence %llu: %s "
 			"(JetStream error %d)", s->partition, subject,
@@ -214,8 +222,33 @@ static int subscribe(struct tc_member *m, uint32_t i, char *err)
 	return 0;
 }
 
+/* A partition whose position the stream no longer holds (retention took
+ * the readings after its checkpoint) has lost them: said and flagged. */
+static void check_retention(struct tc_member *m)
+{
+	jsStreamInfo *si = NULL;
+	if (js_GetStreamInfo(&si, m->env.js, m->stream, NULL, NULL) != NATS_OK) {
+		return;
+	}
+	for (uint32_t i = 0; i < m->count; i++) {
+		struct tc_shard *s = &m->shards[i];
+		if (s->restored && s->next.resume_seq < si->State.FirstSeq) {
+			s->retention_gap = 1;
+			char line[256];
+			snprintf(line, sizeof line, "partition %u: its checkpoint resumes at stream "
+				"sequence %llu, but the stream now begins at %llu: the readings between "
+				"were removed by its retention (cluster.max_age_s, max_bytes) and are lost "
+				"to this partition", s->partition, (unsigned long long)s->next.resume_seq,
+				(unsigned long long)si->State.FirstSeq);
+			m->env.log(m->env.log_ud, 0, line);
+		}
+	}
+	jsStreamInfo_Destroy(si);
+}
+
 int tc_member_start(struct tc_member *m, char *err)
 {
+	check_retention(m);
 	int rc = pthread_create(&m->thread, NULL, run, m);
 	if (rc != 0) {
 		return tc_err_set(err, "cannot start the member thread: %s", strerror(rc));
@@ -290,6 +323,7 @@ int tc_member_status(struct tc_member *m, struct tc_member_status *st)
 		p->partition = s->partition;
 		p->next = s->next;
 		p->restored = s->restored;
+		p->retention_gap = s->retention_gap;
 		p->restored_epoch = s->restored_epoch;
 		p->epoch = s->epoch;
 		p->series = tc_registry_count(tc_tick_registry(s->tick));

@@ -57,6 +57,7 @@ struct tc_member_partition_status {
 	uint32_t partition;
 	struct tc_ckpt_position next;
 	int restored;
+	int retention_gap;               /* readings after its checkpoint were gone from the stream */
 	uint64_t restored_epoch, epoch;
 	uint64_t series;
 	struct tc_shard_stats shard;

@@ -56,6 +56,7 @@ struct tc_shard {
 	struct tc_tick *tick;
 	struct tc_ckpt_position next;    /* where applying goes on */
 	int restored;                    /* started from a checkpoint */
+	int retention_gap;               /* the stream had lost readings after it (member.c) */
 	uint64_t restored_epoch;
 	struct tc_checkpoint *image;     /* the newest snapshot */
 	int snapshot_due;                /* a snapshot waits in image for its write */

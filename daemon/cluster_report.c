@@ -49,6 +49,7 @@ static json_t *partition_json(const struct tc_member_partition_status *p, int64_
 		"forecasts", J(p->shard.forecasts), "checkpoints", J(p->shard.checkpoints),
 		"checkpoint_age_s", (double)(now_ms - p->last_checkpoint_ms) / 1000.0);
 	json_object_set_new(more, "checkpoint_failures", json_integer(J(p->shard.checkpoint_failures)));
+	json_object_set_new(more, "retention_gap", json_boolean(p->retention_gap));
 	json_object_update(j, more);
 	json_decref(more);
 	return j;
@@ -168,6 +169,7 @@ FIELD(f_readings, p->shard.readings)
 FIELD(f_bad, p->shard.bad_messages)
 FIELD(f_misrouted, p->shard.misrouted + p->shard.unroutable)
 FIELD(f_late, p->tick.rejected[TC_REJECT_LATE])
+FIELD(f_duplicates, p->shard.duplicates)
 FIELD(f_ticks, p->tick.ticks)
 FIELD(f_forecasts, p->shard.forecasts)
 FIELD(f_checkpoints, p->shard.checkpoints)
@@ -207,6 +209,8 @@ void tc_cluster_node_metrics(struct tc_cluster_node *n, FILE *out)
 		f_misrouted);
 	per_partition(out, &st, "tickcast_cluster_late_readings_total", 1,
 		"Readings of a bucket already closed.", f_late);
+	per_partition(out, &st, "tickcast_cluster_duplicate_messages_total", 1,
+		"Messages before the partition's position (delivered again), skipped.", f_duplicates);
 	per_partition(out, &st, "tickcast_cluster_ticks_total", 1, "Ticks closed.", f_ticks);
 	per_partition(out, &st, "tickcast_cluster_forecasts_total", 1,
 		"Forecasts published on NATS.", f_forecasts);

@@ -29,6 +29,7 @@ struct cf {
 	struct dh_lines got;         /* forecast bodies received, sorted and unique on demand */
 	int metrics_port[CF_MAX_MEMBERS]; /* 0: no metrics endpoint */
 	const char *publish;         /* the inside of a publish section; NULL: none */
+	const char *cluster_extra;   /* more keys of the cluster section (", k: v"); NULL: none */
 };
 
 static struct cf cf;
@@ -94,7 +95,8 @@ static inline const char *cf_config(int k, int members)
 			cf.nats.node[i].client_port);
 	}
 	dh_buf_printf(&b, "], partitions: %d, members: %d, member: %d, replicas: %d, "
-		"checkpoint_every_s: 1}\n", CF_PARTITIONS, members, k, cf.replicas);
+		"checkpoint_every_s: 1%s}\n", CF_PARTITIONS, members, k, cf.replicas,
+		cf.cluster_extra ? cf.cluster_extra : "");
 	dh_write_file(name, b.p, b.len);
 	dh_buf_free(&b);
 	return dh_path(name);

@@ -240,3 +240,31 @@ Test(cluster, metrics_pass_promtool_and_equal_status_and_forecasts_also_go_to_ze
 	dh_lines_free(&want);
 	zmq_close(sub);
 }
+
+Test(cluster, a_restore_whose_readings_retention_removed_says_they_are_lost,
+	.init = setup_r1, .fini = cf_teardown, .timeout = 120)
+{
+	cf.cluster_extra = ", max_age_s: 2";
+	cf_start_member(0, 1);
+	cf_publish_buckets(4);
+	dh_sleep_ms(1200);
+	cf_publish_buckets(6);
+	wait_checkpoints(0, 1);
+	cf_kill_member(0, SIGKILL);
+	cf_publish_buckets(8);
+	cf_flush_all();
+	dh_sleep_ms(3500); /* every reading is older than max_age_s */
+	cf_start_member(0, 1);
+	json_t *s = cf_status(0);
+	json_t *parts = dh_json_get(s, "cluster.by_partition");
+	int restored = 0, gaps = 0;
+	for (size_t i = 0; i < json_array_size(parts); i++) {
+		json_t *p = json_array_get(parts, i);
+		restored += json_is_true(json_object_get(p, "restored"));
+		gaps += json_is_true(json_object_get(p, "retention_gap"));
+	}
+	json_decref(s);
+	cr_assert_gt(restored, 0, "no partition was restored");
+	cr_assert_eq(gaps, restored, "every restored partition lost readings to retention");
+	cr_assert_not_null(strstr(cf_log(0), "are lost to this partition"), "%s", cf_log(0));
+}
