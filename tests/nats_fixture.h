@@ -159,20 +159,26 @@ static inline int nf_http_get(int port, const char *path, char *body, size_t cap
 		close(fd);
 		return -1;
 	}
-	char resp[8192];
+	size_t room = cap + 4096; /* the body and the response's head */
+	char *resp = malloc(room);
 	size_t got = 0;
 	ssize_t r;
-	while (got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0) {
+	while (resp && got < room - 1 && (r = read(fd, resp + got, room - 1 - got)) > 0) {
 		got += (size_t)r;
 	}
 	close(fd);
+	if (!resp) {
+		return -1;
+	}
 	resp[got] = '\0';
 	int code;
 	if (sscanf(resp, "HTTP/%*s %d", &code) != 1) {
+		free(resp);
 		return -1;
 	}
 	const char *b = strstr(resp, "\r\n\r\n");
 	snprintf(body, cap, "%s", b ? b + 4 : "");
+	free(resp);
 	return code;
 }
 

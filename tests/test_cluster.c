@@ -37,7 +37,7 @@ static void wait_checkpoints(int k, long long n)
 }
 
 Test(cluster, two_members_over_8_partitions_forecast_what_replay_gives_and_skip_garbage,
-	.init = setup_r1, .fini = cf_teardown, .timeout = 120)
+	.init = setup_r1, .fini = cf_teardown)
 {
 	cf_start_member(0, 2);
 	cf_start_member(1, 2);
@@ -66,7 +66,7 @@ Test(cluster, two_members_over_8_partitions_forecast_what_replay_gives_and_skip_
 }
 
 Test(cluster, a_member_killed_and_restarted_then_all_restarted_as_three_continue_exactly,
-	.init = setup_r1, .fini = cf_teardown, .timeout = 180)
+	.init = setup_r1, .fini = cf_teardown)
 {
 	cf_start_member(0, 2);
 	cf_start_member(1, 2);
@@ -124,7 +124,7 @@ Test(cluster, a_member_killed_and_restarted_then_all_restarted_as_three_continue
 }
 
 Test(cluster, losing_the_readings_streams_leader_loses_nothing_once_another_is_elected,
-	.init = setup_r3, .fini = cf_teardown, .timeout = 180)
+	.init = setup_r3, .fini = cf_teardown)
 {
 	cf_start_member(0, 2);
 	cf_start_member(1, 2);
@@ -152,7 +152,7 @@ static int node_of_port(int port)
 }
 
 Test(cluster, a_member_whose_nats_server_dies_reconnects_and_resumes_from_its_position,
-	.init = setup_r1, .fini = cf_teardown, .timeout = 180)
+	.init = setup_r1, .fini = cf_teardown)
 {
 	cf_start_member(0, 1);
 	cf_publish_buckets(5);
@@ -192,7 +192,7 @@ static double sample(const char *text, const char *name_and_labels)
 }
 
 Test(cluster, metrics_pass_promtool_and_equal_status_and_forecasts_also_go_to_zeromq,
-	.init = setup_r1, .fini = cf_teardown, .timeout = 120)
+	.init = setup_r1, .fini = cf_teardown)
 {
 	int ports[1];
 	cr_assert_eq(nf_free_ports(ports, 1), 0);
@@ -242,7 +242,7 @@ Test(cluster, metrics_pass_promtool_and_equal_status_and_forecasts_also_go_to_ze
 }
 
 Test(cluster, a_restore_whose_readings_retention_removed_says_they_are_lost,
-	.init = setup_r1, .fini = cf_teardown, .timeout = 120)
+	.init = setup_r1, .fini = cf_teardown)
 {
 	cf.cluster_extra = ", max_age_s: 2";
 	cf_start_member(0, 1);
