@@ -316,7 +316,7 @@ Test(ckpt_store, a_put_the_stream_refuses_leaves_the_previous_checkpoint_the_new
 	tc_ckpt_manifest_release(&m);
 }
 
-Test(ckpt_store, a_replicated_checkpoint_survives_its_stream_leaders_death, .timeout = 120)
+Test(ckpt_store, a_replicated_checkpoint_survives_its_stream_leaders_death)
 {
 	struct tc_ckpt_manifest m;
 	up_with(3, NULL, 2 * 1024 * 1024, false);
