@@ -14,6 +14,7 @@
 #include "error.h"
 #include "reading.h"
 #include "reading_binary.h"
+#include "streams.h"
 
 #define BATCH_BYTES 65536      /* a message holds about this much at most */
 #define LINGER_MS 5000         /* how long closing waits for queued messages to leave */
@@ -21,6 +22,7 @@
 static const char usage[] =
 	"Usage: tickcast pub ENDPOINT [--binary [--values V]] [--batch N] [--topic T]\n"
 	"                    [--wait-ms MS] < readings\n"
+	"       tickcast pub --nats URLS [--prefix P] [--partitions N] [--batch N] < readings\n"
 	"\n"
 	"Reads reading lines `<series> <v1>[,<v2>...] [<timestamp>]` from standard\n"
 	"input and sends them to the ingest socket of tickcastd at ENDPOINT (for\n"
@@ -35,6 +37,14 @@ static const char usage[] =
 	"when the daemon reads slower than it sends, and at the end waits up to 5 s\n"
 	"for what is queued to leave. A summary of counts ends it on standard error.\n"
 	"\n"
+	"With --nats, pub feeds a tickcastd cluster instead: each line goes to its\n"
+	"series' partition (FNV-1a of the id, the bytes before the first space, mod\n"
+	"the partition count), in batches of up to N lines or about 64 KiB a\n"
+	"partition, published to the JetStream subject <P>.readings.<partition>; at\n"
+	"the end every batch's acknowledgment is checked (a batch the stream did not\n"
+	"take is reported and the exit status is 1; nothing is retried, as a retry\n"
+	"would reorder a series' readings). Text lines only.\n"
+	"\n"
 	"Options:\n"
 	"  -b, --binary       send binary batches (docs/protocol.md); a batch holds\n"
 	"                     readings all with or all without a timestamp, so a\n"
@@ -45,11 +55,16 @@ static const char usage[] =
 	"                     the daemon's ingest.subscribe prefixes\n"
 	"  -w, --wait-ms MS   how long to wait for the daemon's subscription\n"
 	"                     (default 5000; 0 sends at once, and may lose the start)\n"
+	"      --nats URLS    comma-separated NATS servers (nats://host:port,...)\n"
+	"      --prefix P     the cluster's subject prefix (default tickcast)\n"
+	"      --partitions N partitions (default: the count the readings stream\n"
+	"                     <P with . as _>_readings records)\n"
 	TC_CMD_CURVE_HELP
 	"  -h, --help         this text\n"
 	"\n"
 	"Exit status: 0 when the input was sent (skipped lines included), 1 when no\n"
-	"subscription came or sending failed, 2 on bad usage.\n";
+	"subscription came or sending failed (with --nats: a batch was not\n"
+	"acknowledged), 2 on bad usage.\n";
 
 struct pub_options {
 	const char *endpoint;
@@ -59,6 +74,9 @@ struct pub_options {
 	long batch;                  /* lines a message at most */
 	long wait_ms;                /* for the first subscription */
 	struct tc_cmd_curve curve;   /* --server-key, --key */
+	const char *nats;            /* --nats URLS: publish to a cluster instead */
+	const char *prefix;          /* --prefix, with --nats */
+	long partitions;             /* --partitions, with --nats; 0: the stream's */
 };
 
 struct pub_stats {
@@ -106,10 +124,14 @@ static int parse_options(int argc, char **argv, struct pub_options *opt)
 		{"topic", required_argument, NULL, 't'},
 		{"wait-ms", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
+		{"nats", required_argument, NULL, 'N'},
+		{"prefix", required_argument, NULL, 'P'},
+		{"partitions", required_argument, NULL, 'p'},
 		TC_CMD_CURVE_OPTIONS,
 		{0},
 	};
-	*opt = (struct pub_options){.n_values = 1, .batch = 1000, .wait_ms = 5000};
+	*opt = (struct pub_options){.n_values = 1, .batch = 1000, .wait_ms = 5000,
+		.prefix = "tickcast"};
 	long v;
 	int c;
 	while ((c = getopt_long(argc, argv, "bv:n:t:w:h", options, NULL)) != -1) {
@@ -132,6 +154,14 @@ static int parse_options(int argc, char **argv, struct pub_options *opt)
 			if (parse_long(optarg, 0, 3600000, "--wait-ms", &opt->wait_ms) < 0) {
 				return 2;
 			}
+		} else if (c == 'N') {
+			opt->nats = optarg;
+		} else if (c == 'P') {
+			opt->prefix = optarg;
+		} else if (c == 'p') {
+			if (parse_long(optarg, 1, TC_PARTITIONS_MAX, "--partitions", &opt->partitions) < 0) {
+				return 2;
+			}
 		} else if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;
@@ -139,6 +169,14 @@ static int parse_options(int argc, char **argv, struct pub_options *opt)
 			fputs(usage, stderr);
 			return 2;
 		}
+	}
+	if (opt->nats) {
+		if (opt->binary || optind != argc) {
+			fprintf(stderr, "tickcast pub: --nats takes %s\n\n%s", opt->binary ?
+				"text lines only (not --binary)" : "no ENDPOINT", usage);
+			return 2;
+		}
+		return -1;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "tickcast pub: %s\n\n%s",
@@ -352,6 +390,9 @@ int tc_cmd_pub(int argc, char **argv)
 	int status = parse_options(argc, argv, &p.opt);
 	if (status >= 0) {
 		return status;
+	}
+	if (p.opt.nats) {
+		return tc_cmd_pub_nats(p.opt.nats, p.opt.prefix, p.opt.partitions, p.opt.batch);
 	}
 	if (p.opt.binary) {
 		p.bin = malloc(BATCH_BYTES);

@@ -8,6 +8,8 @@ int tc_cmd_replay(int argc, char **argv);
 int tc_cmd_check(int argc, char **argv);
 int tc_cmd_inspect(int argc, char **argv);
 int tc_cmd_pub(int argc, char **argv);
+/* `tickcast pub --nats`: stdin's reading lines to a cluster's readings stream (cmd_pub_nats.c). */
+int tc_cmd_pub_nats(const char *urls, const char *prefix, long partitions, long batch);
 int tc_cmd_sub(int argc, char **argv);
 int tc_cmd_status(int argc, char **argv);
 int tc_cmd_reload(int argc, char **argv);

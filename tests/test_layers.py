@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """test_layers.py -- the code folders are layers and every #include obeys them.
 
-core <- config <- wire <- engine <- daemon, cli: a folder may include its own
+core <- config <- wire <- engine <- cluster <- daemon, cli: a folder may include its own
 headers and those of the layers below it, never above or beside it, and only
-the system headers its layer may use (no sockets or threads below daemon/ and
-cli/; OpenMP only in core/). meson.build gives each library only the include
+the system headers its layer may use (no sockets or threads below cluster/,
+daemon/ and cli/; NATS only in cluster/; OpenMP only in core/ and engine/). meson.build gives each library only the include
 folders of the layers below it, so a wrong project include already fails to
 compile; this test also catches the system headers, which every library can
 see. Plain Python; prints TAP.
@@ -17,19 +17,22 @@ import sys
 
 ROOT = os.environ.get("TC_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-ORDER = ["core", "config", "wire", "engine", "daemon", "cli"]
+ORDER = ["core", "config", "wire", "engine", "cluster", "daemon", "cli"]
 BELOW = {
     "core": [],
     "config": ["core"],
     "wire": ["core", "config"],
     "engine": ["core", "config", "wire"],
-    "daemon": ["core", "config", "wire", "engine"],
-    "cli": ["core", "config", "wire", "engine"],
+    "cluster": ["core", "config", "wire", "engine"],
+    "daemon": ["core", "config", "wire", "engine", "cluster"],
+    "cli": ["core", "config", "wire", "engine", "cluster"],
 }
 # System headers that only some layers may include, and which ones.
 RESTRICTED = {
     "zmq.h": {"daemon", "cli"},
-    "pthread.h": {"daemon"},
+    "pthread.h": {"daemon", "cluster"},
+    "nats/nats.h": {"cluster"},
+    "nats.h": {"cluster"},
     "stdatomic.h": {"core", "daemon"},
     "signal.h": {"daemon", "cli"},
     "sys/signalfd.h": {"daemon"},
@@ -73,7 +76,7 @@ def violations(layer, owner):
 def main():
     owner = owners()
     # The rule itself must be able to fail: a daemon header included from
-    # engine/ and zmq.h included from wire/ are both caught.
+    # engine/, zmq.h included from wire/ and nats/nats.h from daemon/ are caught.
     tests = [("the checker catches an upward include and a forbidden system header",
               lambda: _checker_catches(owner))]
     for layer in ORDER:
@@ -106,6 +109,8 @@ def _checker_catches(owner):
             f.write('#include "ticker.h"\n')
         with open(os.path.join(tmp, "wire", "bad.c"), "w") as f:
             f.write("#include <zmq.h>\n")
+        with open(os.path.join(tmp, "daemon", "bad.c"), "w") as f:
+            f.write("#include <nats/nats.h>\n")
         ROOT = tmp
         try:
             missed = []
@@ -113,6 +118,8 @@ def _checker_catches(owner):
                 missed.append("engine/bad.c including ticker.h was not caught")
             if not violations("wire", owner):
                 missed.append("wire/bad.c including zmq.h was not caught")
+            if not violations("daemon", owner):
+                missed.append("daemon/bad.c including nats/nats.h was not caught")
         finally:
             ROOT = saved
     return missed

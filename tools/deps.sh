@@ -8,6 +8,7 @@ TC_PACKAGES=(
   libyaml-dev libjansson-dev libxxhash-dev libzmq3-dev libsystemd-dev nettle-dev
   libcriterion-dev python3 python3-zmq libmicrohttpd-dev prometheus
   clang libclang-rt-14-dev libomp-dev
+  nats-server libnats-dev
 )
 
 tc_install_missing() {
