@@ -4,15 +4,16 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <xxhash.h>
 
 #include "error.h"
+#include "streams.h"
 
-#define PREFIX_MAX 200     /* bytes of a prefix; subjects built from it fit SUBJECT_LEN */
-#define SUBJECT_LEN 256
+#define SUBJECT_LEN (TC_PREFIX_MAX + 64)   /* a prefix, ".checkpoints.", p, ".", an epoch */
 #define WHY_LEN 200        /* bytes of a NATS failure's description */
 
 struct epoch_seen {
@@ -23,28 +24,17 @@ struct epoch_seen {
 struct tc_ckpt_store {
 	natsConnection *nc;          /* borrowed: its max payload sizes the chunks */
 	jsCtx *js;                   /* borrowed */
-	char prefix[PREFIX_MAX + 1];
-	char stream[PREFIX_MAX + 16];
+	char prefix[TC_PREFIX_MAX + 1];
+	char stream[TC_STREAM_NAME_MAX];
 	pthread_mutex_t lock;        /* guards epochs (puts of different partitions may overlap) */
 	struct epoch_seen *epochs;   /* [n_epochs], by partition */
 	uint32_t n_epochs;
 };
 
-static bool prefix_ok(const char *prefix)
-{
-	size_t n = strlen(prefix);
-	if (n == 0 || n > PREFIX_MAX || prefix[0] == '.' || prefix[n - 1] == '.' || strstr(prefix, "..")) {
-		return false;
-	}
-	return strspn(prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
-}
-
 struct tc_ckpt_store *tc_ckpt_store_create(natsConnection *nc, jsCtx *js, const char *prefix,
 	char *err)
 {
-	if (!prefix_ok(prefix)) {
-		tc_err_set(err, "checkpoint store: prefix \"%.40s\" is not dot-separated tokens of "
-			"[A-Za-z0-9_-] (at most %d bytes)", prefix, PREFIX_MAX);
+	if (tc_cluster_prefix_check(prefix, err) != 0) {
 		return NULL;
 	}
 	struct tc_ckpt_store *s = calloc(1, sizeof *s);
@@ -54,11 +44,9 @@ struct tc_ckpt_store *tc_ckpt_store_create(natsConnection *nc, jsCtx *js, const 
 	}
 	s->nc = nc;
 	s->js = js;
+	char readings[TC_STREAM_NAME_MAX];
 	strcpy(s->prefix, prefix);
-	snprintf(s->stream, sizeof s->stream, "%s_checkpoints", prefix);
-	for (char *c = s->stream; *c; c++) {
-		*c = *c == '.' ? '_' : *c;
-	}
+	tc_streams_names(prefix, readings, s->stream);
 	pthread_mutex_init(&s->lock, NULL);
 	return s;
 }

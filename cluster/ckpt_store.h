@@ -1,6 +1,6 @@
 /* ckpt_store.h -- a partition's checkpoint image kept in a JetStream stream, as chunks and a manifest written last.
  *
- * Stream `<prefix, dots as _>_checkpoints` (created elsewhere) holds, per
+ * Stream `<prefix, dots as _>_checkpoints` (streams.h makes it) holds, per
  * partition p, the chunks of each epoch on `<prefix>.checkpoints.<p>.<epoch>`
  * and the manifests on `<prefix>.checkpoints.<p>.manifest` (ckpt_manifest.h).
  * A put publishes the chunks, then the manifest, each acknowledged by the
@@ -32,7 +32,7 @@ struct tc_ckpt_store;
 
 /* A store on stream `<prefix>_checkpoints` (dots of prefix as _) through js,
  * sizing chunks by nc's max payload; nc and js are borrowed.  NULL and err
- * when prefix is not dot-separated tokens of [A-Za-z0-9_-] or out of memory. */
+ * when prefix fails tc_cluster_prefix_check (streams.h) or out of memory. */
 struct tc_ckpt_store *tc_ckpt_store_create(natsConnection *nc, jsCtx *js, const char *prefix,
 	char *err);
 
