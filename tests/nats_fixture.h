@@ -348,9 +348,16 @@ static inline int nf_start_conf(struct nf_cluster *c, int nodes, const char *ext
 		nd->cluster_port = ports[3 * i + 1];
 		nd->http_port = ports[3 * i + 2];
 		snprintf(nd->name, sizeof nd->name, "n%d", i);
-		snprintf(nd->conf, sizeof nd->conf, "%s/%s.conf", c->dir, nd->name);
-		snprintf(nd->store, sizeof nd->store, "%s/%s", c->dir, nd->name);
-		snprintf(nd->log, sizeof nd->log, "%s/%s.log", c->dir, nd->name);
+		/* (Results checked: they cannot be cut, and GCC's range guess thinks otherwise.) */
+		if (snprintf(nd->conf, sizeof nd->conf, "%s/%s.conf", c->dir, nd->name)
+				>= (int)sizeof nd->conf
+			|| snprintf(nd->store, sizeof nd->store, "%s/%s", c->dir, nd->name)
+				>= (int)sizeof nd->store
+			|| snprintf(nd->log, sizeof nd->log, "%s/%s.log", c->dir, nd->name)
+				>= (int)sizeof nd->log) {
+			nf_stop(c);
+			return -1;
+		}
 		at += (size_t)snprintf(c->urls + at, sizeof c->urls - at, "%snats://127.0.0.1:%d",
 			i ? "," : "", nd->client_port);
 	}
