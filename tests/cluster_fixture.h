@@ -22,6 +22,7 @@ struct cf {
 	natsConnection *nc;
 	jsCtx *js;
 	natsSubscription *forecasts; /* core NATS <prefix>.forecast.> */
+	natsConnection *sub_nc;      /* cf_subscribe_via's; NULL: forecasts come through nc */
 	struct dh_buf readings[CF_PARTITIONS]; /* each partition's readings, in stream order */
 	struct dh_buf pending[CF_PARTITIONS];  /* generated, not yet published */
 	unsigned pending_lines[CF_PARTITIONS];
@@ -47,6 +48,23 @@ static inline void cf_setup(int nodes, int replicas)
 	dh_copy_sample("w.safetensors");
 }
 
+/* Receives forecasts through node i alone from now on (core NATS reaches a
+ * subscriber only while its server is up: a test that kills a node keeps
+ * its subscriber elsewhere). */
+static inline void cf_subscribe_via(int i)
+{
+	char url[64];
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d", cf.nats.node[i].client_port);
+	natsSubscription_Destroy(cf.forecasts);
+	cf.forecasts = NULL;
+	cr_assert_eq(natsConnection_ConnectTo(&cf.sub_nc, url), NATS_OK);
+	cr_assert_eq(natsConnection_SubscribeSync(&cf.forecasts, cf.sub_nc, "tickcast.forecast.>"),
+		NATS_OK);
+	natsSubscription_SetPendingLimits(cf.forecasts, -1, -1);
+	cr_assert_eq(natsConnection_Flush(cf.sub_nc), NATS_OK);
+	dh_sleep_ms(200); /* the interest reaches the other nodes */
+}
+
 static inline void cf_kill_member(int k, int sig)
 {
 	if (cf.member[k] > 0) {
@@ -62,6 +80,7 @@ static inline void cf_teardown(void)
 		cf_kill_member(k, SIGKILL);
 	}
 	natsSubscription_Destroy(cf.forecasts);
+	natsConnection_Destroy(cf.sub_nc);
 	jsCtx_Destroy(cf.js);
 	natsConnection_Destroy(cf.nc);
 	nf_stop(&cf.nats);

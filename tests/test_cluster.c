@@ -6,6 +6,8 @@
 
 #include "cluster_fixture.h"
 
+TestSuite(cluster, .timeout = 240);
+
 static void setup_r1(void)
 {
 	cf_setup(3, 1);
@@ -155,19 +157,23 @@ Test(cluster, a_member_whose_nats_server_dies_reconnects_and_resumes_from_its_po
 	.init = setup_r1, .fini = cf_teardown)
 {
 	cf_start_member(0, 1);
-	cf_publish_buckets(5);
 	json_t *s = cf_status(0);
 	const char *url = dh_json_str(s, "cluster.nats.url");
 	const char *colon = strrchr(url, ':');
 	int node = node_of_port(colon ? atoi(colon + 1) : 0);
-	json_decref(s);
 	cr_assert_geq(node, 0, "member 0 is connected to no node of the cluster: %s", url);
+	json_decref(s);
+	cf_subscribe_via((node + 1) % cf.nats.n);
+	cf_publish_buckets(5);
+	struct dh_lines want = {0};
+	cf_expected(&want, dh_path("m0.yaml"));
+	cf_expect_forecasts(&want);
+	dh_lines_free(&want);
 	nf_kill(&cf.nats, node, SIGKILL);
 	dh_sleep_ms(1000);
 	cr_assert_eq(nf_restart(&cf.nats, node), 0);
 	cf_publish_buckets(10);
 	cf_flush_all();
-	struct dh_lines want = {0};
 	cf_expected(&want, dh_path("m0.yaml"));
 	cf_expect_forecasts(&want);
 	dh_lines_free(&want);

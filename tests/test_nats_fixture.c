@@ -45,8 +45,7 @@ static void add_r3_stream(jsCtx *js, const char *name, const char *subject)
 	jsStreamInfo_Destroy(si);
 }
 
-Test(nats_fixture, a_three_node_cluster_elects_a_new_stream_leader_when_the_leader_is_killed,
-	.timeout = 120)
+Test(nats_fixture, a_three_node_cluster_elects_a_new_stream_leader_when_the_leader_is_killed)
 {
 	struct nf_cluster c;
 	cr_assert_eq(nf_start(&c, 3), 0, "the cluster did not start (see stderr)");
@@ -81,7 +80,7 @@ Test(nats_fixture, a_three_node_cluster_elects_a_new_stream_leader_when_the_lead
 	nf_stop(&c);
 }
 
-Test(nats_fixture, one_node_starts_healthy_and_stop_removes_its_folder, .timeout = 60)
+Test(nats_fixture, one_node_starts_healthy_and_stop_removes_its_folder)
 {
 	struct nf_cluster c;
 	cr_assert_eq(nf_start(&c, 1), 0);

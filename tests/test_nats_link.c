@@ -40,7 +40,7 @@ static int events_have(const char *want)
 			WAIT_MS, events); \
 	} while (0)
 
-Test(nats_link, reconnects_by_itself_after_the_server_restarts_and_counts_it, .timeout = 60)
+Test(nats_link, reconnects_by_itself_after_the_server_restarts_and_counts_it)
 {
 	struct nf_cluster c;
 	cr_assert_eq(nf_start(&c, 1), 0);
@@ -71,7 +71,7 @@ Test(nats_link, reconnects_by_itself_after_the_server_restarts_and_counts_it, .t
 	nf_stop(&c);
 }
 
-Test(nats_link, counts_and_reports_a_slow_consumer, .timeout = 60)
+Test(nats_link, counts_and_reports_a_slow_consumer)
 {
 	struct nf_cluster c;
 	cr_assert_eq(nf_start(&c, 1), 0);

@@ -84,7 +84,7 @@ static void expect_server_agrees(natsConnection *nc, const char *in, const char 
 	natsSubscription_Destroy(sub);
 }
 
-Test(partition, agrees_with_nats_server_subject_mapping, .timeout = 60)
+Test(partition, agrees_with_nats_server_subject_mapping)
 {
 	struct nf_cluster c;
 	cr_assert_eq(nf_start_conf(&c, 1,

@@ -100,7 +100,7 @@ static void expect_stream_matches_input(void)
 }
 
 Test(pub_nats, lines_land_in_their_partition_in_order_none_missing, .init = setup,
-	.fini = teardown, .timeout = 60)
+	.fini = teardown)
 {
 	make_streams(PARTS);
 	write_input();
@@ -113,8 +113,7 @@ Test(pub_nats, lines_land_in_their_partition_in_order_none_missing, .init = setu
 	expect_stream_matches_input();
 }
 
-Test(pub_nats, an_explicit_partition_count_is_used_as_given, .init = setup, .fini = teardown,
-	.timeout = 60)
+Test(pub_nats, an_explicit_partition_count_is_used_as_given, .init = setup, .fini = teardown)
 {
 	make_streams(PARTS);
 	write_input();
@@ -126,8 +125,7 @@ Test(pub_nats, an_explicit_partition_count_is_used_as_given, .init = setup, .fin
 	expect_stream_matches_input();
 }
 
-Test(pub_nats, without_a_readings_stream_it_says_what_to_do, .init = setup, .fini = teardown,
-	.timeout = 60)
+Test(pub_nats, without_a_readings_stream_it_says_what_to_do, .init = setup, .fini = teardown)
 {
 	char args[256];
 	snprintf(args, sizeof args, "pub --nats %s --prefix nothere < /dev/null", c.urls);
@@ -135,8 +133,7 @@ Test(pub_nats, without_a_readings_stream_it_says_what_to_do, .init = setup, .fin
 	expect_output("no stream nothere_readings");
 }
 
-Test(pub_nats, a_batch_the_stream_does_not_take_is_reported, .init = setup, .fini = teardown,
-	.timeout = 60)
+Test(pub_nats, a_batch_the_stream_does_not_take_is_reported, .init = setup, .fini = teardown)
 {
 	write_input();
 	/* With the count given there is no stream to ask: no stream takes the

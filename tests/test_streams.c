@@ -65,7 +65,7 @@ Test(streams, names_replace_dots_with_underscores)
 }
 
 Test(streams, ensure_adds_both_streams_and_records_the_partition_count, .init = setup,
-	.fini = teardown, .timeout = 60)
+	.fini = teardown)
 {
 	char err[TC_ERR_LEN] = "";
 	cr_assert_eq(tc_streams_ensure(js, CONFIG(.max_age_s = 3600, .max_bytes = 1 << 20), err), 0,
@@ -92,8 +92,7 @@ Test(streams, ensure_adds_both_streams_and_records_the_partition_count, .init = 
 		"a second ensure with the same config: %s", err);
 }
 
-Test(streams, another_partition_count_is_refused, .init = setup, .fini = teardown,
-	.timeout = 60)
+Test(streams, another_partition_count_is_refused, .init = setup, .fini = teardown)
 {
 	char err[TC_ERR_LEN] = "";
 	cr_assert_eq(tc_streams_ensure(js, CONFIG(), err), 0, "%s", err);
@@ -105,7 +104,7 @@ Test(streams, another_partition_count_is_refused, .init = setup, .fini = teardow
 }
 
 Test(streams, age_and_size_limits_follow_the_config, .init = setup,
-	.fini = teardown, .timeout = 60)
+	.fini = teardown)
 {
 	char err[TC_ERR_LEN] = "";
 	cr_assert_eq(tc_streams_ensure(js, CONFIG(.max_age_s = 60), err), 0, "%s", err);
@@ -117,7 +116,7 @@ Test(streams, age_and_size_limits_follow_the_config, .init = setup,
 	jsStreamInfo_Destroy(si);
 }
 
-Test(streams, replicas_follow_the_config_in_a_cluster, .timeout = 90)
+Test(streams, replicas_follow_the_config_in_a_cluster)
 {
 	char err[TC_ERR_LEN] = "";
 	cr_assert_eq(nf_start(&c, 3), 0);
@@ -151,8 +150,7 @@ static void add_foreign(const char *name, const char *subject, const char *descr
 	jsStreamInfo_Destroy(si);
 }
 
-Test(streams, a_stream_tickcast_did_not_make_is_refused, .init = setup, .fini = teardown,
-	.timeout = 60)
+Test(streams, a_stream_tickcast_did_not_make_is_refused, .init = setup, .fini = teardown)
 {
 	char err[TC_ERR_LEN] = "";
 	add_foreign("tickcast_readings", "tickcast.readings.*", NULL);
@@ -168,8 +166,7 @@ Test(streams, a_stream_tickcast_did_not_make_is_refused, .init = setup, .fini = 
 		"other.readings.*"), "%s", err);
 }
 
-Test(streams, partitions_of_a_missing_stream_say_what_to_do, .init = setup, .fini = teardown,
-	.timeout = 60)
+Test(streams, partitions_of_a_missing_stream_say_what_to_do, .init = setup, .fini = teardown)
 {
 	char err[TC_ERR_LEN] = "";
 	uint32_t p;
