@@ -4,6 +4,7 @@
  * member count, and the loss of the readings stream's leader. */
 #include <criterion/criterion.h>
 
+#include "cli_run.h"
 #include "cluster_fixture.h"
 
 TestSuite(cluster, .timeout = 240);
@@ -273,4 +274,39 @@ Test(cluster, a_restore_whose_readings_retention_removed_says_they_are_lost,
 	cr_assert_gt(restored, 0, "no partition was restored");
 	cr_assert_eq(gaps, restored, "every restored partition lost readings to retention");
 	cr_assert_not_null(strstr(cf_log(0), "are lost to this partition"), "%s", cf_log(0));
+}
+
+/* `tickcastd --member K` against what the config says; no NATS needed. */
+static void expect_member_refused(const char *config, const char *member, const char *want)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s --config %s --member %s --check 2>&1", getenv("TC_TICKCASTD"),
+		config, member);
+	int status = run_sh(cmd);
+	cr_assert_neq(status, 0, "tickcastd accepted --member %s: %s", member, output);
+	expect_output(want);
+}
+
+Test(cluster_member_option, a_member_number_the_config_cannot_have_is_refused_saying_why,
+	.init = dh_setup, .fini = dh_teardown)
+{
+	dh_copy_sample("w.safetensors");
+	struct dh_buf b = {0};
+	dh_buf_printf(&b, "model: {%s}\ntick: {%s}\ncluster: {members: 2, partitions: 4}\n",
+		DH_SAMPLE_MODEL, DH_EVENT_TICK);
+	dh_write_file("c.yaml", b.p, b.len);
+	dh_buf_free(&b);
+	b = (struct dh_buf){0};
+	dh_buf_printf(&b, "model: {%s}\n", DH_SAMPLE_MODEL);
+	dh_write_file("single.yaml", b.p, b.len);
+	dh_buf_free(&b);
+	expect_member_refused(dh_path("c.yaml"), "2", "--member 2: ");
+	expect_output("cluster has 2 members (numbered from 0)");
+	expect_member_refused(dh_path("c.yaml"), "x", "--member: \"x\" is not a member number");
+	expect_member_refused(dh_path("c.yaml"), "-1", "is not a member number");
+	expect_member_refused(dh_path("single.yaml"), "0", "has no cluster section");
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s --config %s --member 1 --check 2>&1", getenv("TC_TICKCASTD"),
+		dh_path("c.yaml"));
+	cr_assert_eq(run_sh(cmd), 0, "%s", output);
 }
