@@ -1,6 +1,7 @@
 /* shard.c -- one partition of a cluster member (shard.h). */
 #include "shard.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,91 @@
 #include "message.h"
 #include "partition.h"
 #include "tick_checkpoint.h"
+
+/* A message's readings side by side (tick.h's tc_reading_batch), kept
+ * from message to message so that a steady stream allocates nothing. */
+struct tc_shard_batch {
+	size_t n, cap;
+	char *ids;
+	size_t ids_len, ids_cap;
+	size_t *id_off;
+	uint8_t *id_len;
+	double *time;
+	float *values;
+	uint32_t *index;             /* [n]: each reading's number in its message */
+	int width;                   /* values a reading */
+	int failed;                  /* out of memory: the rest of the message is dropped */
+};
+
+/* Makes *p hold want items of size bytes (*cap of them), doubling. */
+static int grow(void **p, size_t *cap, size_t want, size_t size)
+{
+	if (want <= *cap) {
+		return 0;
+	}
+	size_t n = *cap ? *cap : 256;
+	while (n < want) {
+		n *= 2;
+	}
+	void *q = realloc(*p, n * size);
+	if (!q) {
+		return -1;
+	}
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Makes room for one more reading in every per-reading array. */
+static int batch_room(struct tc_shard_batch *b)
+{
+	if (b->n < b->cap) {
+		return 0;
+	}
+	size_t want = b->n + 1, c;
+	if ((c = b->cap, grow((void **)&b->id_off, &c, want, sizeof *b->id_off)) < 0
+		|| (c = b->cap, grow((void **)&b->id_len, &c, want, sizeof *b->id_len)) < 0
+		|| (c = b->cap, grow((void **)&b->time, &c, want, sizeof *b->time)) < 0
+		|| (c = b->cap, grow((void **)&b->index, &c, want, sizeof *b->index)) < 0
+		|| (c = b->cap, grow((void **)&b->values, &c, want,
+			(size_t)b->width * sizeof *b->values)) < 0) {
+		return -1;
+	}
+	b->cap = c;
+	return 0;
+}
+
+/* Appends r, the index-th reading of its message; -1 out of memory. */
+static int batch_add(struct tc_shard_batch *b, const struct tc_reading *r, uint32_t index)
+{
+	if (batch_room(b) < 0 || grow((void **)&b->ids, &b->ids_cap, b->ids_len + r->id_len, 1) < 0) {
+		return -1;
+	}
+	memcpy(b->ids + b->ids_len, r->id, r->id_len);
+	b->id_off[b->n] = b->ids_len;
+	b->id_len[b->n] = (uint8_t)r->id_len;
+	b->ids_len += r->id_len;
+	b->time[b->n] = r->has_time ? r->time : NAN;
+	memcpy(b->values + b->n * (size_t)b->width, r->values, (size_t)b->width * sizeof(float));
+	b->index[b->n] = index;
+	b->n++;
+	return 0;
+}
+
+static void batch_free(struct tc_shard_batch **bp)
+{
+	struct tc_shard_batch *b = *bp;
+	if (b) {
+		free(b->ids);
+		free(b->id_off);
+		free(b->id_len);
+		free(b->time);
+		free(b->values);
+		free(b->index);
+		free(b);
+		*bp = NULL;
+	}
+}
 
 static int64_t wall_ms(void)
 {
@@ -79,8 +165,9 @@ int tc_shard_open(struct tc_shard *s, uint32_t p, const struct tc_shard_env *env
 	s->last_checkpoint_ms = wall_ms();
 	const struct tc_scaler_config *scaler = cfg->scaler.type == TC_SCALER_NONE ? NULL
 		: &cfg->scaler;
-	if (!(s->image = tc_checkpoint_create())) {
-		return tc_err_set(err, "out of memory for partition %u's checkpoint", p);
+	if (!(s->image = tc_checkpoint_create()) || !(s->batch = calloc(1, sizeof *s->batch))) {
+		tc_shard_close(s);
+		return tc_err_set(err, "out of memory for partition %u", p);
 	}
 	if (!(s->tick = tc_tick_create(&cfg->tick, env->model, (size_t)cfg->series.max,
 		(uint64_t)cfg->series.ttl_ticks, scaler, err))
@@ -96,6 +183,7 @@ void tc_shard_close(struct tc_shard *s)
 {
 	tc_tick_destroy(&s->tick);
 	tc_checkpoint_destroy(&s->image);
+	batch_free(&s->batch);
 }
 
 /* A closed tick: its forecasts out, and a snapshot when one is due (the
@@ -121,7 +209,7 @@ static int emit(void *ud, const struct tc_forecasts *f)
 		return 0;
 	}
 	s->snapshot_due = 1;
-	s->snapshot_at = (struct tc_ckpt_position){s->next.resume_seq, s->reading_index};
+	s->snapshot_taken = 1; /* its position: the reading that closed, once the offer returns */
 	return 0;
 }
 
@@ -129,28 +217,42 @@ static void accept(void *ud, const struct tc_reading *r)
 {
 	struct tc_shard *s = ud;
 	uint32_t index = s->reading_index++;
-	if (index < s->skip) {
+	if (index < s->skip || s->batch->failed) {
 		return;
 	}
 	const struct tc_config *cfg = s->env->cfg;
 	if (tc_partition_of(r->id, r->id_len, (uint32_t)cfg->cluster.partitions) != s->partition) {
 		s->stats.misrouted++;
-		return;
-	}
-	if (!tc_forecast_out_id_ok(r->id, r->id_len)) {
+	} else if (!tc_forecast_out_id_ok(r->id, r->id_len)) {
 		s->stats.unroutable++;
-		return;
+	} else if (batch_add(s->batch, r, index) < 0) {
+		s->batch->failed = 1;
 	}
-	/* The index of the reading being filed, for a checkpoint its close takes. */
-	s->reading_index = index;
-	struct tc_emitter out = {emit, s};
-	enum tc_reject why;
+}
+
+/* Files the message's batch; a snapshot taken at a close records the
+ * reading that closed (not filed yet) as where the message resumes. */
+static void file_batch(struct tc_shard *s, uint64_t seq)
+{
+	struct tc_shard_batch *b = s->batch;
+	const struct tc_reading_batch rb = {b->n, b->ids, b->id_off, b->id_len, b->time, b->values};
+	const struct tc_emitter out = {emit, s};
 	char err[TC_ERR_LEN];
-	if (tc_tick_offer(s->tick, r, &out, &why, err) < 0) {
-		say(s, 0, "tick: %s", err);
+	size_t next = 0;
+	while (next < b->n) {
+		s->snapshot_taken = 0;
+		if (tc_tick_offer_batch(s->tick, &rb, &next, &out, err) < 0) {
+			say(s, 0, "tick: %s", err);
+		}
+		if (s->snapshot_taken && next < b->n) {
+			s->snapshot_at = (struct tc_ckpt_position){seq, b->index[next]};
+		}
 	}
-	s->reading_index = index + 1;
-	s->stats.readings++;
+	s->stats.readings += b->n;
+	if (b->failed) {
+		say(s, 0, "stream sequence %llu: out of memory: readings after the %zu-th were "
+			"dropped", (unsigned long long)seq, b->n);
+	}
 }
 
 static void reject(void *ud, enum tc_reject why, const char *detail)
@@ -174,12 +276,16 @@ void tc_shard_apply(struct tc_shard *s, uint64_t seq, const void *body, size_t l
 	s->skip = seq == s->next.resume_seq ? s->next.resume_skip : 0;
 	s->next = (struct tc_ckpt_position){seq, 0};
 	s->reading_index = 0;
+	s->batch->n = s->batch->ids_len = 0;
+	s->batch->failed = 0;
+	s->batch->width = s->env->cfg->model.input_size;
 	uint64_t bad = s->stats.bad_readings;
 	struct tc_frame frame = {body, len};
 	struct tc_reading_sink sink = {accept, reject, s};
 	tc_message_parse(&frame, 1, s->env->cfg->model.input_size,
 		(size_t)s->env->cfg->ingest.max_message_bytes, &sink);
 	s->stats.bad_messages += s->stats.bad_readings != bad;
+	file_batch(s, seq);
 	s->stats.messages++;
 	s->next = (struct tc_ckpt_position){seq + 1, 0};
 	tc_shard_flush(s);

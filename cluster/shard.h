@@ -9,7 +9,8 @@
  * were (a tick can close in the middle of a message, and a checkpoint is
  * taken right at a close, where the engine holds no open tick). Messages
  * before the position are skipped, so a message delivered twice is
- * applied once. Readings whose id hashes to another partition, or cannot
+ * applied once. A message's readings are filed as one batch
+ * (tc_tick_offer_batch), as the daemon's ticker files its queue. Readings whose id hashes to another partition, or cannot
  * end a forecast's subject, are refused and counted. */
 #ifndef TC_SHARD_H
 #define TC_SHARD_H
@@ -65,6 +66,8 @@ struct tc_shard {
 	uint64_t epoch;                  /* of the last checkpoint written or restored */
 	uint32_t reading_index;          /* readings of the message being applied, so far */
 	uint32_t skip;                   /* of the message being applied, already applied before */
+	int snapshot_taken;              /* a close in the offer in hand took a snapshot */
+	struct tc_shard_batch *batch;    /* the message's readings, filed as one batch */
 	struct tc_shard_stats stats;
 };
 
