@@ -153,23 +153,7 @@ static inline void cf_start_member(int k, int members)
 	const char *config = cf_config(k, members);
 	char log_path[256];
 	snprintf(log_path, sizeof log_path, "%s/m%d.log", dh.dir, k);
-	int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	cr_assert_geq(log, 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(log, 1);
-		dup2(log, 2);
-		signal(SIGTERM, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		const char *exe = getenv("TC_TICKCASTD");
-		execl(exe, exe, "--config", config, (char *)NULL);
-		_exit(127);
-	}
-	close(log);
+	pid_t pid = dh_spawn(config, log_path);
 	cf.member[k] = pid;
 	double deadline = dh_now_ms() + 30000;
 	for (;;) {

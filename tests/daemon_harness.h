@@ -328,14 +328,14 @@ static inline void dh_expect_int(const char *path, long long want)
 
 /* ---- the daemon ---- */
 
-/* Starts $TC_TICKCASTD --config dir/tickcast.yaml, stderr and stdout to
- * dir/daemon.log, and waits until its control socket answers `status`. */
-static inline void dh_start(void)
+/* Starts $TC_TICKCASTD --config config, stdout and stderr appended to
+ * log_path; it dies with the test. Returns its pid. */
+static inline pid_t dh_spawn(const char *config, const char *log_path)
 {
 	const char *exe = getenv("TC_TICKCASTD");
 	cr_assert_not_null(exe, "TC_TICKCASTD is not set");
-	int log = open(dh.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	cr_assert_geq(log, 0, "%s: %s", dh.log, strerror(errno));
+	int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	cr_assert_geq(log, 0, "%s: %s", log_path, strerror(errno));
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
@@ -360,11 +360,19 @@ static inline void dh_start(void)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execl(exe, exe, "--config", dh.config, (char *)NULL);
+		execl(exe, exe, "--config", config, (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", exe, strerror(errno));
 		_exit(127);
 	}
 	close(log);
+	return pid;
+}
+
+/* Starts $TC_TICKCASTD --config dir/tickcast.yaml, stderr and stdout to
+ * dir/daemon.log, and waits until its control socket answers `status`. */
+static inline void dh_start(void)
+{
+	pid_t pid = dh_spawn(dh.config, dh.log);
 	dh.pid = pid;
 	double deadline = dh_now_ms() + DH_START_MS;
 	for (;;) {

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "dh_util.h"
+
 /* One per test process: set by dh_setup, released by dh_teardown (daemon_harness.h). */
 /* A CURVE client's keys, Z85 (40 characters each). */
 struct dh_key {
@@ -72,6 +74,22 @@ static inline void dh_write_file(const char *name, const void *data, size_t len)
 	cr_assert_eq(fwrite(data, 1, len, f), len);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(rename(tmp, dh_path(name)), 0, "rename: %s", strerror(errno));
+}
+
+/* promtool (Debian's prometheus package) accepts body, a metrics text, with
+ * no lint problem: it is written to dir/metrics.txt and checked. */
+static inline void dh_expect_promtool_clean(const char *body)
+{
+	dh_write_file("metrics.txt", body, strlen(body));
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "promtool check metrics < %s > %s 2>&1", dh_path("metrics.txt"),
+		dh_path("promtool.out"));
+	int rc = system(cmd);
+	size_t len;
+	char *said = dh_read_file(dh_path("promtool.out"), &len);
+	cr_assert_eq(rc, 0, "promtool check metrics failed:\n%s\non:\n%s", said, body);
+	cr_assert_eq(len, 0, "promtool check metrics found problems:\n%s", said);
+	free(said);
 }
 
 #endif
