@@ -25,6 +25,7 @@ struct tc_nats_link {
 	pthread_mutex_t lock;
 	pthread_cond_t closed_cond;
 	int closed;       /* libnats' closed callback has run */
+	int closing;      /* tc_nats_link_close has begun: a disconnect is ours */
 	uint32_t seed;    /* xorshift state for the backoff's jitter */
 	struct tc_nats_link_status st;
 };
@@ -61,12 +62,16 @@ static void on_disconnected(natsConnection *nc, void *closure)
 	struct tc_nats_link *l = closure;
 	char url[sizeof l->st.url];
 	pthread_mutex_lock(&l->lock);
+	int closing = l->closing;
 	l->st.connected = 0;
-	l->st.disconnects++;
+	l->st.disconnects += !closing;
 	memcpy(url, l->st.url, sizeof url);
 	l->st.url[0] = '\0';
 	pthread_mutex_unlock(&l->lock);
-	say(l, TC_NATS_WARNING, "NATS: disconnected from %s; reconnecting", url[0] ? url : "the server");
+	if (!closing) { /* libnats calls this on our own close too */
+		say(l, TC_NATS_WARNING, "NATS: disconnected from %s; reconnecting",
+			url[0] ? url : "the server");
+	}
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
@@ -288,6 +293,9 @@ void tc_nats_link_close(struct tc_nats_link **lp)
 		return;
 	}
 	jsCtx_Destroy(l->js);
+	pthread_mutex_lock(&l->lock);
+	l->closing = 1;
+	pthread_mutex_unlock(&l->lock);
 	if (l->nc) {
 		/* The closed callback runs on a libnats thread after Close returns:
 		 * wait for it before freeing what it touches. */

@@ -119,13 +119,35 @@ static void say(const struct tc_shard *s, int level, const char *fmt, ...)
 	s->env->log(s->env->log_ud, level, line);
 }
 
+#define RESTORE_TRIES 20        /* a checkpoint that cannot be read is tried this often, */
+#define RESTORE_RETRY_NS 500000000L /* this far apart (a new stream's leader takes seconds) */
+
+/* Partition p's newest checkpoint, as tc_ckpt_store_get; one that cannot be
+ * read is tried again for 10 s (said once), then its error stands. */
+static int fetch(struct tc_shard *s, void **image, size_t *len, struct tc_ckpt_manifest *m,
+	char *err)
+{
+	const struct timespec pause = {0, RESTORE_RETRY_NS};
+	for (int tries = 1;; tries++) {
+		int found = tc_ckpt_store_get(s->env->store, s->partition, image, len, m, err);
+		if (found >= 0 || tries == RESTORE_TRIES) {
+			return found;
+		}
+		if (tries == 1) {
+			say(s, 1, "%s; trying again for %d s", err,
+				(int)(RESTORE_TRIES * RESTORE_RETRY_NS / 1000000000L));
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
 /* Restores the partition's newest checkpoint, if it has one. */
 static int restore(struct tc_shard *s, char *err)
 {
 	void *image = NULL;
 	size_t len = 0;
 	struct tc_ckpt_manifest m;
-	int found = tc_ckpt_store_get(s->env->store, s->partition, &image, &len, &m, err);
+	int found = fetch(s, &image, &len, &m, err);
 	if (found <= 0) {
 		return found;
 	}

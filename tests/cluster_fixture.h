@@ -147,14 +147,19 @@ static inline json_t *cf_status(int k)
 	return reply;
 }
 
-/* Starts member k of members (its log in dir/m<k>.log) and waits until it answers. */
-static inline void cf_start_member(int k, int members)
+/* Starts member k of members, its log in dir/m<k>.log. */
+static inline void cf_spawn_member(int k, int members)
 {
 	const char *config = cf_config(k, members);
 	char log_path[256];
 	snprintf(log_path, sizeof log_path, "%s/m%d.log", dh.dir, k);
-	pid_t pid = dh_spawn(config, log_path);
-	cf.member[k] = pid;
+	cf.member[k] = dh_spawn(config, log_path);
+}
+
+/* Waits until member k answers status. */
+static inline void cf_wait_member(int k)
+{
+	pid_t pid = cf.member[k];
 	double deadline = dh_now_ms() + 30000;
 	for (;;) {
 		json_t *s = cf_status(k);
@@ -170,6 +175,13 @@ static inline void cf_start_member(int k, int members)
 			cf_log(k));
 		dh_sleep_ms(50);
 	}
+}
+
+/* Starts member k of members and waits until it answers. */
+static inline void cf_start_member(int k, int members)
+{
+	cf_spawn_member(k, members);
+	cf_wait_member(k);
 }
 
 /* Publishes one message to partition p's subject with a JetStream ack,
