@@ -3,7 +3,7 @@
 # apply a readings stream loaded beforehand, and how fast `tickcast pub --nats` loads it.
 #
 #   benches/cluster.sh BUILD_DIR [--series S] [--buckets B] [--runs N] [--replicas "1 3"]
-#                      [--members "1 2"] [--perf]
+#                      [--members "1 2 1/1"] [--perf]
 #
 # Starts a 3-node nats-server cluster on free loopback ports in a temp dir. Writes S series x
 # B event buckets of text readings `<series> <value> <t>` (bucket-major, one reading per series
@@ -13,7 +13,9 @@
 # alternates from run to run) starts M tickcastd members on one machine and times from their
 # start until their status' cluster.totals.readings sum to S x B; the members are then
 # stopped (SIGTERM) and the checkpoint stream deleted, so every measurement starts from
-# offset 1 with no checkpoint. The script makes both streams itself before members start (with
+# offset 1 with no checkpoint. A --members entry M/T runs M members with OMP_NUM_THREADS=T
+# (the default, "1 2 1/1", compares one member with its OpenMP team of 2 threads, the
+# default on 2 CPUs, and one member stepping on 1 thread). The script makes both streams itself before members start (with
 # the settings tickcastd would give them) and waits for their leaders: two members starting
 # at once on an R3 checkpoint stream just made could time out reading its manifest. Prints
 # one RUN line a measurement and the medians.
@@ -23,8 +25,10 @@
 # section (forecasts go to core NATS only, one message per series and tick, text), and
 # cluster.checkpoint_every_s 3600 (no checkpoint during a measurement).
 #
-# --perf: afterwards one more run, R = 1 and 1 member, under `perf record -g`, and the top
-# symbols by self time (perf report --no-children).
+# --perf: afterwards one more run, R = 1 and 1 member, under `perf record -g`: its samples
+# sorted into what they do (cluster_helper.py perf-split, by the innermost user-space frame,
+# kernel time charged to the frame that entered the kernel), the top symbols by self time,
+# and the samples by thread.
 #
 # CLUSTER_KEEP=1 keeps the temp dir (logs, configs, perf.data).
 set -eu
@@ -37,7 +41,7 @@ series=20000
 buckets=50
 runs=3
 replicas_list="1 3"
-members_list="1 2"
+members_list="1 2 1/1"
 partitions=16
 do_perf=0
 while [ $# -gt 0 ]; do
@@ -135,8 +139,9 @@ EOF
 }
 
 # ---- one measurement: M members over the loaded stream ----
-measure() { # $1 members, $2 replicas, $3 run; the seconds in $result
-	local m=$1 r=$2 k eps=() load
+measure() { # $1 members[/threads], $2 replicas, $3 run; the seconds in $result
+	local m=${1%/*} r=$2 k eps=() load omp=
+	[ "$1" = "$m" ] || omp=${1#*/}
 	$helper delete "$url0" tickcast_checkpoints
 	$helper create "$url0" tickcast "$partitions" "$r"
 	load=$(load1)
@@ -146,7 +151,8 @@ measure() { # $1 members, $2 replicas, $3 run; the seconds in $result
 	start=$(date +%s%N)
 	for ((k = 0; k < m; k++)); do
 		write_config "$k" "$m" "$r"
-		"$work/tickcastd" --config "$work/m$k.yaml" >> "$work/m$k-R$r-M$m.log" 2>&1 &
+		${omp:+env OMP_NUM_THREADS=$omp} "$work/tickcastd" --config "$work/m$k.yaml" \
+			>> "$work/m$k-R$r-M${1/\//t}.log" 2>&1 &
 		member_pids+=($!)
 		eps+=("ipc://$work/control$k.sock")
 	done
@@ -163,10 +169,10 @@ measure() { # $1 members, $2 replicas, $3 run; the seconds in $result
 	done
 	member_pids=()
 	read -r secs queued msgs fc bad mis late <<< "$out"
-	awk -v s="$secs" -v n="$readings" -v m="$m" -v r="$r" -v run="$3" -v l="$load" \
+	awk -v s="$secs" -v n="$readings" -v m="$1" -v r="$r" -v run="$3" -v l="$load" \
 		-v q="$queued" -v msgs="$msgs" -v fc="$fc" -v bad="$bad" -v mis="$mis" \
 		-v late="$late" -v mc="$member_cpu" -v nc="$nats_cpu" -v hz="$hz" 'BEGIN {
-		printf "RUN R%d M%d run %d: %.2f s, %.0f readings/s, members %.2f cores, " \
+		printf "RUN R%d M%s run %d: %.2f s, %.0f readings/s, members %.2f cores, " \
 			"nats-servers %.2f cores, max queued %d, messages %d, forecasts %d, " \
 			"bad %d, misrouted %d, late %d, load before %s\n", r, m, run, s, n / s,
 			mc / hz / s, nc / hz / s, q, msgs, fc, bad, mis, late, l
@@ -217,26 +223,31 @@ for r in $replicas_list; do
 		printf "producer R%d: %.2f s, %.0f readings/s\n", r, ms / 1000, n / (ms / 1000) }'
 	for m in $members_list; do
 		s=$($helper median ${secs[$r,$m]})
-		eval "med_${r}_$m=$s"
+		eval "med_${r}_${m/\//t}=$s"
 		awk -v s="$s" -v n="$readings" -v r="$r" -v m="$m" -v all="${secs[$r,$m]}" 'BEGIN {
-			printf "consume R%d, %d member(s): %.2f s (runs:%s), %.0f readings/s\n", r, m, s,
+			printf "consume R%d, members %s: %.2f s (runs:%s), %.0f readings/s\n", r, m, s,
 				all, n / s }'
 	done
 done
-first_m=${members_list%% *} last_m=${members_list##* }
-first_r=${replicas_list%% *} last_r=${replicas_list##* }
+# Each setup against the first, and the last replica count against the first.
+ratio() { # $1 what, $2 median seconds of the base, $3 of the other
+	awk -v what="$1" -v a="$2" -v b="$3" 'BEGIN {
+		printf "ratio %s = %.2f x the readings/s\n", what, a / b }'
+}
+first_m=${members_list%% *} first_r=${replicas_list%% *} last_r=${replicas_list##* }
 for r in $replicas_list; do
-	a=$(eval echo "\$med_${r}_$first_m") b=$(eval echo "\$med_${r}_$last_m")
-	awk -v a="$a" -v b="$b" -v r="$r" -v m1="$first_m" -v m2="$last_m" 'BEGIN {
-		printf "ratio R%d: %d members / %d member(s) = %.2f x the readings/s\n", r, m2, m1, a / b }'
+	for m in ${members_list#"$first_m"}; do
+		ratio "R$r: members $m / members $first_m" "$(eval echo "\$med_${r}_${first_m/\//t}")" \
+			"$(eval echo "\$med_${r}_${m/\//t}")"
+	done
 done
 for m in $members_list; do
-	a=$(eval echo "\$med_${first_r}_$m") b=$(eval echo "\$med_${last_r}_$m")
-	awk -v a="$a" -v b="$b" -v m="$m" -v r1="$first_r" -v r2="$last_r" 'BEGIN {
-		printf "ratio %d member(s): R%d / R%d = %.2f x the readings/s\n", m, r2, r1, a / b }'
+	ratio "members $m: R$last_r / R$first_r" "$(eval echo "\$med_${first_r}_${m/\//t}")" \
+		"$(eval echo "\$med_${last_r}_${m/\//t}")"
 done
-grep -h -i -E "slow consumer|error|warning" "$work"/m*.log | sort | uniq -c | sort -rn | head -20 \
-	| sed 's/^/member log: /' || true
+grep -h -i -E "slow consumer|error|warning" "$work"/m*.log \
+	| sed -E 's/^[0-9T:.-]+Z //; s/127\.0\.0\.1:[0-9]+/127.0.0.1:PORT/' | sort | uniq -c \
+	| sort -rn | head -20 | sed 's/^/member log: /' || true
 
 # ---- where the time goes ----
 if [ "$do_perf" = 1 ]; then
@@ -244,22 +255,23 @@ if [ "$do_perf" = 1 ]; then
 	$helper delete "$url0" tickcast_checkpoints
 	$helper create "$url0" tickcast "$partitions" 1
 	write_config 0 1 1
+	# perf starts the member (OMP_WAIT_POLICY set, so that it does not exec itself again to
+	# set it), so that every thread it makes is sampled from the start.
 	start=$(date +%s%N)
-	"$work/tickcastd" --config "$work/m0.yaml" >> "$work/m0-perf.log" 2>&1 &
-	member_pids=($!)
-	perf record -e cpu-clock -F 999 -g -o "$work/perf.data" -p "${member_pids[0]}" \
-		2> "$work/perf-record.log" &
+	OMP_WAIT_POLICY=passive perf record -e cpu-clock -F 999 -g -o "$work/perf.data" -- \
+		"$work/tickcastd" --config "$work/m0.yaml" >> "$work/m0-perf.log" 2>&1 &
 	perf_pid=$!
-	out=$($helper wait "$work/tickcast" "$readings" "$start" 300 "ipc://$work/control0.sock")
-	kill -INT "$perf_pid"
+	member_pids=($perf_pid)
+	out=$($helper wait "$work/tickcast" "$readings" "$start" 90 "ipc://$work/control0.sock")
+	kill -TERM "$(pgrep -P "$perf_pid")"
 	wait "$perf_pid" || true
-	kill -TERM "${member_pids[0]}"
-	wait "${member_pids[0]}" || true
 	member_pids=()
-	echo "== perf: R1, 1 member, ${out%% *} s under perf; self time by symbol"
-	perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
-		| grep -E '^ +[0-9]' | head -40
+	echo "== perf: R1, 1 member, ${out%% *} s under perf; samples by what they do"
+	perf script -i "$work/perf.data" -F tid,ip,sym,dso 2>/dev/null | $helper perf-split
+	echo "== perf: self time by symbol"
+	perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none \
+		2>/dev/null | grep -E '^ +[0-9]' | head -25
 	echo "== perf: by thread (comm)"
-	perf report -i "$work/perf.data" --no-children --sort comm --stdio 2>/dev/null \
+	perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null \
 		| grep -E '^ +[0-9]' | head -10
 fi

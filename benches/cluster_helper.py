@@ -11,6 +11,8 @@ apply every reading, and medians.
     cluster_helper.py last-seq URL STREAM
     cluster_helper.py wait TICKCAST READINGS START_NS TIMEOUT_S ENDPOINT...
     cluster_helper.py median X...
+    perf script -F tid,ip,sym,dso | cluster_helper.py perf-split
+                                                   (samples by what they do, see CATEGORIES)
 """
 import json
 import socket
@@ -148,6 +150,68 @@ def wait(tickcast, readings, start_ns, timeout_s, endpoints):
         time.sleep(0.1)
 
 
+# A sample goes to the first category one of whose patterns is in its innermost user-space
+# frame ("symbol (dso)"); kernel time is charged to the user frame that entered the kernel.
+CATEGORIES = [
+    ("OpenMP region entry/exit (libgomp: the team barrier's futex wake, team set-up)",
+     ["libgomp"]),
+    ("GRU step (products, gates, head)", ["tile_", "tc_kernel_", "tc_head_", "step_block",
+                                          "tc_gemm", "gates"]),
+    ("forecast text (floats and integers to text)", ["tc_float_text", "tc_forecast_format",
+                                                     "tc_uint_text", "tc_forecast_out"]),
+    ("intervals (observe, bounds)", ["tc_interval_"]),
+    ("parsing reading lines", ["tc_decimal_parse", "tc_reading_parse", "tc_message_parse",
+                               "memchr", "tc_series_id", "tc_utf8", "strtod"]),
+    ("filing readings (registry, staging, offer)", ["tc_registry", "register_new",
+                                                    "tc_staging", "tc_tick_offer", "accept",
+                                                    "stage.", "find_known", "file_segment",
+                                                    "tc_partition_of", "xxh", "XXH"]),
+    ("scaler, gather, scatter", ["tc_scaler", "gather", "scatter"]),
+    ("libnats (receive, publish)", ["libnats"]),
+    ("socket and other system calls of libc", ["__libc_recv", "__libc_send", "__poll",
+                                               "epoll", "writev", "__libc_write",
+                                               "__libc_read", "sendmsg", "recvmsg"]),
+    ("malloc and free", ["malloc", "free", "_int_", "memalign", "unlink_chunk", "cfree"]),
+    ("memcpy, memmove, memset", ["memmove", "memcpy", "memset"]),
+    ("locks (pthread mutex, condition)", ["pthread_mutex", "pthread_cond", "futex_abstimed",
+                                          "lll_lock", "__lll"]),
+]
+
+
+def perf_split(lines):
+    counts, total, frames = {}, 0, []
+
+    def flush():
+        nonlocal total
+        if not frames:
+            return
+        total += 1
+        user = next((f for f in frames if "kernel.kallsyms" not in f), None)
+        name = "kernel, no user frame (interrupts, other)"
+        if user is not None:
+            name = next((c for c, pats in CATEGORIES if any(p in user for p in pats)),
+                        "other: " + user.split(" ", 1)[-1][:60])
+        counts[name] = counts.get(name, 0) + 1
+        frames.clear()
+
+    for line in lines:
+        if line.startswith("\t") or line.startswith("        "):
+            parts = line.strip().split(" ", 1)
+            if len(parts) == 2:
+                frames.append(parts[1])
+        elif line.strip():
+            flush()
+    flush()
+    rest = 0
+    for name, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        if n / total >= 0.01 or not name.startswith("other"):
+            print(f"{100 * n / total:5.1f}%  {name}")
+        else:
+            rest += n
+    print(f"{100 * rest / total:5.1f}%  other, each under 1%")
+    print(f"{total} samples")
+
+
 def median(xs):
     xs = sorted(float(x) for x in xs)
     n = len(xs)
@@ -169,6 +233,8 @@ def main(argv):
         last_seq(*args)
     elif cmd == "wait":
         wait(args[0], args[1], args[2], args[3], args[4:])
+    elif cmd == "perf-split":
+        perf_split(sys.stdin)
     elif cmd == "median":
         median(args)
     else:
