@@ -248,6 +248,8 @@ done
 grep -h -i -E "slow consumer|error|warning" "$work"/m*.log \
 	| sed -E 's/^[0-9T:.-]+Z //; s/127\.0\.0\.1:[0-9]+/127.0.0.1:PORT/' | sort | uniq -c \
 	| sort -rn | head -20 | sed 's/^/member log: /' || true
+echo "nats-server logs: $(cat "$work"/n?.log | grep -c -i 'slow consumer') slow consumer lines," \
+	"$(cat "$work"/n?.log | grep -c '\[ERR\]') [ERR] lines (a route refused at start is normal)"
 
 # ---- where the time goes ----
 if [ "$do_perf" = 1 ]; then
