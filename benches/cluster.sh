@@ -218,10 +218,12 @@ done
 
 echo "== medians of $runs runs ($readings readings)"
 for r in $replicas_list; do
+	# shellcheck disable=SC2086 # the runs' figures, one argument each
 	ms=$($helper median ${pub_ms[$r]})
 	awk -v ms="$ms" -v n="$readings" -v r="$r" 'BEGIN {
 		printf "producer R%d: %.2f s, %.0f readings/s\n", r, ms / 1000, n / (ms / 1000) }'
 	for m in $members_list; do
+		# shellcheck disable=SC2086
 		s=$($helper median ${secs[$r,$m]})
 		eval "med_${r}_${m/\//t}=$s"
 		awk -v s="$s" -v n="$readings" -v r="$r" -v m="$m" -v all="${secs[$r,$m]}" 'BEGIN {
@@ -263,7 +265,7 @@ if [ "$do_perf" = 1 ]; then
 	OMP_WAIT_POLICY=passive perf record -e cpu-clock -F 999 -g -o "$work/perf.data" -- \
 		"$work/tickcastd" --config "$work/m0.yaml" >> "$work/m0-perf.log" 2>&1 &
 	perf_pid=$!
-	member_pids=($perf_pid)
+	member_pids=("$perf_pid")
 	out=$($helper wait "$work/tickcast" "$readings" "$start" 90 "ipc://$work/control0.sock")
 	kill -TERM "$(pgrep -P "$perf_pid")"
 	wait "$perf_pid" || true
