@@ -28,7 +28,9 @@
 # --perf: afterwards one more run, R = 1 and 1 member, under `perf record -g`: its samples
 # sorted into what they do (cluster_helper.py perf-split, by the innermost user-space frame,
 # kernel time charged to the frame that entered the kernel), the top symbols by self time,
-# and the samples by thread.
+# and the samples by thread; then one more such run under `perf stat` counting the member's
+# futex system calls (the syscalls:sys_enter_futex tracepoint: root, or a low
+# perf_event_paranoid).
 #
 # CLUSTER_KEEP=1 keeps the temp dir (logs, configs, perf.data).
 set -eu
@@ -254,15 +256,17 @@ echo "nats-server logs: $(cat "$work"/n?.log | grep -c -i 'slow consumer') slow 
 	"$(cat "$work"/n?.log | grep -c '\[ERR\]') [ERR] lines (a route refused at start is normal)"
 
 # ---- where the time goes ----
-if [ "$do_perf" = 1 ]; then
+# One member over a fresh R1 stream under `perf ARGS...`; perf starts the member
+# (OMP_WAIT_POLICY set, so that it does not exec itself again to set it), so that every
+# thread it makes is seen from the start. The seconds it took in $result.
+under_perf() {
 	load_stream 1
 	$helper delete "$url0" tickcast_checkpoints
 	$helper create "$url0" tickcast "$partitions" 1
 	write_config 0 1 1
-	# perf starts the member (OMP_WAIT_POLICY set, so that it does not exec itself again to
-	# set it), so that every thread it makes is sampled from the start.
+	local start perf_pid out
 	start=$(date +%s%N)
-	OMP_WAIT_POLICY=passive perf record -e cpu-clock -F 999 -g -o "$work/perf.data" -- \
+	OMP_WAIT_POLICY=passive perf "$@" -- \
 		"$work/tickcastd" --config "$work/m0.yaml" >> "$work/m0-perf.log" 2>&1 &
 	perf_pid=$!
 	member_pids=("$perf_pid")
@@ -270,7 +274,12 @@ if [ "$do_perf" = 1 ]; then
 	kill -TERM "$(pgrep -P "$perf_pid")"
 	wait "$perf_pid" || true
 	member_pids=()
-	echo "== perf: R1, 1 member, ${out%% *} s under perf; samples by what they do"
+	result=${out%% *}
+}
+
+if [ "$do_perf" = 1 ]; then
+	under_perf record -e cpu-clock -F 999 -g -o "$work/perf.data"
+	echo "== perf: R1, 1 member, $result s under perf; samples by what they do"
 	perf script -i "$work/perf.data" -F tid,ip,sym,dso 2>/dev/null | $helper perf-split
 	echo "== perf: self time by symbol"
 	perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none \
@@ -278,4 +287,9 @@ if [ "$do_perf" = 1 ]; then
 	echo "== perf: by thread (comm)"
 	perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null \
 		| grep -E '^ +[0-9]' | head -10
+	# Futex system calls per reading: libgomp makes one at the end of every parallel region.
+	under_perf stat -e syscalls:sys_enter_futex -x , -o "$work/futex.csv"
+	awk -F, -v n="$readings" -v s="$result" '/sys_enter_futex/ {
+		printf "== perf stat: %d futex system calls in %.2f s, %.2f per reading\n", $1, s,
+			$1 / n }' "$work/futex.csv"
 fi
