@@ -9,16 +9,16 @@
 # B event buckets of text readings `<series> <value> <t>` (bucket-major, one reading per series
 # and bucket) into a file once. For each replica count R and each of N runs: deletes the
 # streams, creates the readings stream (16 partitions, R replicas), loads it with
-# `tickcast pub --nats` (timed: the producer's rate), then for each member count M (the order
-# alternates from run to run) starts M tickcastd members on one machine and times from their
-# start until their status' cluster.totals.readings sum to S x B; the members are then
-# stopped (SIGTERM) and the checkpoint stream deleted, so every measurement starts from
-# offset 1 with no checkpoint. A --members entry M/T runs M members with OMP_NUM_THREADS=T
-# (the default, "1 2 1/1", compares one member with its OpenMP team of 2 threads, the
-# default on 2 CPUs, and one member stepping on 1 thread). The script makes both streams itself before members start (with
-# the settings tickcastd would give them) and waits for their leaders: two members starting
-# at once on an R3 checkpoint stream just made could time out reading its manifest. Prints
-# one RUN line a measurement and the medians.
+# `tickcast pub --nats` (timed: the producer's rate), then for each --members entry (the
+# order reversed every other run) starts M tickcastd members on one machine and times from
+# their start until their status' cluster.totals.readings sum to S x B; the members are
+# then stopped (SIGTERM) and the checkpoint stream deleted, so every measurement starts from
+# offset 1 with no checkpoint. An entry M/T runs M members with OMP_NUM_THREADS=T (the
+# default, "1 2 1/1", compares one member with its OpenMP team of 2 threads, the default on
+# 2 CPUs, two members, and one member stepping on 1 thread). The script makes both streams
+# itself before members start (with the settings tickcastd would give them) and waits for
+# their leaders: two members starting at once on an R3 checkpoint stream just made could
+# time out reading its manifest. Prints one RUN line a measurement and the medians.
 #
 # The members run the bundled model (config/tickcast.yaml's model section: 2 x GRU H=64, ema
 # scaler, 80% intervals), tick.clock event with 1 s buckets, 16 partitions, no publish
@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
 	--replicas) replicas_list=$2; shift 2 ;;
 	--members) members_list=$2; shift 2 ;;
 	--perf) do_perf=1; shift ;;
-	-h|--help) sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "cluster.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
