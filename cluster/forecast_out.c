@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "anomaly_format.h"
 #include "error.h"
 #include "forecast_binary.h"
 #include "forecast_format.h"
@@ -18,6 +19,8 @@ struct tc_forecast_out {
 	int n_outputs;
 	size_t prefix_len;           /* "<prefix>.forecast." */
 	char *subject;               /* prefix, then room for an id and the NUL */
+	size_t event_prefix_len;     /* "<prefix>.anomaly." */
+	char *event_subject;
 	char *body;                  /* one forecast, any format */
 	size_t body_cap;
 };
@@ -28,13 +31,17 @@ struct tc_forecast_out *tc_forecast_out_create(natsConnection *conn, const char 
 	struct tc_forecast_out *o = calloc(1, sizeof *o);
 	size_t text = tc_forecast_max_len(n_outputs, 1);
 	size_t binary = 64 + tc_forecast_binary_record_size(TC_ID_MAX, n_outputs, 1, 1);
+	size_t event = 64 + tc_anomaly_format_max_len() + tc_anomaly_binary_record_size(TC_ID_MAX);
 	if (o) {
 		o->prefix_len = strlen(prefix) + strlen(".forecast.");
 		o->subject = malloc(o->prefix_len + TC_ID_MAX + 1);
+		o->event_prefix_len = strlen(prefix) + strlen(".anomaly.");
+		o->event_subject = malloc(o->event_prefix_len + TC_ID_MAX + 1);
 		o->body_cap = text > binary ? text : binary;
+		o->body_cap = o->body_cap > event ? o->body_cap : event;
 		o->body = malloc(o->body_cap);
 	}
-	if (!o || !o->subject || !o->body) {
+	if (!o || !o->subject || !o->event_subject || !o->body) {
 		tc_forecast_out_destroy(&o);
 		tc_err_set(err, "out of memory for the forecast publisher");
 		return NULL;
@@ -43,6 +50,7 @@ struct tc_forecast_out *tc_forecast_out_create(natsConnection *conn, const char 
 	o->format = format;
 	o->n_outputs = n_outputs;
 	snprintf(o->subject, o->prefix_len + 1, "%s.forecast.", prefix);
+	snprintf(o->event_subject, o->event_prefix_len + 1, "%s.anomaly.", prefix);
 	return o;
 }
 
@@ -50,6 +58,7 @@ void tc_forecast_out_destroy(struct tc_forecast_out **o)
 {
 	if (o && *o) {
 		free((*o)->subject);
+		free((*o)->event_subject);
 		free((*o)->body);
 		free(*o);
 		*o = NULL;
@@ -94,12 +103,26 @@ static size_t format_one(struct tc_forecast_out *o, const struct tc_forecasts *f
 	return w.len;
 }
 
-/* Publishes one message, waiting while the connection is down. */
-static int publish_one(struct tc_forecast_out *o, size_t body_len, const volatile int *stop)
+/* Event a of series id into o->body in o's format; returns its length. */
+static size_t format_event(struct tc_forecast_out *o, const struct tc_forecasts *f,
+	const struct tc_anomaly *a, const char *id, size_t len)
+{
+	if (o->format != TC_FORMAT_BINARY) {
+		return tc_anomaly_format(o->body, o->format, id, len, f->bucket_ms, a);
+	}
+	struct tc_anomaly_binary_writer w;
+	tc_anomaly_binary_writer_init(&w, o->body, o->body_cap, f->bucket_ms);
+	tc_anomaly_binary_writer_add(&w, id, len, a);
+	return w.len;
+}
+
+/* Publishes o->body on subject, waiting while the connection is down. */
+static int publish_one(struct tc_forecast_out *o, const char *subject, size_t body_len,
+	const volatile int *stop)
 {
 	const struct timespec pause = {0, RETRY_SLEEP_NS};
 	for (;;) {
-		natsStatus s = natsConnection_Publish(o->conn, o->subject, o->body, (int)body_len);
+		natsStatus s = natsConnection_Publish(o->conn, subject, o->body, (int)body_len);
 		if (s == NATS_OK) {
 			return 0;
 		}
@@ -111,7 +134,7 @@ static int publish_one(struct tc_forecast_out *o, size_t body_len, const volatil
 }
 
 size_t tc_forecast_out_publish(struct tc_forecast_out *o, const struct tc_forecasts *f,
-	const volatile int *stop, uint64_t *failed)
+	const volatile int *stop, uint64_t *failed, uint64_t *events)
 {
 	size_t sent = 0;
 	for (size_t i = 0; i < f->n; i++) {
@@ -120,11 +143,20 @@ size_t tc_forecast_out_publish(struct tc_forecast_out *o, const struct tc_foreca
 		memcpy(o->subject + o->prefix_len, id, len);
 		o->subject[o->prefix_len + len] = '\0';
 		size_t body_len = format_one(o, f, i, id, len);
-		if (publish_one(o, body_len, stop) == 0) {
+		if (publish_one(o, o->subject, body_len, stop) == 0) {
 			sent++;
 		} else {
 			(*failed)++;
 		}
+	}
+	for (size_t k = 0; k < f->n_anomalies; k++) {
+		const struct tc_anomaly *a = &f->anomalies[k];
+		size_t len;
+		const char *id = tc_forecasts_id(f, a->row, &len);
+		memcpy(o->event_subject + o->event_prefix_len, id, len);
+		o->event_subject[o->event_prefix_len + len] = '\0';
+		size_t body_len = format_event(o, f, a, id, len);
+		*events += publish_one(o, o->event_subject, body_len, stop) == 0;
 	}
 	return sent;
 }

@@ -215,7 +215,7 @@ static int emit(void *ud, const struct tc_forecasts *f)
 	struct tc_shard *s = ud;
 	const struct tc_shard_env *env = s->env;
 	s->stats.forecasts += tc_forecast_out_publish(env->out, f, env->stop,
-		&s->stats.forecast_failures);
+		&s->stats.forecast_failures, &s->stats.anomalies);
 	if (env->also) {
 		env->also->emit(env->also->ud, f);
 	}

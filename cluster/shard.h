@@ -34,6 +34,7 @@ struct tc_shard_stats {
 	uint64_t duplicates;         /* messages before the position, skipped */
 	uint64_t forecasts;          /* published on NATS */
 	uint64_t forecast_failures;  /* given up on (only when stopping with NATS down) */
+	uint64_t anomalies;          /* anomaly events published on NATS */
 	uint64_t checkpoints;        /* written to JetStream */
 	uint64_t checkpoint_failures;
 };

@@ -13,6 +13,7 @@
 struct totals {
 	uint64_t series, ticks, messages, readings, accepted, late, bad_messages, bad_readings;
 	uint64_t misrouted, unroutable, duplicates, forecasts, checkpoints, checkpoint_failures;
+	uint64_t anomalies;
 };
 
 static void add(struct totals *t, const struct tc_member_partition_status *p)
@@ -29,6 +30,7 @@ static void add(struct totals *t, const struct tc_member_partition_status *p)
 	t->unroutable += p->shard.unroutable;
 	t->duplicates += p->shard.duplicates;
 	t->forecasts += p->shard.forecasts;
+	t->anomalies += p->shard.anomalies;
 	t->checkpoints += p->shard.checkpoints;
 	t->checkpoint_failures += p->shard.checkpoint_failures;
 }
@@ -50,6 +52,7 @@ static json_t *partition_json(const struct tc_member_partition_status *p, int64_
 		"checkpoint_age_s", (double)(now_ms - p->last_checkpoint_ms) / 1000.0);
 	json_object_set_new(more, "checkpoint_failures", json_integer(J(p->shard.checkpoint_failures)));
 	json_object_set_new(more, "retention_gap", json_boolean(p->retention_gap));
+	json_object_set_new(more, "anomalies", json_integer(J(p->shard.anomalies)));
 	json_object_update(j, more);
 	json_decref(more);
 	return j;
@@ -95,6 +98,7 @@ json_t *tc_cluster_node_status_json(struct tc_cluster_node *n)
 		"checkpoints", J(t.checkpoints), "checkpoint_failures", J(t.checkpoint_failures));
 	json_object_update(tot, tot2);
 	json_decref(tot2);
+	json_object_set_new(tot, "anomalies", json_integer(J(t.anomalies)));
 	json_object_set_new(j, "totals", tot);
 	json_object_set_new(j, "by_partition", parts);
 	return j;
@@ -172,6 +176,7 @@ FIELD(f_late, p->tick.rejected[TC_REJECT_LATE])
 FIELD(f_duplicates, p->shard.duplicates)
 FIELD(f_ticks, p->tick.ticks)
 FIELD(f_forecasts, p->shard.forecasts)
+FIELD(f_anomalies, p->shard.anomalies)
 FIELD(f_checkpoints, p->shard.checkpoints)
 FIELD(f_ckpt_failures, p->shard.checkpoint_failures)
 FIELD(f_position, p->next.resume_seq)
@@ -214,6 +219,8 @@ void tc_cluster_node_metrics(struct tc_cluster_node *n, FILE *out)
 	per_partition(out, &st, "tickcast_cluster_ticks_total", 1, "Ticks closed.", f_ticks);
 	per_partition(out, &st, "tickcast_cluster_forecasts_total", 1,
 		"Forecasts published on NATS.", f_forecasts);
+	per_partition(out, &st, "tickcast_cluster_anomalies_total", 1,
+		"Anomaly events published on NATS.", f_anomalies);
 	per_partition(out, &st, "tickcast_cluster_checkpoints_total", 1,
 		"Checkpoints written to JetStream.", f_checkpoints);
 	per_partition(out, &st, "tickcast_cluster_checkpoint_failures_total", 1,

@@ -31,6 +31,8 @@ struct cf {
 	int metrics_port[CF_MAX_MEMBERS]; /* 0: no metrics endpoint */
 	const char *publish;         /* the inside of a publish section; NULL: none */
 	const char *cluster_extra;   /* more keys of the cluster section (", k: v"); NULL: none */
+	const char *model;           /* the inside of the model section; NULL: DH_SAMPLE_MODEL */
+	const char *anomaly;         /* the inside of an anomaly section; NULL: none */
 };
 
 static struct cf cf;
@@ -99,7 +101,10 @@ static inline const char *cf_config(int k, int members)
 	snprintf(name, sizeof name, "m%d.yaml", k);
 	struct dh_buf b = {0};
 	dh_buf_printf(&b, "model: {%s}\ntick: {%s}\ncontrol: {bind: \"ipc://%s/control%d.sock\"}\n"
-		"log: {level: info}\n", DH_SAMPLE_MODEL, DH_EVENT_TICK, dh.dir, k);
+		"log: {level: info}\n", cf.model ? cf.model : DH_SAMPLE_MODEL, DH_EVENT_TICK, dh.dir, k);
+	if (cf.anomaly) {
+		dh_buf_printf(&b, "anomaly: {%s}\n", cf.anomaly);
+	}
 	if (cf.metrics_port[k]) {
 		dh_buf_printf(&b, "metrics: {listen: \"127.0.0.1:%d\"}\n", cf.metrics_port[k]);
 	} else {
@@ -253,24 +258,41 @@ static inline double cf_last_time(const char *text, size_t len)
 	return atof(strrchr(last, ' ') + 1);
 }
 
-/* The forecasts replay gives for each partition's published readings, but
- * for each partition's last bucket, which no later reading has closed yet. */
-static inline void cf_expected(struct dh_lines *want, const char *config)
+/* Adds to want the lines of got whose time is before last_bucket. */
+static inline void cf_keep_before(struct dh_lines *want, struct dh_lines *got, double last_bucket)
+{
+	for (size_t i = 0; i < got->n; i++) {
+		if (dh_line_time(got->v[i]) < last_bucket - 0.5) {
+			dh_lines_add(want, got->v[i], strlen(got->v[i]));
+		}
+	}
+	dh_lines_free(got);
+}
+
+/* The forecasts (and into events, unless NULL, the anomaly events) replay
+ * gives for each partition's published readings, but for each partition's
+ * last bucket, which no later reading has closed yet. */
+static inline void cf_expected_all(struct dh_lines *want, struct dh_lines *events,
+	const char *config)
 {
 	for (int p = 0; p < CF_PARTITIONS; p++) {
-		struct dh_lines lines = {0};
+		struct dh_lines lines = {0}, found = {0};
 		if (cf.readings[p].len) {
-			dh_replay(config, cf.readings[p].p, cf.readings[p].len, &lines);
+			dh_replay_as(config, cf.readings[p].p, cf.readings[p].len, TC_FORMAT_TEXT,
+				&lines, events ? &found : NULL);
 		}
 		double last_bucket = floor(cf_last_time(cf.readings[p].p, cf.readings[p].len));
-		for (size_t i = 0; i < lines.n; i++) {
-			if (dh_line_time(lines.v[i]) < last_bucket - 0.5) {
-				dh_lines_add(want, lines.v[i], strlen(lines.v[i]));
-			}
+		cf_keep_before(want, &lines, last_bucket);
+		if (events) {
+			cf_keep_before(events, &found, last_bucket);
 		}
-		dh_lines_free(&lines);
 	}
 	dh_lines_sort(want);
+}
+
+static inline void cf_expected(struct dh_lines *want, const char *config)
+{
+	cf_expected_all(want, NULL, config);
 }
 
 /* Sorts l and drops repeated lines. */
@@ -288,26 +310,33 @@ static inline void cf_unique(struct dh_lines *l)
 	l->n = kept;
 }
 
-/* Receives forecasts until the distinct ones number want->n (or the time is
- * up), then expects exactly want: every forecast, and a forecast published
- * twice (a replayed tick) the same both times. */
-static inline void cf_expect_forecasts(struct dh_lines *want)
+/* Receives from sub into got until the distinct messages number want->n
+ * (or the time is up), then expects exactly want: every one, and one
+ * published twice (a replayed tick) the same both times. */
+static inline void cf_expect_messages(natsSubscription *sub, struct dh_lines *got,
+	struct dh_lines *want, const char *what)
 {
 	double deadline = dh_now_ms() + CF_WAIT_MS;
 	while (dh_now_ms() < deadline) {
 		natsMsg *m = NULL;
-		if (natsSubscription_NextMsg(&m, cf.forecasts, 200) == NATS_OK) {
-			dh_lines_add(&cf.got, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+		if (natsSubscription_NextMsg(&m, sub, 200) == NATS_OK) {
+			dh_lines_add(got, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
 			natsMsg_Destroy(m);
 			continue;
 		}
-		cf_unique(&cf.got);
-		if (cf.got.n >= want->n) {
+		cf_unique(got);
+		if (got->n >= want->n) {
 			break;
 		}
 	}
-	cf_unique(&cf.got);
-	dh_expect_same_lines(&cf.got, want, "forecasts on NATS against replay per partition");
+	cf_unique(got);
+	dh_expect_same_lines(got, want, what);
+}
+
+static inline void cf_expect_forecasts(struct dh_lines *want)
+{
+	cf_expect_messages(cf.forecasts, &cf.got, want,
+		"forecasts on NATS against replay per partition");
 }
 
 #endif

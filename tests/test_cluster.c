@@ -307,3 +307,28 @@ Test(cluster_member_option, a_member_number_the_config_cannot_have_is_refused_sa
 		dh_path("c.yaml"));
 	cr_assert_eq(run_sh(cmd), 0, "%s", output);
 }
+
+Test(cluster, with_intervals_forecasts_carry_bounds_and_anomaly_events_go_to_nats,
+	.init = setup_r1, .fini = cf_teardown)
+{
+	cf.model = DH_SAMPLE_MODEL ", intervals: {level: 0.8}";
+	cf.anomaly = "level: 0.5";
+	natsSubscription *events = NULL;
+	cr_assert_eq(natsConnection_SubscribeSync(&events, cf.nc, "tickcast.anomaly.>"), NATS_OK);
+	natsSubscription_SetPendingLimits(events, -1, -1);
+	cf_start_member(0, 1);
+	cf_publish_buckets(16);
+	cf_flush_all();
+	struct dh_lines want = {0}, want_events = {0}, got_events = {0};
+	cf_expected_all(&want, &want_events, dh_path("m0.yaml"));
+	cr_assert_gt(want_events.n, 10, "replay found only %zu events", want_events.n);
+	cr_assert(strstr(want.v[0], " lower "), "%s", want.v[0]);
+	cf_expect_forecasts(&want);
+	cf_expect_messages(events, &got_events, &want_events,
+		"anomaly events on NATS against replay per partition");
+	cr_assert_eq(member_total(0, "anomalies"), (long long)want_events.n);
+	natsSubscription_Destroy(events);
+	dh_lines_free(&want);
+	dh_lines_free(&want_events);
+	dh_lines_free(&got_events);
+}
