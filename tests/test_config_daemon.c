@@ -557,6 +557,8 @@ Test(config, the_bundled_config_shows_the_daemon_defaults)
 	cr_assert_eq(cfg.tick.clock, TC_CLOCK_WALL);
 	/* Both start zeroed, so every byte of a section matches when its values do. */
 	cr_assert_eq(memcmp(&cfg.ingest, &defaults.ingest, sizeof cfg.ingest), 0);
+	cr_assert_eq(cfg.publish.given, 1, "the bundled config has a publish section");
+	cfg.publish.given = 0; /* the defaults' section is not given */
 	cr_assert_eq(memcmp(&cfg.publish, &defaults.publish, sizeof cfg.publish), 0);
 	cr_assert_eq(memcmp(&cfg.control, &defaults.control, sizeof cfg.control), 0);
 	cr_assert_eq(memcmp(&cfg.series, &defaults.series, sizeof cfg.series), 0);
