@@ -24,28 +24,28 @@ mkdir -p "$obj"
 # and short inputs let libFuzzer cover more per second.
 declare -A max_len=(
   [reading]=512 [message]=4096 [reading_binary]=4096 [forecast_binary]=4096
-  [anomaly_binary]=4096
+  [anomaly_binary]=4096 [ckpt_manifest]=1024
   [decimal]=80 [config]=4096 [safetensors]=8192 [checkpoint]=8192 [control]=520
 )
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(reading message reading_binary forecast_binary anomaly_binary
-  decimal config safetensors checkpoint control)
+  decimal config safetensors checkpoint control ckpt_manifest)
 
 CC=${CC:-clang}
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-pkgs="yaml-0.1 jansson libxxhash nettle libzmq"
+pkgs="yaml-0.1 jansson libxxhash nettle libzmq libnats"
 cflags=(-std=c11 -D_GNU_SOURCE -DTC_VERSION=\"fuzz\" -g -O1 -fno-omit-frame-pointer -fopenmp
-  $san -Icore -Iconfig -Iwire -Iengine -Idaemon $(pkg-config --cflags $pkgs))
+  $san -Icore -Iconfig -Iwire -Iengine -Icluster -Idaemon $(pkg-config --cflags $pkgs))
 libs=($(pkg-config --libs $pkgs) -lpthread -lm)
 
-# The project's sources for core/ config/ wire/ engine/ daemon/, as meson builds
-# them but with one kernel variant (plain C) and no systemd.
-sources=(core/*.c config/*.c wire/*.c engine/*.c)
+# The project's sources for core/ config/ wire/ engine/ cluster/ daemon/, as meson
+# builds them but with one kernel variant (plain C) and no systemd.
+sources=(core/*.c config/*.c wire/*.c engine/*.c cluster/*.c)
 for f in daemon/*.c; do
   [ "$f" = daemon/tickcastd.c ] || sources+=("$f")
 done
 
-newest_header=$(ls -t core/*.h config/*.h wire/*.h engine/*.h daemon/*.h | head -1)
+newest_header=$(ls -t core/*.h config/*.h wire/*.h engine/*.h cluster/*.h daemon/*.h | head -1)
 kernel_flags=(-ffp-contract=fast -fno-trapping-math -fno-math-errno)
 objects=()
 compile() { # source, object, extra flags...
