@@ -155,14 +155,20 @@ static void gauge(FILE *out, const char *name, const char *help)
 	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
-/* One family with a sample per partition; field picks the figure. */
-static void per_partition(FILE *out, const struct tc_member_status *st, const char *name,
-	int is_counter, const char *help, uint64_t (*field)(const struct tc_member_partition_status *))
+/* A metric family with a sample per partition: field picks the figure. */
+struct family {
+	const char *name;
+	int is_counter;
+	const char *help;
+	uint64_t (*field)(const struct tc_member_partition_status *p);
+};
+
+static void per_partition(FILE *out, const struct tc_member_status *st, const struct family *f)
 {
-	(is_counter ? counter : gauge)(out, name, help);
+	(f->is_counter ? counter : gauge)(out, f->name, f->help);
 	for (uint32_t i = 0; i < st->count; i++) {
-		fprintf(out, "%s{partition=\"%u\"} %llu\n", name, st->partitions[i].partition,
-			(unsigned long long)field(&st->partitions[i]));
+		fprintf(out, "%s{partition=\"%u\"} %llu\n", f->name, st->partitions[i].partition,
+			(unsigned long long)f->field(&st->partitions[i]));
 	}
 }
 
@@ -181,6 +187,31 @@ FIELD(f_checkpoints, p->shard.checkpoints)
 FIELD(f_ckpt_failures, p->shard.checkpoint_failures)
 FIELD(f_position, p->next.resume_seq)
 FIELD(f_series, p->series)
+
+static const struct family families[] = {
+	{"tickcast_cluster_messages_total", 1, "Stream messages applied, per partition.",
+		f_messages},
+	{"tickcast_cluster_readings_total", 1, "Readings offered to the partition's engine.",
+		f_readings},
+	{"tickcast_cluster_bad_messages_total", 1,
+		"Messages with a reading or a body that did not parse (skipped).", f_bad},
+	{"tickcast_cluster_misrouted_readings_total", 1,
+		"Readings of series of another partition, or whose id cannot end a subject.",
+		f_misrouted},
+	{"tickcast_cluster_late_readings_total", 1, "Readings of a bucket already closed.", f_late},
+	{"tickcast_cluster_duplicate_messages_total", 1,
+		"Messages before the partition's position (delivered again), skipped.", f_duplicates},
+	{"tickcast_cluster_ticks_total", 1, "Ticks closed.", f_ticks},
+	{"tickcast_cluster_forecasts_total", 1, "Forecasts published on NATS.", f_forecasts},
+	{"tickcast_cluster_anomalies_total", 1, "Anomaly events published on NATS.", f_anomalies},
+	{"tickcast_cluster_checkpoints_total", 1, "Checkpoints written to JetStream.",
+		f_checkpoints},
+	{"tickcast_cluster_checkpoint_failures_total", 1, "Checkpoints that could not be written.",
+		f_ckpt_failures},
+	{"tickcast_cluster_position", 0, "Stream sequence of the next message the partition "
+		"applies.", f_position},
+	{"tickcast_cluster_series", 0, "Live series.", f_series},
+};
 
 void tc_cluster_node_metrics(struct tc_cluster_node *n, FILE *out)
 {
@@ -203,31 +234,9 @@ void tc_cluster_node_metrics(struct tc_cluster_node *n, FILE *out)
 		(unsigned long long)ls.async_errors);
 	gauge(out, "tickcast_cluster_queued_messages", "Messages received, waiting to be applied.");
 	fprintf(out, "tickcast_cluster_queued_messages %llu\n", (unsigned long long)st.queued);
-	per_partition(out, &st, "tickcast_cluster_messages_total", 1,
-		"Stream messages applied, per partition.", f_messages);
-	per_partition(out, &st, "tickcast_cluster_readings_total", 1,
-		"Readings offered to the partition's engine.", f_readings);
-	per_partition(out, &st, "tickcast_cluster_bad_messages_total", 1,
-		"Messages with a reading or a body that did not parse (skipped).", f_bad);
-	per_partition(out, &st, "tickcast_cluster_misrouted_readings_total", 1,
-		"Readings of series of another partition, or whose id cannot end a subject.",
-		f_misrouted);
-	per_partition(out, &st, "tickcast_cluster_late_readings_total", 1,
-		"Readings of a bucket already closed.", f_late);
-	per_partition(out, &st, "tickcast_cluster_duplicate_messages_total", 1,
-		"Messages before the partition's position (delivered again), skipped.", f_duplicates);
-	per_partition(out, &st, "tickcast_cluster_ticks_total", 1, "Ticks closed.", f_ticks);
-	per_partition(out, &st, "tickcast_cluster_forecasts_total", 1,
-		"Forecasts published on NATS.", f_forecasts);
-	per_partition(out, &st, "tickcast_cluster_anomalies_total", 1,
-		"Anomaly events published on NATS.", f_anomalies);
-	per_partition(out, &st, "tickcast_cluster_checkpoints_total", 1,
-		"Checkpoints written to JetStream.", f_checkpoints);
-	per_partition(out, &st, "tickcast_cluster_checkpoint_failures_total", 1,
-		"Checkpoints that could not be written.", f_ckpt_failures);
-	per_partition(out, &st, "tickcast_cluster_position", 0,
-		"Stream sequence of the next message the partition applies.", f_position);
-	per_partition(out, &st, "tickcast_cluster_series", 0, "Live series.", f_series);
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+		per_partition(out, &st, &families[i]);
+	}
 	free(st.partitions);
 }
 

@@ -55,6 +55,7 @@
 #include "dh_readings.h"
 #include "dh_state.h"
 #include "dh_util.h"
+#include "spawn.h"
 
 /* Timeouts: generous for sanitizer builds on a loaded machine, but bounded. */
 #define DH_START_MS 15000   /* until the control socket answers */
@@ -334,37 +335,9 @@ static inline pid_t dh_spawn(const char *config, const char *log_path)
 {
 	const char *exe = getenv("TC_TICKCASTD");
 	cr_assert_not_null(exe, "TC_TICKCASTD is not set");
-	int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	cr_assert_geq(log, 0, "%s: %s", log_path, strerror(errno));
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		/* Dies with the test, whatever way the test ends. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent) {
-			_exit(127);
-		}
-		int null = open("/dev/null", O_RDONLY);
-		dup2(null, 0);
-		dup2(log, 1);
-		dup2(log, 2);
-		for (int fd = 3; fd < 1024; fd++) {
-			close(fd);
-		}
-		/* Ignored signals stay ignored across exec, and a signalfd never
-		 * sees an ignored signal: give the daemon default dispositions. */
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execl(exe, exe, "--config", config, (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", exe, strerror(errno));
-		_exit(127);
-	}
-	close(log);
+	char *const argv[] = {(char *)exe, "--config", (char *)config, NULL};
+	pid_t pid = test_spawn(argv, log_path);
+	cr_assert_gt(pid, 0, "cannot start %s", exe);
 	return pid;
 }
 

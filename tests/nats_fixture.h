@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "spawn.h"
+
 #define NF_MAX_NODES 3
 #define NF_HEALTHY_MS 20000 /* a node must answer /healthz 200 within this */
 #define NF_LOG_TAIL 3000    /* bytes of a node's log shown when it fails */
@@ -220,31 +222,9 @@ static inline int nf_spawn(struct nf_cluster *c, int i)
 		return -1;
 	}
 	struct nf_node *nd = &c->node[i];
-	int log = open(nd->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (log < 0) {
-		fprintf(stderr, "nats fixture: %s: %s\n", nd->log, strerror(errno));
-		return -1;
-	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent) {
-			_exit(127);
-		}
-		int null = open("/dev/null", O_RDONLY);
-		dup2(null, 0);
-		dup2(log, 1);
-		dup2(log, 2);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		execl(exe, exe, "-c", nd->conf, (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", exe, strerror(errno));
-		_exit(127);
-	}
-	close(log);
+	char *const argv[] = {exe, "-c", nd->conf, NULL};
+	pid_t pid = test_spawn(argv, nd->log);
 	if (pid < 0) {
-		fprintf(stderr, "nats fixture: fork: %s\n", strerror(errno));
 		return -1;
 	}
 	nd->pid = pid;
