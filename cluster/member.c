@@ -12,6 +12,7 @@
 #include "forecast_out.h"
 #include "model.h"
 #include "partition.h"
+#include "streams.h"
 
 #define INBOX_SLOTS 1024         /* messages received, not yet applied */
 #define IDLE_WAIT_MS 100         /* the thread's longest sleep, so that its turns show */
@@ -37,7 +38,7 @@ struct tc_member {
 	struct tc_shard *shards;         /* [count] */
 	struct route *routes;            /* [count] */
 	natsSubscription **subs;         /* [count] */
-	char stream[TC_CLUSTER_PREFIX_MAX + 16]; /* the readings stream's name */
+	char stream[TC_STREAM_NAME_MAX];  /* the readings stream's name */
 	volatile int stop;
 	pthread_t thread;
 	int started;
@@ -83,10 +84,8 @@ struct tc_member *tc_member_create(const struct tc_member_env *env, char *err)
 	m->env = *env;
 	tc_member_partitions((uint32_t)c->partitions, (uint32_t)c->members, (uint32_t)c->member,
 		&m->first, &m->count);
-	snprintf(m->stream, sizeof m->stream, "%s_readings", c->prefix);
-	for (char *p = m->stream; *p; p++) {
-		*p = *p == '.' ? '_' : *p;
-	}
+	char ckpt_stream[TC_STREAM_NAME_MAX];
+	tc_streams_names(c->prefix, m->stream, ckpt_stream);
 	m->shards = calloc(m->count, sizeof *m->shards);
 	m->routes = calloc(m->count, sizeof *m->routes);
 	m->subs = calloc(m->count, sizeof *m->subs);
