@@ -48,6 +48,7 @@ struct tc_member {
 	struct queued inbox[INBOX_SLOTS];
 	size_t head, n_queued;
 	int64_t last_turn_ms;            /* under inbox_lock */
+	uint64_t series, ticks;          /* over every partition, under inbox_lock: the summary */
 };
 
 static int64_t mono_ms(void)
@@ -157,10 +158,19 @@ static void apply(struct tc_member *m, struct queued q)
 		natsMsg_Destroy(q.msg);
 		return;
 	}
+	struct tc_shard *s = &m->shards[q.shard];
 	pthread_mutex_lock(&m->lock);
-	tc_shard_apply(&m->shards[q.shard], meta->Sequence.Stream, natsMsg_GetData(q.msg),
+	uint64_t series = tc_registry_count(tc_tick_registry(s->tick));
+	uint64_t ticks = tc_tick_get_stats(s->tick)->ticks;
+	tc_shard_apply(s, meta->Sequence.Stream, natsMsg_GetData(q.msg),
 		(size_t)natsMsg_GetDataLength(q.msg));
+	series = tc_registry_count(tc_tick_registry(s->tick)) - series;
+	ticks = tc_tick_get_stats(s->tick)->ticks - ticks;
 	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_lock(&m->inbox_lock);
+	m->series += series; /* modulo 2^64: a partition's series may also fall */
+	m->ticks += ticks;
+	pthread_mutex_unlock(&m->inbox_lock);
 	jsMsgMetaData_Destroy(meta);
 	natsMsg_Destroy(q.msg);
 }
@@ -303,6 +313,14 @@ void tc_member_destroy(struct tc_member **mp)
 	*mp = NULL;
 }
 
+void tc_member_summary(struct tc_member *m, struct tc_member_summary *out)
+{
+	pthread_mutex_lock(&m->inbox_lock);
+	*out = (struct tc_member_summary){m->first, m->count, m->series, m->ticks,
+		m->last_turn_ms};
+	pthread_mutex_unlock(&m->inbox_lock);
+}
+
 int tc_member_status(struct tc_member *m, struct tc_member_status *st)
 {
 	memset(st, 0, sizeof *st);
@@ -313,7 +331,6 @@ int tc_member_status(struct tc_member *m, struct tc_member_status *st)
 	}
 	pthread_mutex_lock(&m->inbox_lock);
 	st->queued = m->n_queued;
-	st->last_turn_ms = m->last_turn_ms;
 	pthread_mutex_unlock(&m->inbox_lock);
 	pthread_mutex_lock(&m->lock);
 	for (uint32_t i = 0; i < m->count; i++) {

@@ -68,9 +68,19 @@ struct tc_member_partition_status {
 struct tc_member_status {
 	uint32_t first, count;           /* the partitions owned */
 	uint64_t queued;                 /* messages waiting for the thread */
-	int64_t last_turn_ms;            /* when the thread last went round (monotonic) */
 	struct tc_member_partition_status *partitions; /* [count], malloc'ed: free it */
 };
+
+/* What the main thread reports every second and the watchdog reads,
+ * without the engines' lock (which a message's apply or a checkpoint's
+ * write holds for a while): kept by the member thread after each message. */
+struct tc_member_summary {
+	uint32_t first, count;           /* the partitions owned */
+	uint64_t series, ticks;          /* over every partition */
+	int64_t last_turn_ms;            /* when the thread last went round (monotonic) */
+};
+
+void tc_member_summary(struct tc_member *m, struct tc_member_summary *out);
 
 /* Fills st (taking the engines' lock for a moment). Returns 0, or -1 out of
  * memory. */

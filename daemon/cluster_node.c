@@ -114,10 +114,7 @@ void tc_cluster_node_stop(struct tc_cluster_node **np)
 
 int64_t tc_cluster_node_last_turn_ms(struct tc_cluster_node *n)
 {
-	struct tc_member_status st;
-	if (tc_member_status(n->member, &st) < 0) {
-		return tc_now_ms();
-	}
-	free(st.partitions);
-	return st.last_turn_ms;
+	struct tc_member_summary s;
+	tc_member_summary(n->member, &s);
+	return s.last_turn_ms;
 }

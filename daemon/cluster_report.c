@@ -242,20 +242,12 @@ void tc_cluster_node_metrics(struct tc_cluster_node *n, FILE *out)
 
 void tc_cluster_node_summary(struct tc_cluster_node *n, char *buf, size_t len)
 {
-	struct tc_member_status st;
+	struct tc_member_summary s;
 	struct tc_nats_link_status ls;
+	tc_member_summary(n->member, &s);
 	tc_nats_link_status(n->link, &ls);
-	if (tc_member_status(n->member, &st) < 0) {
-		snprintf(buf, len, "cluster member");
-		return;
-	}
-	struct totals t = {0};
-	for (uint32_t i = 0; i < st.count; i++) {
-		add(&t, &st.partitions[i]);
-	}
-	free(st.partitions);
 	snprintf(buf, len, "member %d: partitions %u..%u, %llu series, %llu ticks, NATS %s",
-		n->cfg->cluster.member, st.first, st.first + st.count - 1,
-		(unsigned long long)t.series, (unsigned long long)t.ticks,
+		n->cfg->cluster.member, s.first, s.first + s.count - 1,
+		(unsigned long long)s.series, (unsigned long long)s.ticks,
 		ls.connected ? "connected" : "reconnecting");
 }
