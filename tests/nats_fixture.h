@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dh_util.h"
 #include "spawn.h"
 
 #define NF_MAX_NODES 3
@@ -65,20 +66,6 @@ struct nf_cluster {
 	char urls[NF_MAX_NODES * 32];       /* "nats://127.0.0.1:P1,..." for libnats */
 	struct nf_node node[NF_MAX_NODES];
 };
-
-static inline double nf_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static inline void nf_sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-	}
-}
 
 /* The last NF_LOG_TAIL bytes of node i's log, to stderr. */
 static inline void nf_print_log_tail(const struct nf_cluster *c, int i)
@@ -235,10 +222,10 @@ static inline int nf_spawn(struct nf_cluster *c, int i)
 static inline int nf_wait_healthy(struct nf_cluster *c, int i)
 {
 	struct nf_node *nd = &c->node[i];
-	double deadline = nf_now_ms() + NF_HEALTHY_MS;
+	double deadline = dh_now_ms() + NF_HEALTHY_MS;
 	char body[512] = "";
 	int code = -1;
-	while (nf_now_ms() < deadline) {
+	while (dh_now_ms() < deadline) {
 		int status;
 		if (waitpid(nd->pid, &status, WNOHANG) == nd->pid) {
 			nd->pid = 0;
@@ -251,7 +238,7 @@ static inline int nf_wait_healthy(struct nf_cluster *c, int i)
 		if (code == 200) {
 			return 0;
 		}
-		nf_sleep_ms(50);
+		dh_sleep_ms(50);
 	}
 	fprintf(stderr, "nats fixture: %s not healthy within %d ms (last /healthz: %d %s)\n",
 		nd->name, NF_HEALTHY_MS, code, body);
@@ -407,11 +394,11 @@ static inline int nf_connect(const struct nf_cluster *c, natsConnection **nc, js
  * known or NF_HEALTHY_MS pass (a leader may be being elected); -1 if none. */
 static inline int nf_stream_leader(const struct nf_cluster *c, const char *stream)
 {
-	double deadline = nf_now_ms() + NF_HEALTHY_MS;
+	double deadline = dh_now_ms() + NF_HEALTHY_MS;
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	int found = -1;
-	while (found < 0 && nf_now_ms() < deadline) {
+	while (found < 0 && dh_now_ms() < deadline) {
 		if (!nc && natsConnection_ConnectTo(&nc, c->urls) != NATS_OK) {
 			nc = NULL;
 		} else if (!js && natsConnection_JetStream(&js, nc, NULL) != NATS_OK) {
@@ -428,7 +415,7 @@ static inline int nf_stream_leader(const struct nf_cluster *c, const char *strea
 			jsStreamInfo_Destroy(si);
 		}
 		if (found < 0) {
-			nf_sleep_ms(100);
+			dh_sleep_ms(100);
 		}
 	}
 	jsCtx_Destroy(js);

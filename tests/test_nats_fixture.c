@@ -14,15 +14,15 @@ static uint64_t publish_acked(jsCtx *js, const char *subject, const char *data)
 	jsPubOptions po;
 	jsPubOptions_Init(&po);
 	po.MaxWait = 1000;
-	double deadline = nf_now_ms() + PUBLISH_MS;
-	while (nf_now_ms() < deadline) {
+	double deadline = dh_now_ms() + PUBLISH_MS;
+	while (dh_now_ms() < deadline) {
 		jsPubAck *ack = NULL;
 		if (js_Publish(&ack, js, subject, data, (int)strlen(data), &po, NULL) == NATS_OK) {
 			uint64_t seq = ack->Sequence;
 			jsPubAck_Destroy(ack);
 			return seq;
 		}
-		nf_sleep_ms(100);
+		dh_sleep_ms(100);
 	}
 	return 0;
 }

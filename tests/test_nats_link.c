@@ -34,19 +34,19 @@ static int events_have(const char *want)
  * status, then reports the event, so an event may come just after. */
 static int events_show(const char *want)
 {
-	double deadline = nf_now_ms() + WAIT_MS;
-	while (!events_have(want) && nf_now_ms() < deadline) {
-		nf_sleep_ms(10);
+	double deadline = dh_now_ms() + WAIT_MS;
+	while (!events_have(want) && dh_now_ms() < deadline) {
+		dh_sleep_ms(10);
 	}
 	return events_have(want);
 }
 
 /* Waits until the status' field reaches want; the status then. */
 #define WAIT_STATUS(l, st, cond) do { \
-		double deadline_ = nf_now_ms() + WAIT_MS; \
+		double deadline_ = dh_now_ms() + WAIT_MS; \
 		do { \
 			tc_nats_link_status((l), &(st)); \
-		} while (!(cond) && nf_now_ms() < deadline_ && (nf_sleep_ms(20), 1)); \
+		} while (!(cond) && dh_now_ms() < deadline_ && (dh_sleep_ms(20), 1)); \
 		cr_assert((cond), "%s did not become true within %d ms; events:\n%s", #cond, \
 			WAIT_MS, events); \
 	} while (0)
@@ -113,10 +113,10 @@ Test(nats_link, gives_up_a_first_connect_when_no_server_answers_in_time)
 	cr_assert_eq(nf_free_ports(&port, 1), 0);
 	char urls[64], err[TC_ERR_LEN] = "";
 	snprintf(urls, sizeof urls, "nats://127.0.0.1:%d", port);
-	double start = nf_now_ms();
+	double start = dh_now_ms();
 	struct tc_nats_link *l = tc_nats_link_open_within(urls, "t", on_event, NULL, 500, err);
 	cr_assert_null(l);
-	cr_assert(nf_now_ms() - start < 3000, "took %.0f ms", nf_now_ms() - start);
+	cr_assert(dh_now_ms() - start < 3000, "took %.0f ms", dh_now_ms() - start);
 	cr_assert(strstr(err, "no NATS server of nats://127.0.0.1:"), "err: %s", err);
 	cr_assert(events_have("1 NATS: connecting to"), "no retry was reported:\n%s", events);
 }
